@@ -1,0 +1,377 @@
+"""The work domain: organizations, gateways, boards, agents, tasks, approvals, memory, activity.
+
+Workflow rules do not live here: see ``agents.rules``. Models hold data, constraints the
+database can enforce, and small derived properties.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+PRESENCE_ONLINE_WINDOW = timedelta(minutes=10)
+
+
+class User(AbstractUser):
+    """A person (or REST client acting for one). UUID ids like every object in the API."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The Clerk user id (JWT ``sub``) in clerk mode; empty for local and password users.
+    clerk_user_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
+                                    name="one_default_organization"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_user_and_org"),
+        ]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class Gateway(models.Model):
+    """An OpenClaw runtime that hosts agents. Its token is write-only in the API."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="gateways")
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=500)
+    token = models.TextField(blank=True, default="")
+    workspace_root = models.CharField(max_length=500, blank=True, default="")
+    allow_insecure_tls = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Board(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="boards")
+    gateway = models.ForeignKey(Gateway, on_delete=models.SET_NULL, null=True, blank=True, related_name="boards")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    objective = models.TextField(blank=True, default="")
+    require_approval_for_done = models.BooleanField(default=True)
+    require_review_before_done = models.BooleanField(default=False)
+    comment_required_for_review = models.BooleanField(default=False)
+    block_status_changes_with_pending_approval = models.BooleanField(default=False)
+    only_lead_can_change_status = models.BooleanField(default=False)
+    max_agents = models.PositiveIntegerField(default=10)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="board_slug_unique_in_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(models.Model):
+    """An AI agent. No board: the gateway's main agent. ``is_board_lead``: the board's lead."""
+
+    class Lifecycle(models.TextChoices):
+        ACTIVE = "active", "Active"
+        UPDATING = "updating", "Updating"
+        DELETING = "deleting", "Deleting"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, null=True, blank=True, related_name="agents")
+    gateway = models.ForeignKey(Gateway, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents")
+    name = models.CharField(max_length=200)
+    is_board_lead = models.BooleanField(default=False)
+    # Token = "<token_key>.<secret>"; only the key and a keyed digest of the whole token are stored.
+    token_key = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
+    token_digest = models.CharField(max_length=128, blank=True, default="", editable=False)
+    token_rotated_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    lifecycle_status = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    lifecycle_changed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_heartbeat_logged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["board"], condition=Q(is_board_lead=True), name="one_lead_per_board"),
+            models.UniqueConstraint(fields=["board", "name"], name="agent_name_unique_on_board"),
+            models.UniqueConstraint(fields=["gateway"], condition=Q(board__isnull=True),
+                                    name="one_main_agent_per_gateway"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "name"]),
+            models.Index(fields=["board", "name"]),
+            models.Index(fields=["last_seen_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_gateway_main(self) -> bool:
+        return self.board_id is None
+
+    @property
+    def role(self) -> str:
+        if self.board_id is None:
+            return "main"
+        return "lead" if self.is_board_lead else "worker"
+
+    def presence(self, now: timezone.datetime | None = None) -> str:
+        """``provisioning`` before the first call, ``online`` within 10 minutes, else ``offline``."""
+        if self.last_seen_at is None:
+            return "provisioning"
+        now = now or timezone.now()
+        return "online" if now - self.last_seen_at <= PRESENCE_ONLINE_WINDOW else "offline"
+
+    @property
+    def status(self) -> str:
+        """What the API shows: an operation in progress or an error wins over presence."""
+        if self.lifecycle_status != self.Lifecycle.ACTIVE:
+            return self.lifecycle_status
+        return self.presence()
+
+
+class Tag(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    color = models.CharField(max_length=6, default="9ca3af")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="tag_slug_unique_in_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        INBOX = "inbox", "Inbox"
+        IN_PROGRESS = "in_progress", "In progress"
+        REVIEW = "review", "Review"
+        DONE = "done", "Done"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INBOX)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    due_at = models.DateTimeField(null=True, blank=True)
+    in_progress_at = models.DateTimeField(null=True, blank=True)
+    assigned_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="assigned_tasks")
+    # The worker who sent the task to review; the lead sending it back returns it to them.
+    review_requested_by = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True,
+                                            related_name="+")
+    created_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                        blank=True, related_name="created_tasks")
+    created_by_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="created_tasks")
+    depends_on = models.ManyToManyField("self", symmetrical=False, through="TaskDependency",
+                                        related_name="dependents", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="tasks", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["board", "status", "-created_at"]),
+            models.Index(fields=["board", "assigned_agent", "-created_at"]),
+            models.Index(fields=["board", "-created_at"]),
+            models.Index(fields=["board", "-updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskDependency(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependency_links")
+    depends_on = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependent_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "depends_on"], name="task_dependency_unique"),
+            models.CheckConstraint(condition=~Q(task=models.F("depends_on")), name="task_no_self_dependency"),
+        ]
+
+
+class TaskComment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    message = models.TextField()
+    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="task_comments")
+    author_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="task_comments")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["task", "created_at"])]
+
+
+class Approval(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="approvals")
+    tasks = models.ManyToManyField(Task, through="ApprovalTask", related_name="approvals", blank=True)
+    agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="approvals")
+    requested_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                          blank=True, related_name="requested_approvals")
+    action_type = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, blank=True)
+    confidence = models.PositiveSmallIntegerField(default=0)
+    rubric_scores = models.JSONField(default=dict, blank=True)
+    lead_reasoning = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="resolved_approvals")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["board", "status", "-created_at"])]
+
+
+class ApprovalTask(models.Model):
+    """Links an approval to a task. ``is_pending`` mirrors the approval's status so the
+    database itself refuses a second pending approval for one task."""
+
+    approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="task_links")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approval_links")
+    is_pending = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["approval", "task"], name="approval_task_unique"),
+            models.UniqueConstraint(fields=["task"], condition=Q(is_pending=True), name="one_pending_approval_per_task"),
+        ]
+
+
+class BoardMemory(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="memory")
+    content = models.TextField()
+    tags = models.JSONField(default=list, blank=True)
+    is_chat = models.BooleanField(default=False)
+    source = models.CharField(max_length=200, blank=True, default="")
+    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    author_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "board memory"
+        indexes = [
+            models.Index(fields=["board", "-created_at"]),
+            models.Index(fields=["board", "is_chat", "-created_at"]),
+        ]
+
+
+class ActivityEvent(models.Model):
+    """Append-only audit record. Ids are plain values, not foreign keys, so deleting a
+    board, task or agent leaves its history in place."""
+
+    class ActorType(models.TextChoices):
+        USER = "user", "User"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event_type = models.CharField(max_length=64)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices)
+    actor_user_id = models.UUIDField(null=True, blank=True)
+    actor_agent_id = models.UUIDField(null=True, blank=True)
+    actor_name = models.CharField(max_length=200, blank=True, default="")
+    organization_id = models.UUIDField(null=True, blank=True)
+    board_id = models.UUIDField(null=True, blank=True)
+    task_id = models.UUIDField(null=True, blank=True)
+    agent_id = models.UUIDField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization_id", "-created_at"]),
+            models.Index(fields=["board_id", "-created_at"]),
+            models.Index(fields=["event_type", "-created_at"]),
+            models.Index(fields=["task_id", "-created_at"]),
+            models.Index(fields=["actor_agent_id", "-created_at"]),
+            models.Index(fields=["-created_at"]),
+        ]

@@ -1,0 +1,23 @@
+"""gunicorn settings for Mission Control (``gunicorn -c gunicorn.conf.py missioncontrol.wsgi:application``)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+worker_class = "sync"
+# Load the application once in the master: configuration errors stop gunicorn before any
+# worker forks, with the system check's sentence instead of a loop of failing workers.
+preload_app = True
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = 5000
+max_requests_jitter = 500
+# Mission Control writes its own access log line (with request id, route, db time).
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# Django decides what to believe from proxies (TRUSTED_PROXIES); gunicorn passes headers through.
+forwarded_allow_ips = "*"

@@ -1,0 +1,94 @@
+"""Turns every API error into the ``{detail, request_id}`` envelope.
+
+DRF's exceptions pass through ``exception_handler``; errors raised outside DRF (unknown
+URL, unhandled exception, a body too large detected lazily) go through the Django error
+handlers below, which answer JSON on API paths and the console's pages elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from ops.errors import error_body, error_response, wants_json_errors
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_STATUS = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class Unprocessable(exceptions.APIException):
+    """A well-formed request whose content breaks a rule (422)."""
+
+    status_code = VALIDATION_STATUS
+    default_detail = "The request could not be processed."
+    default_code = "unprocessable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "payload_too_large"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # Django's handler500 logs it and answers the envelope.
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]
+
+    status_code = exc.status_code
+    if isinstance(exc, exceptions.ValidationError):
+        status_code = VALIDATION_STATUS
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        status_code = status.HTTP_401_UNAUTHORIZED
+    set_rollback()
+    return Response(error_body(exc.detail), status=status_code, headers=headers)
+
+
+def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
+    if wants_json_errors(request):
+        return error_response(400, "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception, template_name: str = "403.html") -> HttpResponse:
+    if wants_json_errors(request):
+        return error_response(403, "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception, template_name: str = "404.html") -> HttpResponse:
+    if wants_json_errors(request):
+        return error_response(404, "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+    # Django has already logged the traceback on django.request with the request id.
+    if wants_json_errors(request):
+        return error_response(500, "Internal server error.")
+    return defaults.server_error(request)

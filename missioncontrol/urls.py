@@ -1,0 +1,18 @@
+"""Root URLs: probes, the OpenAPI document, the REST API and the console."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+urlpatterns = [
+    path("", include("ops.urls")),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "missioncontrol.api.errors.bad_request"
+handler403 = "missioncontrol.api.errors.permission_denied"
+handler404 = "missioncontrol.api.errors.page_not_found"
+handler500 = "missioncontrol.api.errors.server_error"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The full test suite. Uses SQLite and in-process caches unless DATABASE_URL / REDIS_URL
+# point at real servers (.ci/run points them at Postgres and Redis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export DJANGO_SETTINGS_MODULE=missioncontrol.settings
+echo "== migrations match the models"
+.venv/bin/python manage.py makemigrations --check --dry-run
+echo "== lint"
+.venv/bin/ruff check .
+echo "== tests (database: ${DATABASE_URL:-SQLite}, redis: ${REDIS_URL:-none})"
+exec .venv/bin/python -m pytest "$@"
