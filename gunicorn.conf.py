@@ -21,3 +21,5 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Django decides what to believe from proxies (TRUSTED_PROXIES); gunicorn passes headers through.
 forwarded_allow_ips = "*"
+# The admin control socket is not used; several instances on one host would share its path.
+control_socket_disable = True

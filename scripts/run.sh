@@ -11,7 +11,7 @@ export BASE_URL="${BASE_URL:-http://localhost:${BIND##*:}}"
 py=.venv/bin/python
 
 $py manage.py check
-if [ "$($py manage.py shell -c 'from django.conf import settings; print(settings.DB_AUTO_MIGRATE)')" = "True" ]; then
+if [ "$($py manage.py shell -v0 -c 'from django.conf import settings; print(settings.DB_AUTO_MIGRATE)')" = "True" ]; then
   $py manage.py migrate --no-input
 fi
 $py manage.py collectstatic --no-input -v0
