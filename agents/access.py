@@ -1,0 +1,119 @@
+"""Who can see and change what, by organization.
+
+People reach the objects of the organizations they are members of; anything else is
+404 (its existence is not revealed). Members read; owners and admins change (403 for a
+member who tries). Board agents reach their own board; the main agent reaches the
+boards of its organization.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from agents.models import Agent, Board, Gateway, Membership, Organization, Tag, User
+from agents.refusals import RuleViolation
+
+ADMIN_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+def memberships(user: User) -> QuerySet[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("organization")
+
+
+def organizations(user: User) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user_id=getattr(user, "pk", None)).distinct()
+
+
+def admin_organizations(user: User) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user_id=getattr(user, "pk", None),
+                                       memberships__role__in=ADMIN_ROLES).distinct()
+
+
+def _org_id(org: Organization | uuid.UUID | str) -> Any:
+    return getattr(org, "pk", org)
+
+
+def role_in(user: User, org: Organization | uuid.UUID | str) -> str | None:
+    """The user's role in ``org``, or None when not a member."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(user=user, organization_id=_org_id(org)).values_list("role", flat=True).first()
+
+
+def is_admin(user: User, org: Organization | uuid.UUID | str) -> bool:
+    return role_in(user, org) in ADMIN_ROLES
+
+
+def require_admin(user: User, org: Organization | uuid.UUID | str) -> None:
+    """403 unless the user is an owner or admin of ``org`` (callers check visibility first)."""
+    if not is_admin(user, org):
+        raise RuleViolation(403, "admin_required",
+                            "Only an owner or admin of the organization may do this.")
+
+
+def _visible[M: Model](model: type[M], user: User) -> QuerySet[M]:
+    return model.objects.filter(organization__memberships__user_id=getattr(user, "pk", None))  # type: ignore[attr-defined]
+
+
+def visible_boards(user: User) -> QuerySet[Board]:
+    return _visible(Board, user)
+
+
+def visible_gateways(user: User) -> QuerySet[Gateway]:
+    return _visible(Gateway, user)
+
+
+def visible_agents(user: User) -> QuerySet[Agent]:
+    return _visible(Agent, user)
+
+
+def visible_tags(user: User) -> QuerySet[Tag]:
+    return _visible(Tag, user)
+
+
+def _get_for[M: Model](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
+    try:
+        obj = queryset.get(pk=object_id)
+    # A malformed id is as unknown as a missing one.
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if admin:
+        require_admin(user, obj.organization_id)  # type: ignore[attr-defined]
+    return obj
+
+
+def get_board_for(user: User, board_id: Any, *, admin: bool = False) -> Board:
+    """The board if the user may see it (404 otherwise); ``admin=True`` also needs admin (403)."""
+    return _get_for(visible_boards(user).select_related("organization", "gateway"), user, board_id, admin)
+
+
+def get_gateway_for(user: User, gateway_id: Any, *, admin: bool = False) -> Gateway:
+    return _get_for(visible_gateways(user), user, gateway_id, admin)
+
+
+def get_agent_for(user: User, agent_id: Any, *, admin: bool = False) -> Agent:
+    return _get_for(visible_agents(user).select_related("board", "gateway"), user, agent_id, admin)
+
+
+def get_tag_for(user: User, tag_id: Any, *, admin: bool = False) -> Tag:
+    return _get_for(visible_tags(user), user, tag_id, admin)
+
+
+def boards_for_agent(agent: Agent) -> QuerySet[Board]:
+    """A board agent's own board; for the main agent, the boards of its organization."""
+    if agent.board_id is not None:
+        return Board.objects.filter(pk=agent.board_id)
+    return Board.objects.filter(organization_id=agent.organization_id)
+
+
+def agent_can_reach(agent: Agent, board: Board) -> bool:
+    if agent.board_id is not None:
+        return agent.board_id == board.pk
+    return agent.organization_id == board.organization_id
