@@ -68,6 +68,10 @@ if AUTH_MODE == "local":
                 "when AUTH_MODE=local.",
                 "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
 
+# Key of the digests agent tokens are stored as. Empty: derived from SECRET_KEY, so rotating
+# SECRET_KEY would also revoke every agent token; a separate pepper keeps them independent.
+AGENT_TOKEN_PEPPER = env.str("AGENT_TOKEN_PEPPER", "")
+
 CLERK_SECRET_KEY = env.str("CLERK_SECRET_KEY", "")
 CLERK_JWKS_URL = env.url("CLERK_JWKS_URL", "", ("http", "https"))
 CLERK_ISSUER = env.str("CLERK_ISSUER", "")

@@ -1,0 +1,98 @@
+"""What every agent API view shares: token authentication, the role check and board reach.
+
+A view lists the roles that may call each method in ``roles`` (``lead``, ``worker``,
+``main``); the same table feeds the OpenAPI tags agents filter by. Views of other apps
+(the webhook payload route) subclass :class:`AgentAPIView` the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from agents.access import agent_can_reach
+from agents.authentication import AgentTokenAuthentication, request_agent
+from agents.models import Agent, Board
+from agents.refusals import RuleViolation
+from missioncontrol.api.pagination import LimitOffsetEnvelopePagination
+
+LEAD, WORKER, MAIN = "lead", "worker", "main"
+ALL_ROLES = (LEAD, WORKER, MAIN)
+BOARD_ROLES = (LEAD, WORKER)
+ROLE_TAGS = {LEAD: "agent-lead", WORKER: "agent-worker", MAIN: "agent-main"}
+
+
+def role_tags(roles: Iterable[str]) -> list[str]:
+    """The OpenAPI tags of the roles allowed to call an operation, in a fixed order."""
+    allowed = set(roles)
+    return [ROLE_TAGS[role] for role in ALL_ROLES if role in allowed]
+
+
+class IsAgent(BasePermission):
+    """Only an authenticated agent; the role per method is checked by the view."""
+
+    message = "Send your agent token in X-Agent-Token or Authorization: Bearer."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, Agent)
+
+
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+class AgentAPIView(APIView):
+    """Base of every agent route. ``roles`` maps an HTTP method to the roles allowed."""
+
+    authentication_classes = [AgentTokenAuthentication]
+    permission_classes = [IsAgent]
+    # The agent_auth limit is applied by the authentication class, before the token is checked.
+    throttle_classes: ClassVar[list[Any]] = []
+    roles: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @property
+    def agent(self) -> Agent:
+        return request_agent(self.request)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.check_role(self.roles.get(request.method or "", ALL_ROLES))
+
+    def check_role(self, roles: Iterable[str]) -> None:
+        agent = self.agent
+        allowed = tuple(roles)
+        if agent.role not in allowed:
+            raise RuleViolation(403, "agent_role_not_allowed",
+                                f"A {agent.role} agent cannot do this; it is for: {', '.join(allowed)}.",
+                                role=agent.role)
+
+    def get_board_for_agent(self, board_id: Any, roles: Iterable[str] | None = None) -> Board:
+        """The board, when it exists (404) and the calling agent may reach it (403)."""
+        if roles is not None:
+            self.check_role(roles)
+        agent = self.agent
+        if agent.board_id is not None and str(agent.board_id) == str(board_id) and agent.board is not None:
+            return agent.board  # loaded with the token lookup: no query
+        pk = parse_uuid(board_id)
+        board = Board.objects.select_related("organization", "gateway").filter(pk=pk).first() if pk else None
+        if board is None:
+            raise RuleViolation(404, "board_not_found", "No such board.")
+        if not agent_can_reach(agent, board):
+            raise RuleViolation(403, "board_out_of_reach",
+                                "This board is outside your reach: board agents work on their own board, "
+                                "the main agent on the boards of its organization.")
+        return board
+
+    def envelope(self, queryset: Any, serializer_class: type[Any]) -> Any:
+        """A page of ``queryset`` in the list envelope."""
+        paginator = LimitOffsetEnvelopePagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -1,0 +1,78 @@
+"""Agent presence: when an agent was last seen, and what its heartbeat changes.
+
+Agents call every few seconds to minutes; writing ``last_seen_at`` on every call would
+turn every read into a write. A call refreshes it only when it is older than
+``SEEN_REFRESH``, with a conditional UPDATE so concurrent calls write at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents import activity
+from agents.models import Agent
+
+SEEN_REFRESH = timedelta(seconds=30)
+HEARTBEAT_LOG_INTERVAL = timedelta(minutes=1)
+# An ``updating`` state younger than this may be the update still running; older, the
+# agent's heartbeat proves it came back and the state is over.
+UPDATING_STALE_AFTER = timedelta(seconds=30)
+
+
+def mark_seen(agent: Agent, now: datetime | None = None) -> bool:
+    """Refreshes ``last_seen_at`` unless it is recent. True when a row was written."""
+    now = now or timezone.now()
+    if agent.last_seen_at is not None and now - agent.last_seen_at < SEEN_REFRESH:
+        return False
+    updated = (Agent.objects.filter(pk=agent.pk)
+               .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_REFRESH))
+               .update(last_seen_at=now))
+    if updated:
+        agent.last_seen_at = now
+    return bool(updated)
+
+
+def _clear_stale_updating(agent: Agent, now: datetime) -> bool:
+    if agent.lifecycle_status != Agent.Lifecycle.UPDATING:
+        return False
+    updated = (Agent.objects.filter(pk=agent.pk, lifecycle_status=Agent.Lifecycle.UPDATING)
+               .filter(Q(lifecycle_changed_at__isnull=True)
+                       | Q(lifecycle_changed_at__lt=now - UPDATING_STALE_AFTER))
+               .update(lifecycle_status=Agent.Lifecycle.ACTIVE, lifecycle_changed_at=now, last_error=""))
+    if updated:
+        agent.lifecycle_status = Agent.Lifecycle.ACTIVE
+        agent.lifecycle_changed_at = now
+        agent.last_error = ""
+    return bool(updated)
+
+
+def _claim_heartbeat_log(agent: Agent, now: datetime) -> bool:
+    """True for at most one heartbeat per agent per interval, across all processes."""
+    claimed = (Agent.objects.filter(pk=agent.pk)
+               .filter(Q(last_heartbeat_logged_at__isnull=True)
+                       | Q(last_heartbeat_logged_at__lte=now - HEARTBEAT_LOG_INTERVAL))
+               .update(last_heartbeat_logged_at=now))
+    if claimed:
+        agent.last_heartbeat_logged_at = now
+    return bool(claimed)
+
+
+def heartbeat(agent: Agent, now: datetime | None = None) -> Agent:
+    """The agent says it is alive: seen now, a stale ``updating`` ends, and the activity log
+    gets an ``agent.heartbeat`` event at most once a minute."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+        agent.last_seen_at = now
+        if _clear_stale_updating(agent, now):
+            activity.record("agent.lifecycle_cleared", actor=agent, agent=agent, board=agent.board_id,
+                            organization=agent.organization_id,
+                            message=f"{agent.name} is back after an update.")
+        if _claim_heartbeat_log(agent, now):
+            activity.record("agent.heartbeat", actor=agent, agent=agent, board=agent.board_id,
+                            organization=agent.organization_id, message=f"{agent.name} checked in.")
+    return agent
