@@ -1,0 +1,85 @@
+"""Comments on tasks and board memory."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import Http404
+
+from agents import rules
+from agents.models import ActivityEvent, BoardMemory
+from tests.agents.rules_helpers import refused
+from tests.conftest import make_agent, make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_worker_comments_on_its_own_task(worker, board):
+    task = make_task(board, assigned_agent=worker)
+    comment = rules.add_comment(worker, task, "Halfway there")
+    assert comment.author_agent == worker and comment.message == "Halfway there"
+    event = ActivityEvent.objects.get()
+    assert event.event_type == "task.commented" and event.data["comment_id"] == str(comment.pk)
+
+
+def test_a_worker_comments_on_an_unassigned_task(worker, board):
+    assert rules.add_comment(worker, make_task(board), "I can take this").pk
+
+
+def test_a_worker_cannot_comment_on_a_task_held_by_someone_else(worker, board):
+    task = make_task(board, assigned_agent=make_agent("Other", board=board))
+    with refused(403, "task_assigned_to_someone_else"):
+        rules.add_comment(worker, task, "Mine now")
+
+
+def test_the_lead_comments_on_any_task_of_its_board(lead, worker, board):
+    task = make_task(board, assigned_agent=worker)
+    assert rules.add_comment(lead, task, "Check the edge case").author_agent == lead
+
+
+def test_members_and_admins_comment(member, admin_user, board):
+    task = make_task(board)
+    assert rules.add_comment(member, task, "Nice").author_user == member
+    assert rules.add_comment(admin_user, task, "Agreed").author_user == admin_user
+
+
+def test_an_empty_comment_is_refused(worker, board):
+    with refused(422, "comment_empty"):
+        rules.add_comment(worker, make_task(board), "   ")
+
+
+def test_outsiders_and_foreign_agents_cannot_comment(outsider, foreign_agent, board):
+    task = make_task(board)
+    with pytest.raises(Http404):
+        rules.add_comment(outsider, task, "Hi")
+    with refused(403, "board_out_of_reach"):
+        rules.add_comment(foreign_agent, task, "Hi")
+
+
+def test_the_main_agent_cannot_comment(main_agent, board):
+    with refused(403, "board_agents_only"):
+        rules.add_comment(main_agent, make_task(board), "Hi")
+
+
+def test_a_memory_tagged_chat_is_chat(worker, board):
+    memory = rules.create_memory(worker, board, {"content": "Anyone free?", "tags": ["chat"], "source": "agent"})
+    assert memory.is_chat and memory.author_agent == worker and memory.source == "agent"
+    event = ActivityEvent.objects.get()
+    assert event.event_type == "memory.created" and event.data["is_chat"] is True
+
+
+def test_a_memory_without_the_chat_tag_is_a_note(member, board):
+    memory = rules.create_memory(member, board, {"content": "Deploys freeze Friday"})
+    assert not memory.is_chat and memory.author_user == member and memory.tags == []
+
+
+def test_memory_needs_content_and_string_tags(worker, board):
+    with refused(422, "memory_content_required"):
+        rules.create_memory(worker, board, {"content": ""})
+    with refused(422, "memory_tags_invalid"):
+        rules.create_memory(worker, board, {"content": "x", "tags": "chat"})
+    assert not BoardMemory.objects.exists()
+
+
+def test_memory_of_another_board_is_out_of_reach(foreign_agent, board):
+    with refused(403, "board_out_of_reach"):
+        rules.create_memory(foreign_agent, board, {"content": "x"})
