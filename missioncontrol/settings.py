@@ -104,6 +104,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestTimingMiddleware",
+    "ops.middleware.JsonErrorMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
     "ops.middleware.ClientIpMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -1,35 +1,249 @@
-"""Request middleware (placeholder pass-throughs; the full versions replace these)."""
+"""The operational middleware, outermost first in ``settings.MIDDLEWARE``.
+
+Each class states why it exists. They run before DRF, so they see every request: API,
+console, probes, static files and the ones that end in an error.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import LimitedStream
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-Handler = Callable[[HttpRequest], HttpResponse]
+from ops.client_ip import client_ip_from_meta
+from ops.errors import error_response, wants_json_errors
+from ops.request_context import current_request_id
+
+Handler = Callable[[HttpRequest], HttpResponseBase]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# POST /api/v1/boards/<uuid>/webhooks/<uuid>: the one route that takes third-party payloads.
+WEBHOOK_INGEST_PATH = re.compile(r"/api/v1/boards/[0-9A-Fa-f-]{32,36}/webhooks/[0-9A-Fa-f-]{32,36}/?")
+_READ_CHUNK = 64 * 1024
+
+access_logger = logging.getLogger("ops.access")
+slow_logger = logging.getLogger("ops.slow_requests")
 
 
-class _PassThrough:
+class RequestIdMiddleware:
+    """Gives every request an id that follows it through the logs and back to the caller.
+
+    A caller (or nginx) may send ``X-Request-ID``; it is kept when it is 1-64 characters
+    of ``[A-Za-z0-9._-]`` and replaced otherwise, because it lands in log lines and
+    response headers where arbitrary text could forge entries. The id is bound to
+    ``ops.request_context`` for the duration of the request, so every log line written
+    while handling it carries the id, and error bodies can quote it.
+    """
+
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = sanitise_request_id(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def sanitise_request_id(value: str | None) -> str:
+    if value and _SANE_REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class _QueryTimer:
+    """Counts queries and the time spent in them, via ``connection.execute_wrapper``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
+class RequestTimingMiddleware:
+    """Writes one access-log line per request and flags slow requests.
+
+    gunicorn's own access log knows neither the route nor the database time, so this is
+    the line operators read: method, route, status, duration, database time and query
+    count, on logger ``ops.access`` (structured fields with ``LOG_FORMAT=json``). A
+    request that takes ``REQUEST_LOG_SLOW_MS`` or more also writes a WARNING on
+    ``ops.slow_requests``, which can be routed or alerted on by itself. The probes are
+    left out (a load balancer calls them every few seconds) unless
+    ``REQUEST_LOG_INCLUDE_HEALTH=true``.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path in PROBE_PATHS and not settings.REQUEST_LOG_INCLUDE_HEALTH:
+            return self.get_response(request)
+        timer = _QueryTimer()
+        started = time.perf_counter()
+        status = 500
+        try:
+            with ExitStack() as stack:
+                for alias in connections:
+                    stack.enter_context(connections[alias].execute_wrapper(timer))
+                response = self.get_response(request)
+            status = response.status_code
+            return response
+        finally:
+            self._log(request, status, (time.perf_counter() - started) * 1000, timer)
+
+    def _log(self, request: HttpRequest, status: int, duration_ms: float, timer: _QueryTimer) -> None:
+        match = getattr(request, "resolver_match", None)
+        route = ("/" + match.route) if match is not None and match.route else request.path
+        fields = {
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(duration_ms, 1),
+            "db_ms": round(timer.seconds * 1000, 1),
+            "db_queries": timer.count,
+            "client_ip": getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR", ""),
+        }
+        summary = f"{request.method} {route} {status} {duration_ms:.1f}ms"
+        access_logger.info(summary, extra=fields)
+        threshold = settings.REQUEST_LOG_SLOW_MS
+        if threshold and duration_ms >= threshold:
+            slow_logger.warning("Slow request: %s (threshold %sms)", summary, threshold,
+                                extra={**fields, "threshold_ms": threshold})
+
+
+class JsonErrorMiddleware:
+    """Makes sure API, probe and ingest paths never answer an error with an HTML page.
+
+    DRF views and our error handlers already write the ``{detail, request_id}``
+    envelope; this catches what they do not see: Django's plain 405 from a function
+    view, a CSRF refusal, a 4xx/5xx written by third-party middleware. Clients of those
+    paths parse JSON and would choke on anything else.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code < 400 or not wants_json_errors(request):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        replacement = error_response(response.status_code, response.reason_phrase + ".")
+        # Keep Allow, Retry-After, CORS and security headers; only the body changes.
+        for name, value in response.items():
+            if name.lower() not in ("content-type", "content-length"):
+                replacement[name] = value
+        replacement.cookies = response.cookies
+        return replacement
+
+
+def body_limit_for(request: HttpRequest) -> int:
+    """The largest body accepted for this request: webhook payloads have their own limit."""
+    if request.method == "POST" and WEBHOOK_INGEST_PATH.fullmatch(request.path):
+        return settings.WEBHOOK_MAX_PAYLOAD_BYTES
+    return settings.API_MAX_BODY_BYTES
+
+
+def too_large_response(limit: int) -> HttpResponse:
+    return error_response(413, f"Request body is larger than the limit of {limit} bytes.")
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the limit with 413 before any view reads them.
+
+    With ``Content-Length`` the decision needs no reading at all. Without it (a
+    ``Transfer-Encoding: chunked`` request, which gunicorn de-chunks into ``wsgi.input``)
+    Django would see no length and give views an empty body; so the body is read here,
+    counting, up to one byte past the limit, and handed to Django as an ordinary body of
+    known length. The webhook ingest route uses ``WEBHOOK_MAX_PAYLOAD_BYTES``; every
+    other path ``API_MAX_BODY_BYTES``. Django's own lazy ``RequestDataTooBig`` (raised
+    when a view reads ``request.POST``) is turned into 413 as well, never 400.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit = body_limit_for(request)
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared not in (None, ""):
+            try:
+                length = int(str(declared))
+            except ValueError:
+                return error_response(400, "Content-Length is not a number.")
+            if length > limit:
+                return too_large_response(limit)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            if not request.META.get("wsgi.input_terminated"):
+                # Reading would run into the next request on a keep-alive connection;
+                # only servers that de-chunk (gunicorn) mark the input as terminated.
+                return error_response(411, "A Content-Length header is required.")
+            body = self._read_counting(request.META["wsgi.input"], limit)
+            if body is None:
+                return too_large_response(limit)
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
         return self.get_response(request)
 
+    @staticmethod
+    def _read_counting(stream: Any, limit: int) -> bytes | None:
+        """The whole body, or None as soon as it passes ``limit`` bytes."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                return None
 
-class RequestIdMiddleware(_PassThrough):
-    pass
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(413, "Request body is too large.")
+        return None
 
 
-class RequestTimingMiddleware(_PassThrough):
-    pass
+class ClientIpMiddleware:
+    """Computes the client's IP once, as ``request.client_ip``, for throttles and logs.
 
+    Rate limits are per client IP, so believing a forged ``X-Forwarded-For`` would let
+    anyone escape them: forwarding headers count only when the TCP peer is one of
+    ``TRUSTED_PROXIES`` (see ``ops.client_ip``).
+    """
 
-class BodySizeLimitMiddleware(_PassThrough):
-    pass
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
 
-
-class ClientIpMiddleware(_PassThrough):
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.client_ip = request.META.get("REMOTE_ADDR", "")  # type: ignore[attr-defined]
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.client_ip = client_ip_from_meta(request.META, settings.TRUSTED_PROXIES)  # type: ignore[attr-defined]
         return self.get_response(request)
+

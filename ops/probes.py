@@ -1,13 +1,249 @@
-"""Liveness and readiness probes (placeholder; the full readiness checks replace this)."""
+"""Liveness (``/healthz``) and readiness (``/readyz``) probes.
+
+Liveness touches nothing: it answers as long as the process can serve a request, so an
+orchestrator restarts only a process that is truly stuck. Readiness asks the question
+"should traffic come here?": it runs a real query and looks for unapplied migrations
+(both required), and reports the caches and the background worker, which degrade the
+service but do not stop it.
+
+Other parts of the system add their own informational checks with ``register_check``;
+the console's operations page shows ``readiness()`` as it is.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from ops import throttle
+from ops.errors import error_response
+
+logger = logging.getLogger("ops.probes")
+
+CheckResult = dict[str, Any]
+CheckFunction = Callable[[], CheckResult]
+
+# "No migration pending" stays true until the next deploy; asking the migration loader
+# (it imports every migration file) on each probe would cost more than the probe itself.
+MIGRATIONS_OK_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    name: str
+    run: CheckFunction
+    required: bool
+    needs_database: bool
+
+
+_checks: dict[str, ReadinessCheck] = {}
+_lock = threading.Lock()
+
+
+def register_check(name: str, func: CheckFunction, *, required: bool = False,
+                   needs_database: bool = False) -> None:
+    """Add (or replace) a readiness check.
+
+    ``func`` returns a dict with at least ``ok``; anything else is shown as is. A failing
+    check that is not ``required`` shows as degraded without failing the probe. Checks
+    that ``needs_database`` are skipped when the database does not answer, so a dead
+    database costs one connection timeout, not one per check.
+    """
+    with _lock:
+        _checks[name] = ReadinessCheck(name, func, required, needs_database)
+
+
+def unregister_check(name: str) -> None:
+    with _lock:
+        _checks.pop(name, None)
+
+
+def short_error(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def readiness() -> dict[str, Any]:
+    """Run every check: ``{"ok": bool, "checks": {name: {"ok": bool, "status": ..., ...}}}``."""
+    results: dict[str, CheckResult] = {}
+    database_ok = True
+    with _lock:
+        checks = list(_checks.values())
+    for check in checks:
+        if check.needs_database and not database_ok:
+            result: CheckResult = {"ok": False, "error": "Skipped: the database does not answer."}
+        else:
+            try:
+                result = dict(check.run())
+            except Exception as exc:  # noqa: BLE001  (a probe reports failures, it never raises)
+                logger.warning("Readiness check %s failed: %s", check.name, short_error(exc))
+                result = {"ok": False, "error": short_error(exc)}
+        result["ok"] = bool(result.get("ok"))
+        result["status"] = "ok" if result["ok"] else ("failing" if check.required else "degraded")
+        if check.name == "database" and not result["ok"]:
+            database_ok = False
+        results[check.name] = result
+    ok = all(results[check.name]["ok"] for check in checks if check.required)
+    return {"ok": ok, "checks": results}
+
+
+# --- built-in checks --------------------------------------------------------------------
+
+def check_database() -> CheckResult:
+    connection = connections[DEFAULT_DB_ALIAS]
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        # A broken connection must not be reused by the next probe in this thread.
+        connection.close_if_unusable_or_obsolete()
+        return {"ok": False, "vendor": connection.vendor, "error": short_error(exc)}
+    return {"ok": True, "vendor": connection.vendor, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+_migrations_ok_until = 0.0
+
+
+def check_migrations() -> CheckResult:
+    global _migrations_ok_until
+    if time.monotonic() < _migrations_ok_until:
+        return {"ok": True, "pending": 0}
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        names = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+        return {"ok": False, "pending": len(names), "migrations": names[:20],
+                "error": f"{len(names)} migration(s) not applied; run manage.py migrate."}
+    _migrations_ok_until = time.monotonic() + MIGRATIONS_OK_CACHE_SECONDS
+    return {"ok": True, "pending": 0}
+
+
+def forget_cached_answers() -> None:
+    """Tests, and code that just migrated, want the next probe to look again."""
+    global _migrations_ok_until
+    _migrations_ok_until = 0.0
+
+
+def _cache_backend_name(cache: Any) -> str:
+    module = type(cache).__module__
+    if module.startswith("django_redis"):
+        return "redis"
+    if "locmem" in module:
+        return "memory"
+    return type(cache).__name__
+
+
+def _probe_cache(alias: str) -> CheckResult:
+    cache = caches[alias]
+    backend = _cache_backend_name(cache)
+    try:
+        if backend == "redis":
+            # A real round trip: the default cache ignores Redis errors, so get/set would lie.
+            cache.client.get_client(write=True).ping()
+        else:
+            cache.set("ops:readyz", "1", 5)
+            if cache.get("ops:readyz") != "1":
+                return {"ok": False, "backend": backend, "error": "The cache did not return what was stored."}
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "backend": backend, "error": short_error(exc)}
+    return {"ok": True, "backend": backend}
+
+
+def check_cache() -> CheckResult:
+    aliases = {"default": _probe_cache("default"), throttle.CACHE_ALIAS: _probe_cache(throttle.CACHE_ALIAS)}
+    aliases[throttle.CACHE_ALIAS]["rate_limits_fail_open"] = throttle.is_failing_open()
+    errors = [f"{alias}: {result['error']}" for alias, result in aliases.items() if not result["ok"]]
+    if throttle.is_failing_open() and aliases[throttle.CACHE_ALIAS]["ok"]:
+        # The ping works again but no request has proven it yet; still worth showing.
+        errors.append(f"{throttle.CACHE_ALIAS}: recent failures ({throttle.outage.last_error}); "
+                      "rate limits are not enforced.")
+    result: CheckResult = {"ok": not errors, "caches": aliases}
+    if errors:
+        result["error"] = "; ".join(errors)
+    return result
+
+
+def _age_seconds(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else round(max(0.0, (now - moment).total_seconds()), 1)
+
+
+def check_worker() -> CheckResult:
+    """Is the background worker keeping up? Judged from the job table (django-tasks-db)."""
+    from django.db.models import Max
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    now = timezone.now()
+    activity = DBTaskResult.objects.aggregate(started=Max("started_at"), finished=Max("finished_at"))
+    moments = [moment for moment in activity.values() if moment is not None]
+    last_activity = max(moments) if moments else None
+
+    ready = DBTaskResult.objects.ready()
+    # A job is waiting since it was enqueued, or since its run_after for a delayed (retried) job.
+    oldest_immediate = ready.filter(run_after=get_date_max()).order_by("enqueued_at").values_list(
+        "enqueued_at", flat=True).first()
+    oldest_delayed = ready.exclude(run_after=get_date_max()).order_by("run_after").values_list(
+        "run_after", flat=True).first()
+    waiting_since = min((m for m in (oldest_immediate, oldest_delayed) if m is not None), default=None)
+    oldest_age = _age_seconds(waiting_since, now)
+
+    stale_after = settings.WORKER_HEARTBEAT_STALE_SECONDS
+    result: CheckResult = {
+        "ok": True,
+        "last_activity_at": last_activity.isoformat() if last_activity else None,
+        "last_activity_age_seconds": _age_seconds(last_activity, now),
+        "oldest_ready_job_age_seconds": oldest_age,
+        "ready_jobs": ready.count(),
+    }
+    if oldest_age is not None and oldest_age >= stale_after:
+        result["ok"] = False
+        result["error"] = (f"A job has waited {oldest_age:.0f}s (over {stale_after}s); "
+                           "is the worker (manage.py db_worker) running?")
+    return result
+
+
+register_check("database", check_database, required=True)
+register_check("migrations", check_migrations, required=True, needs_database=True)
+register_check("cache", check_cache)
+register_check("worker", check_worker, needs_database=True)
+
+
+# --- views -----------------------------------------------------------------------------
+
+_PROBE_METHODS = ("GET", "HEAD")
+
+
+def _method_not_allowed() -> JsonResponse:
+    return error_response(405, "Method not allowed; use GET.", headers={"Allow": ", ".join(_PROBE_METHODS)})
+
+
+def _no_store(response: JsonResponse) -> JsonResponse:
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    if request.method not in _PROBE_METHODS:
+        return _method_not_allowed()
+    return _no_store(JsonResponse({"ok": True}))
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True, "checks": {}})
+    if request.method not in _PROBE_METHODS:
+        return _method_not_allowed()
+    report = readiness()
+    return _no_store(JsonResponse(report, status=200 if report["ok"] else 503))

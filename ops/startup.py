@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
-from django.core.management.base import SystemCheckError
+
+
+class StartupRefused(RuntimeError):
+    """Configuration errors that stop the server.
+
+    A ``RuntimeError`` on purpose: gunicorn prints such an error from its master as one
+    clean "Error: ..." paragraph and exits 1, and from a worker it halts with
+    "Worker failed to boot" instead of restarting the worker in a loop.
+    """
+
+
+def startup_errors() -> list[checks.CheckMessage]:
+    messages = checks.run_checks(include_deployment_checks=settings.PRODUCTION)
+    return [message for message in messages if message.is_serious() and not message.is_silenced()]
 
 
 def run_startup_checks() -> None:
-    """Raise ``SystemCheckError`` listing every error, so the process refuses to start."""
-    messages = checks.run_checks(include_deployment_checks=settings.PRODUCTION)
-    errors = [message for message in messages if message.is_serious() and not message.is_silenced()]
+    """Raise ``StartupRefused`` listing every error, so the process refuses to start."""
+    errors = startup_errors()
     if errors:
-        raise SystemCheckError(
+        raise StartupRefused(
             "Mission Control cannot start:\n" + "\n".join(f"  {message}" for message in errors)
         )

@@ -70,6 +70,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # Django files an oversized body under "bad request"; the client needs to know
+        # the size is the problem, on every path.
+        return error_response(413, "Request body is too large.")
     if wants_json_errors(request):
         return error_response(400, "Bad request.")
     return defaults.bad_request(request, exception)

@@ -1,0 +1,153 @@
+"""The one rate limiter: fixed windows counted atomically in the ``ratelimit`` cache.
+
+A scope (``agent_auth``, ``webhook_ingest``, ...) has a rate in ``settings.RATE_LIMITS``
+as ``(requests, seconds)``. Time is cut into windows of that many seconds; each caller
+(usually the client IP) has one counter per scope and window. ``cache.add`` creates the
+counter and ``cache.incr`` bumps it; both are atomic on Redis (SET NX, INCRBY) and under
+LocMemCache's lock, so concurrent requests from several workers never both take the
+last slot.
+
+When the cache fails (Redis down), requests are allowed: refusing every agent and every
+webhook because a counter store is away would turn a degraded dependency into an outage.
+One warning is logged when an outage starts and one line when it ends, not one per
+request; ``ops.probes`` shows the state in ``/readyz``.
+
+Three ways in, one implementation:
+
+- ``hit(scope, ident)`` for plain code;
+- ``ScopedIpThrottle``, the DRF throttle class for views with ``throttle_scope``;
+- ``enforce(scope, request)`` for authentication classes, which must refuse an
+  over-limit caller before spending any work on its token.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from rest_framework.exceptions import Throttled
+from rest_framework.throttling import BaseThrottle
+
+from ops.client_ip import client_ip
+
+CACHE_ALIAS = "ratelimit"
+
+logger = logging.getLogger("ops.throttle")
+
+
+@dataclass(frozen=True)
+class ThrottleResult:
+    allowed: bool
+    retry_after: int
+    """Seconds until the current window ends (at least 1); meaningful when refused."""
+    count: int | None = None
+    """Requests counted in this window including this one; None when the cache failed."""
+
+
+class _OutageState:
+    """Remembers whether the cache is failing, so an outage is logged once per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.failing = False
+        self.since: float | None = None
+        self.last_error = ""
+
+    def failed(self, exc: Exception) -> None:
+        with self._lock:
+            self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            if self.failing:
+                return
+            self.failing, self.since = True, time.time()
+        logger.warning("Rate-limit cache is unreachable; allowing requests without limits until it is back (%s).",
+                       self.last_error, extra={"cache_alias": CACHE_ALIAS})
+
+    def succeeded(self) -> None:
+        if not self.failing:
+            return
+        with self._lock:
+            if not self.failing:
+                return
+            lasted = time.time() - (self.since or time.time())
+            self.failing, self.since = False, None
+        logger.info("Rate-limit cache is reachable again; limits apply (outage lasted %.0fs).", lasted,
+                    extra={"cache_alias": CACHE_ALIAS})
+
+
+outage = _OutageState()
+
+
+def rate_for(scope: str) -> tuple[int, int]:
+    try:
+        count, seconds = settings.RATE_LIMITS[scope]
+    except KeyError:
+        raise ImproperlyConfigured(f"No rate limit is configured for the scope {scope!r}.") from None
+    return int(count), int(seconds)
+
+
+def hit(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
+    """Count one request by ``ident`` in ``scope`` and say whether it may proceed."""
+    limit, period = rate_for(scope)
+    now = time.time() if now is None else now
+    window = int(now // period)
+    seconds_left = (window + 1) * period - now
+    retry_after = max(1, math.ceil(seconds_left))
+    key = f"throttle:{scope}:{window}:{ident}"
+    # The counter only has to outlive its window; a spare second covers clock rounding.
+    timeout = math.ceil(seconds_left) + 1
+    cache = caches[CACHE_ALIAS]
+    try:
+        count = _increment(cache, key, timeout)
+    except Exception as exc:  # noqa: BLE001  (any cache failure means: fail open)
+        outage.failed(exc)
+        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+    outage.succeeded()
+    return ThrottleResult(allowed=count <= limit, retry_after=retry_after, count=count)
+
+
+def _increment(cache: Any, key: str, timeout: int) -> int:
+    for _ in range(2):
+        cache.add(key, 0, timeout)
+        try:
+            return int(cache.incr(key))
+        except ValueError:
+            # The key expired between add and incr (only at a window's very end): start again.
+            continue
+    raise RuntimeError(f"Could not count {key!r} in the rate-limit cache.")
+
+
+def enforce(scope: str, request: HttpRequest) -> None:
+    """Raise DRF's ``Throttled`` (429 with ``Retry-After``) when the caller is over ``scope``."""
+    result = hit(scope, client_ip(request))
+    if not result.allowed:
+        raise Throttled(wait=result.retry_after)
+
+
+def is_failing_open() -> bool:
+    return outage.failing
+
+
+class ScopedIpThrottle(BaseThrottle):
+    """DRF throttle: limits the view's ``throttle_scope`` per client IP; views without a scope pass."""
+
+    def __init__(self) -> None:
+        self._wait: int | None = None
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        scope = getattr(view, "throttle_scope", None)
+        if not scope:
+            return True
+        result = hit(scope, client_ip(request))
+        self._wait = result.retry_after
+        return result.allowed
+
+    def wait(self) -> float | None:
+        return self._wait

@@ -1,0 +1,120 @@
+"""Real servers for the ops tests: gunicorn (chunked bodies, several worker processes)
+and a private redis-server that a test may stop. Ports come from 18100-18199."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+
+# Variables of the developer's shell that would change what a subprocess reads.
+CONFIG_VARIABLES = (
+    "ENVIRONMENT", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BASE_URL", "AUTH_MODE", "LOCAL_AUTH_TOKEN",
+    "CLERK_SECRET_KEY", "CLERK_JWKS_URL", "CLERK_ISSUER", "CLERK_LEEWAY", "REDIS_URL", "RATE_LIMIT_BACKEND",
+    "RATE_LIMIT_REDIS_URL", "RATE_LIMIT_AGENT_AUTH", "RATE_LIMIT_WEBHOOK_INGEST", "TRUSTED_PROXIES",
+    "CORS_ORIGINS", "REQUEST_LOG_SLOW_MS", "REQUEST_LOG_INCLUDE_HEALTH", "LOG_LEVEL", "LOG_FORMAT",
+    "WEBHOOK_MAX_PAYLOAD_BYTES", "API_MAX_BODY_BYTES", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
+    "DB_AUTO_MIGRATE", "BIND", "WEB_CONCURRENCY",
+)
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in CONFIG_VARIABLES and not any(key == f"{name}_FILE" for name in CONFIG_VARIABLES)}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra or {})
+    return env
+
+
+def wait_for_http(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None) -> Iterator[int]:
+    """gunicorn with our config file and the test URLs, on ``port``; yields the port."""
+    folder = tmp_path or Path(tempfile.mkdtemp(prefix="mc-ops-"))
+    database = folder / f"gunicorn-{port}.sqlite3"
+    log = folder / f"gunicorn-{port}.log"
+    full_env = clean_env({
+        "DJANGO_SETTINGS_MODULE": "tests.ops.server_settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "LOG_LEVEL": "WARNING",
+        **env,
+    })
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), "missioncontrol.wsgi:application"],
+            cwd=REPO, env=full_env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_http(port, process, log)
+        yield port
+    finally:
+        stop(process)
+
+
+@contextmanager
+def private_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server of our own, which a test may stop and start again."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("redis-server is not installed")
+    process = start_redis(server, port)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def start_redis(server: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+            return process
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError(f"redis-server did not start on port {port}")
