@@ -161,6 +161,8 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "agents.User"
 DB_AUTO_MIGRATE = env.bool("DB_AUTO_MIGRATE", not PRODUCTION)
+# Where `manage.py backup` writes (relative paths are under the project folder).
+BACKUP_DIR = BASE_DIR / env.str("BACKUP_DIR", "var/backups")
 
 # --- caches and rate limits -------------------------------------------------------------
 

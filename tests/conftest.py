@@ -30,6 +30,36 @@ def redis_url() -> str:
     return require_redis()
 
 
+def database_engine() -> str:
+    """``postgresql`` or ``sqlite``: the engine this run's DATABASE_URL selects."""
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgresql" if url.split(":", 1)[0] in ("postgres", "postgresql", "pgsql", "postgis") else "sqlite"
+
+
+def require_postgres() -> None:
+    """Postgres-only tests run in the Postgres pass (DATABASE_URL=postgres://...) and skip in
+    the SQLite pass; on Postgres in CI, missing client tools (pg_dump) fail instead of skip."""
+    import shutil
+
+    if database_engine() != "postgresql":
+        pytest.skip("runs when DATABASE_URL points at Postgres")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        message = "needs the PostgreSQL client tools (pg_dump, pg_restore) on PATH"
+        if STRICT_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def require_sqlite() -> None:
+    if database_engine() != "sqlite":
+        pytest.skip("runs when DATABASE_URL is SQLite (the default)")
+
+
+@pytest.fixture
+def postgres_db() -> None:
+    require_postgres()
+
+
 # --- the shared cast ---------------------------------------------------------------------
 # People: an owner, an admin and a member of ``org``; an outsider who owns ``other_org``.
 # Agents: a lead and a worker on ``board``, the main agent of ``gateway``, and a worker of

@@ -1,0 +1,94 @@
+"""Restore a verified backup into the configured database, then bring its schema up to date."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connections
+
+from ops.backups import BackupError, postgres, sqlite
+from ops.backups.events import record_operation
+from ops.backups.manifest import Manifest, verify
+from ops.backups.target import POSTGRES, quote, target_for
+
+Progress = Callable[[str], None]
+
+# Filled by migrate itself; rows there do not make a database "hold data".
+MIGRATE_OWNED_TABLES = frozenset({"django_migrations", "django_content_type", "auth_permission"})
+# Apps whose tables the restore summary lists.
+MAIN_APPS = ("agents", "webhooks")
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass
+class RestoreResult:
+    dump_path: Path
+    manifest: Manifest
+    row_counts: dict[str, int]
+
+
+def tables_with_data(alias: str = "default") -> list[str]:
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        names = [name for name in connection.introspection.table_names(cursor) if name not in MIGRATE_OWNED_TABLES]
+        found = []
+        for name in names:
+            cursor.execute(f"SELECT 1 FROM {quote(name)} LIMIT 1")
+            if cursor.fetchone() is not None:
+                found.append(name)
+    return found
+
+
+def main_table_counts(alias: str = "default") -> dict[str, int]:
+    """Rows per table of the main apps, through the ORM (so it reflects the migrated schema)."""
+    counts = {}
+    for label in MAIN_APPS:
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            continue
+        for model in config.get_models(include_auto_created=True):
+            if model._meta.managed and not model._meta.proxy:
+                counts[model._meta.db_table] = model._default_manager.using(alias).count()
+    return counts
+
+
+def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = False,
+                   progress: Progress = _quiet, migrate_output: io.TextIOBase | None = None) -> RestoreResult:
+    dump_path, manifest = verify(Path(path))
+    target = target_for(alias)
+    if manifest.engine != target.engine:
+        raise BackupError(f"{dump_path.name} is a {manifest.engine} backup but the configured database is "
+                          f"{target.engine}; restore it into a {manifest.engine} database.")
+    if not assume_yes:
+        occupied = tables_with_data(alias)
+        if occupied:
+            shown = ", ".join(occupied[:5]) + (" ..." if len(occupied) > 5 else "")
+            raise BackupError(f"The {target.label} is not empty (rows in {shown}). Restoring replaces "
+                              "everything in it; stop the web server and worker, then run again with --yes.")
+    progress(f"Restoring {dump_path.name} (made {manifest.created_at}, version {manifest.app_version}) "
+             f"into the {target.label}")
+    connections[alias].close()
+    (postgres.restore if target.engine == POSTGRES else sqlite.restore)(target, dump_path, progress=progress)
+    connections[alias].close()
+    progress("Applying migrations newer than the backup")
+    try:
+        call_command("migrate", database=alias, interactive=False, verbosity=1,
+                     stdout=migrate_output or io.StringIO())
+    except Exception as exc:
+        raise BackupError(f"The backup was restored but migrate failed: {exc}. The database holds the "
+                          "backup's schema; fix the cause and run manage.py migrate.") from exc
+    counts = main_table_counts(alias)
+    record_operation("ops.restore", f"Database restored from {dump_path.name}", {
+        "path": str(dump_path), "sha256": manifest.sha256, "backup_created_at": manifest.created_at,
+        "backup_app_version": manifest.app_version, "row_counts": counts,
+    })
+    return RestoreResult(dump_path, manifest, counts)
