@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+from rest_framework.exceptions import Throttled
+
+from ops import probes, throttle
+from tests.conftest import STRICT_SERVICES
+from tests.ops import servers
+
+CLOSED_PORT = 18190
+PRIVATE_REDIS_PORT = 18150
+CONCURRENCY_GUNICORN_PORT = 18111
+REFUSING_GUNICORN_PORT = 18112
+
+
+@pytest.fixture(autouse=True)
+def clean_throttle_state():
+    caches["ratelimit"].clear()
+    throttle.outage.failing = False
+    yield
+    throttle.outage.failing = False
+    caches["ratelimit"].clear()
+
+
+@pytest.fixture
+def tight_limits(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (3, 60), "test_scope": (2, 10)}
+    return settings
+
+
+def redis_cache(url: str) -> dict:
+    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "KEY_PREFIX": f"mc-rl-test-{random.random()}",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}}
+
+
+def test_requests_up_to_the_limit_pass_and_the_next_is_refused(tight_limits):
+    results = [throttle.hit("agent_auth", "198.51.100.1", now=1000.0) for _ in range(4)]
+    assert [result.allowed for result in results] == [True, True, True, False]
+    assert [result.count for result in results] == [1, 2, 3, 4]
+
+
+def test_each_client_and_scope_has_its_own_counter(tight_limits):
+    for _ in range(3):
+        throttle.hit("agent_auth", "198.51.100.1", now=1000.0)
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1000.0).allowed is False
+    assert throttle.hit("agent_auth", "198.51.100.2", now=1000.0).allowed is True
+    assert throttle.hit("test_scope", "198.51.100.1", now=1000.0).allowed is True
+
+
+def test_a_new_window_starts_a_new_count(tight_limits):
+    # Windows of 60 s start at multiples of 60 s: 960..1019, then 1020..1079.
+    for _ in range(4):
+        throttle.hit("agent_auth", "198.51.100.1", now=1000.0)
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1019.9).allowed is False
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1020.0).allowed is True
+
+
+def test_the_window_resets_with_the_real_clock(tight_limits, monkeypatch):
+    clock = [5000.5]
+    monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
+    for _ in range(2):
+        assert throttle.hit("test_scope", "203.0.113.5").allowed is True
+    assert throttle.hit("test_scope", "203.0.113.5").allowed is False
+    clock[0] = 5010.0
+    assert throttle.hit("test_scope", "203.0.113.5").allowed is True
+
+
+def test_retry_after_is_the_time_left_in_the_window_and_at_least_one_second(tight_limits):
+    assert throttle.hit("agent_auth", "198.51.100.9", now=970.0).retry_after == 50
+    assert throttle.hit("agent_auth", "198.51.100.9", now=1019.99).retry_after == 1
+    assert throttle.hit("agent_auth", "198.51.100.9", now=1019.2).retry_after == 1
+
+
+def test_an_unknown_scope_is_a_configuration_error():
+    with pytest.raises(ImproperlyConfigured, match="no_such_scope"):
+        throttle.hit("no_such_scope", "198.51.100.1")
+
+
+def test_enforce_raises_throttled_with_the_wait(tight_limits):
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.77")
+    for _ in range(3):
+        throttle.enforce("agent_auth", request)
+    with pytest.raises(Throttled) as refused:
+        throttle.enforce("agent_auth", request)
+    assert 1 <= refused.value.wait <= 60
+
+
+@pytest.mark.urls("tests.ops.urls")
+def test_a_throttled_view_answers_429_with_retry_after_in_the_envelope(client, tight_limits):
+    statuses = [client.get("/api/v1/throttled").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    response = client.get("/api/v1/throttled")
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    body = response.json()
+    assert body["request_id"] == response["X-Request-ID"]
+    assert body["detail"].startswith("Request was throttled.")
+
+
+@pytest.mark.urls("tests.ops.urls")
+def test_the_throttle_counts_per_client_ip_behind_a_trusted_proxy(client, tight_limits):
+    import ipaddress
+
+    tight_limits.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]
+    for _ in range(3):
+        client.get("/api/v1/throttled", headers={"X-Forwarded-For": "192.0.2.1"})
+    assert client.get("/api/v1/throttled", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 429
+    assert client.get("/api/v1/throttled", headers={"X-Forwarded-For": "192.0.2.2"}).status_code == 200
+
+
+def test_counting_works_on_redis(settings, redis_url):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (2, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
+    results = [throttle.hit("test_scope", "198.51.100.1").allowed for _ in range(3)]
+    assert results == [True, True, False]
+    key = caches["ratelimit"].make_key(f"throttle:test_scope:{int(time.time() // 60)}:198.51.100.1")
+    ttl = caches["ratelimit"].client.get_client().ttl(key)
+    assert 1 <= ttl <= 61  # counters expire with their window
+
+
+# --- atomic across worker processes on Redis ------------------------------------------------
+
+def test_fifty_concurrent_requests_across_three_workers_let_through_exactly_the_limit(redis_url, tmp_path):
+    limit = 10
+    env = {
+        "RATE_LIMIT_BACKEND": "redis", "RATE_LIMIT_REDIS_URL": redis_url,
+        "RATE_LIMIT_WEBHOOK_INGEST": f"{limit}/3600", "TRUSTED_PROXIES": "127.0.0.1",
+        "REQUEST_LOG_SLOW_MS": "0",
+    }
+    # A fresh client address per run: counters of earlier runs may still be in Redis.
+    client_address = f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    path = "/api/v1/boards/0b7e6a1c-6a55-4f5e-9d44-3a7f3f0b1c11/webhooks/8f1f0e0c-0a4e-4c6e-8b7a-1b9a1f1f2e22"
+
+    def post(_: int) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection("127.0.0.1", CONCURRENCY_GUNICORN_PORT, timeout=30)
+        try:
+            connection.request("POST", path, body=b"{}", headers={
+                "Content-Type": "application/json", "X-Forwarded-For": client_address})
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Retry-After")
+        finally:
+            connection.close()
+
+    with servers.gunicorn(CONCURRENCY_GUNICORN_PORT, env, workers=3, tmp_path=tmp_path):
+        window_before = int(time.time() // 3600)
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(post, range(50)))
+        window_after = int(time.time() // 3600)
+
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {202, 429}
+    if window_before == window_after:
+        assert statuses.count(202) == limit
+    else:  # the hour turned during the burst: two windows, each at most the limit
+        assert statuses.count(202) <= 2 * limit
+    assert all(retry_after and int(retry_after) >= 1 for status, retry_after in results if status == 429)
+
+
+# --- fail open when Redis goes away ------------------------------------------------------------
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if STRICT_SERVICES:
+            pytest.fail("needs redis-server to start a private Redis")
+        pytest.skip("needs redis-server to start a private Redis")
+    return binary
+
+
+@pytest.mark.django_db
+def test_when_redis_stops_requests_pass_with_one_warning_and_readiness_degrades(
+        settings, redis_server_binary, caplog):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (2, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0")}
+    caplog.set_level(logging.INFO, logger="ops.throttle")
+    redis_process = servers.start_redis(redis_server_binary, PRIVATE_REDIS_PORT)
+    try:
+        assert [throttle.hit("test_scope", "198.51.100.1").allowed for _ in range(3)] == [True, True, False]
+        servers.stop(redis_process)
+
+        results = [throttle.hit("test_scope", "198.51.100.1") for _ in range(5)]
+        assert all(result.allowed for result in results)
+        assert all(result.count is None for result in results)
+        warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "allowing requests without limits" in warnings[0].getMessage()
+
+        probes.forget_cached_answers()
+        report = probes.readiness()
+        assert report["ok"] is True
+        assert report["checks"]["cache"]["status"] == "degraded"
+        assert report["checks"]["cache"]["caches"]["ratelimit"]["rate_limits_fail_open"] is True
+
+        redis_process = servers.start_redis(redis_server_binary, PRIVATE_REDIS_PORT)
+        caplog.clear()
+        assert throttle.hit("test_scope", "198.51.100.1").allowed is True  # a fresh Redis: count 1
+        throttle.hit("test_scope", "198.51.100.1")
+        assert throttle.hit("test_scope", "198.51.100.1").allowed is False  # limits apply again
+        recoveries = [record.getMessage() for record in caplog.records]
+        assert len(recoveries) == 1 and "reachable again" in recoveries[0]
+        assert throttle.is_failing_open() is False
+    finally:
+        servers.stop(redis_process)
+
+
+# --- refusal to start without the rate-limit Redis ------------------------------------------
+
+REFUSING_ENV = {"RATE_LIMIT_BACKEND": "redis", "RATE_LIMIT_REDIS_URL": f"redis://127.0.0.1:{CLOSED_PORT}/0"}
+
+
+def test_manage_py_check_refuses_when_the_rate_limit_redis_is_unreachable():
+    result = subprocess.run([servers.PYTHON, "manage.py", "check"], cwd=servers.REPO, capture_output=True,
+                            text=True, timeout=60, env=servers.clean_env(REFUSING_ENV))
+    assert result.returncode == 1
+    assert "ops.E021" in result.stderr
+    assert f"redis://127.0.0.1:{CLOSED_PORT}/0" in result.stderr
+    assert "RATE_LIMIT_REDIS_URL" in result.stderr and "REDIS_URL" in result.stderr
+
+
+def test_manage_py_check_passes_when_the_rate_limit_redis_answers(redis_url):
+    env = {"RATE_LIMIT_BACKEND": "redis", "RATE_LIMIT_REDIS_URL": redis_url}
+    result = subprocess.run([servers.PYTHON, "manage.py", "check"], cwd=servers.REPO, capture_output=True,
+                            text=True, timeout=60, env=servers.clean_env(env))
+    assert result.returncode == 0, result.stderr
+    assert "ops.E021" not in result.stderr
+
+
+def test_gunicorn_refuses_to_start_when_the_rate_limit_redis_is_unreachable(tmp_path):
+    env = servers.clean_env({**REFUSING_ENV, "BIND": f"127.0.0.1:{REFUSING_GUNICORN_PORT}", "WEB_CONCURRENCY": "2",
+                             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    result = subprocess.run([servers.GUNICORN, "-c", "gunicorn.conf.py", "missioncontrol.wsgi:application"],
+                            cwd=servers.REPO, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1
+    assert "Mission Control cannot start" in result.stderr
+    assert "ops.E021" in result.stderr and "RATE_LIMIT_REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
