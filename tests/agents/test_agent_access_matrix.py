@@ -1,0 +1,167 @@
+"""Every agent route against the whole cast, with both header forms.
+
+Callers: the board's lead and worker, the main agent of the board's gateway, a worker of
+another organization, a rotated (revoked) token and no token at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from agents.tokens import mint_token
+from tests.agents.agent_client import HEADER_FORMS, agent_client, fresh_rate_limits  # noqa: F401
+from tests.conftest import make_task
+
+pytestmark = pytest.mark.django_db
+
+LEAD, WORKER, MAIN = "lead", "worker", "main"
+ALL = (LEAD, WORKER, MAIN)
+BOARD = (LEAD, WORKER)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    roles: tuple[str, ...]
+    success: int
+    on_board: bool = True
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def approval_body(task_id: str) -> dict[str, Any]:
+    return {"action_type": "mark_done", "task_id": task_id, "confidence": 80,
+            "lead_reasoning": "The work is finished and checked."}
+
+
+ROUTES = [
+    Route("get", "/api/v1/agent/healthz", ALL, 200, on_board=False),
+    Route("post", "/api/v1/agent/heartbeat", ALL, 200, on_board=False),
+    Route("get", "/api/v1/agent/boards", ALL, 200, on_board=False),
+    Route("get", "/api/v1/agent/boards/{board}", ALL, 200),
+    Route("get", "/api/v1/agent/agents", ALL, 200, on_board=False),
+    Route("get", "/api/v1/agent/agents?board_id={board}", ALL, 200),
+    Route("post", "/api/v1/agent/agents", (LEAD,), 201, on_board=False, body={"name": "New worker"}),
+    Route("get", "/api/v1/agent/boards/{board}/tasks", BOARD, 200),
+    Route("post", "/api/v1/agent/boards/{board}/tasks", (LEAD,), 201, body={"title": "Write the launch notes"}),
+    Route("patch", "/api/v1/agent/boards/{board}/tasks/{task}", BOARD, 200),
+    Route("delete", "/api/v1/agent/boards/{board}/tasks/{task}", (LEAD,), 200),
+    Route("get", "/api/v1/agent/boards/{board}/tasks/{task}/comments", BOARD, 200),
+    Route("post", "/api/v1/agent/boards/{board}/tasks/{task}/comments", BOARD, 201, body={"message": "On it."}),
+    Route("get", "/api/v1/agent/boards/{board}/memory", BOARD, 200),
+    Route("post", "/api/v1/agent/boards/{board}/memory", BOARD, 201, body={"content": "Deploy at noon.", "tags": ["chat"]}),
+    Route("get", "/api/v1/agent/boards/{board}/approvals", BOARD, 200),
+    Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
+    Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
+]
+
+CALLERS = ("lead", "worker", "main_agent", "foreign_agent", "revoked", "no_token")
+ROLE_OF = {"lead": LEAD, "worker": WORKER, "main_agent": MAIN, "foreign_agent": WORKER}
+
+
+def expected(route: Route, caller: str) -> tuple[int, str | None]:
+    if caller in ("revoked", "no_token"):
+        return 401, None
+    if ROLE_OF[caller] not in route.roles:
+        return 403, "agent_role_not_allowed"
+    if caller == "foreign_agent" and route.on_board:
+        return 403, "board_out_of_reach"
+    return route.success, None
+
+
+def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
+    board, task = cast["board"], cast["task"]
+    if caller == "no_token":
+        token = None
+    elif caller == "revoked":
+        token = mint_token(cast["worker"])
+        mint_token(cast["worker"])
+    else:
+        token = mint_token(cast[caller])
+    body = dict(route.body)
+    if route.method == "patch":
+        body = {"description": "Sharper scope."} if caller == "lead" else {"status": "in_progress"}
+    if route.path.endswith("/approvals") and route.method == "post":
+        body = approval_body(str(task.id))
+    path = route.path.format(board=board.id, task=task.id)
+    client = agent_client(token, form)
+    return getattr(client, route.method)(path, body or None, format="json")
+
+
+@pytest.fixture
+def cast(board, lead, worker, main_agent, foreign_agent):
+    return {"board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
+            "foreign_agent": foreign_agent, "task": make_task(board, "Ship it")}
+
+
+@pytest.mark.parametrize("form", HEADER_FORMS)
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_each_route_answers_each_caller_as_its_role_allows(route, caller, form, cast):
+    want_status, want_code = expected(route, caller)
+
+    response = call(route, caller, form, cast)
+
+    assert response.status_code == want_status, response.content
+    body = response.json()
+    if want_status >= 400:
+        assert set(body) == {"detail", "request_id"}
+    if want_code is not None:
+        assert body["detail"]["code"] == want_code
+    if route.method == "delete" and want_status == 200:
+        assert body == {"ok": True}
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.on_board], ids=str)
+def test_the_main_agent_cannot_reach_another_organizations_board(route, main_agent, other_board):
+    task = make_task(other_board, "Their task")
+    path = route.path.format(board=other_board.id, task=task.id)
+    body = approval_body(str(task.id)) if route.path.endswith("/approvals") else route.body
+
+    response = getattr(agent_client(mint_token(main_agent)), route.method)(path, body or None, format="json")
+
+    assert response.status_code in (403, 404)
+    assert response.json()["detail"]["code"] in ("board_out_of_reach", "agent_role_not_allowed")
+
+
+@pytest.mark.parametrize("caller", ["lead", "worker"])
+def test_a_board_agent_cannot_reach_another_board_of_its_own_organization(caller, cast, org, gateway):
+    from tests.conftest import make_board
+
+    sibling = make_board(org, "Sibling", gateway=gateway)
+
+    response = agent_client(mint_token(cast[caller])).get(f"/api/v1/agent/boards/{sibling.id}")
+
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "board_out_of_reach"
+
+
+def test_an_unknown_board_is_404(lead):
+    response = agent_client(mint_token(lead)).get("/api/v1/agent/boards/00000000-0000-0000-0000-000000000000")
+
+    assert response.status_code == 404
+    assert response.json()["detail"]["code"] == "board_not_found"
+
+
+def test_a_task_of_another_board_is_404_on_this_board(lead, board, other_board):
+    foreign_task = make_task(other_board, "Not ours")
+
+    response = agent_client(mint_token(lead)).patch(
+        f"/api/v1/agent/boards/{board.id}/tasks/{foreign_task.id}", {"description": "x"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["detail"]["code"] == "task_not_found"
+
+
+def test_agent_tokens_do_not_open_the_user_api(worker, board):
+    token = mint_token(worker)
+
+    for form in HEADER_FORMS:
+        response = agent_client(token, form).get(f"/api/v1/boards/{board.id}/tasks")
+        assert response.status_code in (401, 403)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.tokens import mint_token
+from tests.agents.agent_client import HEADER_FORMS, agent_client, as_agent, fresh_rate_limits  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+HEALTHZ = "/api/v1/agent/healthz"
+
+
+@pytest.mark.parametrize("form", HEADER_FORMS)
+def test_an_agent_authenticates_with_either_header_form(worker, form):
+    response = agent_client(mint_token(worker), form).get(HEALTHZ)
+
+    assert response.status_code == 200
+    assert response.json()["agent_id"] == str(worker.id)
+
+
+def test_healthz_describes_the_calling_agent(lead, board):
+    body = agent_client(mint_token(lead)).get(HEALTHZ).json()
+
+    assert body == {"ok": True, "agent_id": str(lead.id), "board_id": str(board.id),
+                    "gateway_id": str(lead.gateway_id), "status": "online", "is_board_lead": True}
+
+
+def test_a_request_without_a_token_is_401_in_the_envelope(worker):
+    response = agent_client(None).get(HEALTHZ)
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"detail", "request_id"}
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("form", HEADER_FORMS)
+def test_wrong_and_unknown_tokens_get_the_same_401(worker, form):
+    token = mint_token(worker)
+    wrong = agent_client(token[:-3] + "xyz", form).get(HEALTHZ)
+    unknown = agent_client("mc_0123456789abcdef_" + "s" * 43, form).get(HEALTHZ)
+    garbage = agent_client("garbage", form).get(HEALTHZ)
+
+    assert wrong.status_code == unknown.status_code == garbage.status_code == 401
+    assert wrong.json()["detail"] == unknown.json()["detail"] == garbage.json()["detail"] == "Invalid agent token."
+
+
+def test_a_rotated_token_is_refused_and_the_new_one_works(worker):
+    old = mint_token(worker)
+    new = mint_token(worker)
+
+    assert agent_client(old).get(HEALTHZ).status_code == 401
+    assert agent_client(new).get(HEALTHZ).status_code == 200
+
+
+def test_a_user_bearer_token_is_not_an_agent_token(worker, settings):
+    response = agent_client(settings.LOCAL_AUTH_TOKEN, "bearer").get(HEALTHZ)
+
+    assert response.status_code == 401
+
+
+def test_the_21st_attempt_from_one_ip_within_a_minute_is_429_with_retry_after(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
+    client = agent_client(mint_token(worker), ip="203.0.113.7")
+
+    statuses = [client.get(HEALTHZ).status_code for _ in range(21)]
+
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+    refused = client.get(HEALTHZ)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert set(refused.json()) == {"detail", "request_id"}
+
+
+def test_the_limit_counts_wrong_tokens_and_is_checked_before_the_token(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
+    guesser = agent_client("mc_0123456789abcdef_" + "g" * 43, ip="203.0.113.8")
+
+    statuses = [guesser.get(HEALTHZ).status_code for _ in range(20)]
+    after = agent_client(mint_token(worker), ip="203.0.113.8").get(HEALTHZ)
+
+    assert statuses == [401] * 20
+    assert after.status_code == 429
+
+
+def test_the_limit_is_per_client_ip(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
+    token = mint_token(worker)
+    first = agent_client(token, ip="198.51.100.1")
+    second = agent_client(token, ip="198.51.100.2")
+
+    assert [first.get(HEALTHZ).status_code for _ in range(3)] == [200, 200, 429]
+    assert second.get(HEALTHZ).status_code == 200
+
+
+def test_requests_without_a_token_do_not_use_up_the_limit(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
+    client = agent_client(None, ip="198.51.100.3")
+    for _ in range(5):
+        assert client.get(HEALTHZ).status_code == 401
+
+    assert agent_client(mint_token(worker), ip="198.51.100.3").get(HEALTHZ).status_code == 200
+
+
+def test_any_authenticated_call_marks_the_agent_seen(worker):
+    assert worker.last_seen_at is None
+
+    agent_client(mint_token(worker)).get(HEALTHZ)
+
+    worker.refresh_from_db()
+    assert worker.last_seen_at is not None
+    assert worker.status == "online"
+
+
+def test_last_seen_is_written_at_most_every_30_seconds(worker, django_assert_num_queries):
+    recent = timezone.now() - timedelta(seconds=5)
+    Agent.objects.filter(pk=worker.pk).update(last_seen_at=recent)
+    client = agent_client(mint_token(worker))
+
+    # One query: the token lookup. No write for a recently seen agent.
+    with django_assert_num_queries(1):
+        assert client.get(HEALTHZ).status_code == 200
+    worker.refresh_from_db()
+    assert worker.last_seen_at == recent
+
+    stale = timezone.now() - timedelta(seconds=31)
+    Agent.objects.filter(pk=worker.pk).update(last_seen_at=stale)
+    client.get(HEALTHZ)
+    worker.refresh_from_db()
+    assert worker.last_seen_at > stale
+
+
+def test_a_silent_agent_shows_offline_after_ten_minutes(worker):
+    Agent.objects.filter(pk=worker.pk).update(last_seen_at=timezone.now() - timedelta(minutes=11))
+    worker.refresh_from_db()
+
+    assert worker.status == "offline"

@@ -1,0 +1,221 @@
+"""What each agent route returns: heartbeat, boards, agents, tags, memory, new workers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import ActivityEvent, Agent, Tag
+from agents.tokens import mint_token
+from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.conftest import make_agent, make_board
+
+pytestmark = pytest.mark.django_db
+
+HEARTBEAT = "/api/v1/agent/heartbeat"
+
+
+def heartbeats(agent) -> int:
+    return ActivityEvent.objects.filter(event_type="agent.heartbeat", agent_id=agent.id).count()
+
+
+# --- heartbeat ------------------------------------------------------------------------------
+
+
+def test_a_heartbeat_marks_the_agent_online_and_returns_it(worker, board):
+    response = agent_client(mint_token(worker)).post(HEARTBEAT)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(worker.id)
+    assert body["status"] == "online"
+    assert body["board_id"] == str(board.id)
+    assert set(body) == {"id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                         "last_seen_at", "created_at", "updated_at"}
+    worker.refresh_from_db()
+    assert worker.last_seen_at is not None
+
+
+def test_a_heartbeat_needs_no_body_and_ignores_none(worker):
+    client = agent_client(mint_token(worker))
+
+    assert client.post(HEARTBEAT, content_type="application/json").status_code == 200
+    assert client.post(HEARTBEAT, {}, format="json").status_code == 200
+
+
+def test_heartbeats_are_recorded_in_the_activity_log_at_most_once_a_minute(worker):
+    client = agent_client(mint_token(worker))
+
+    for _ in range(3):
+        client.post(HEARTBEAT)
+    assert heartbeats(worker) == 1
+
+    Agent.objects.filter(pk=worker.pk).update(last_heartbeat_logged_at=timezone.now() - timedelta(seconds=61))
+    client.post(HEARTBEAT)
+    assert heartbeats(worker) == 2
+
+
+def test_a_heartbeat_clears_a_stale_updating_state(worker):
+    Agent.objects.filter(pk=worker.pk).update(lifecycle_status="updating", last_error="restarting",
+                                              lifecycle_changed_at=timezone.now() - timedelta(minutes=5))
+
+    body = agent_client(mint_token(worker)).post(HEARTBEAT).json()
+
+    assert body["status"] == "online"
+    worker.refresh_from_db()
+    assert worker.lifecycle_status == "active"
+    assert worker.last_error == ""
+    assert ActivityEvent.objects.filter(event_type="agent.lifecycle_cleared", agent_id=worker.id).exists()
+
+
+def test_a_heartbeat_leaves_an_update_that_just_started(worker):
+    Agent.objects.filter(pk=worker.pk).update(lifecycle_status="updating", lifecycle_changed_at=timezone.now())
+
+    body = agent_client(mint_token(worker)).post(HEARTBEAT).json()
+
+    assert body["status"] == "updating"
+
+
+def test_a_heartbeat_does_not_hide_an_error(worker):
+    Agent.objects.filter(pk=worker.pk).update(lifecycle_status="error", last_error="gateway refused the config")
+
+    body = agent_client(mint_token(worker)).post(HEARTBEAT).json()
+
+    assert body["status"] == "error"
+
+
+# --- boards and agents ---------------------------------------------------------------------
+
+
+def test_a_board_agent_sees_only_its_board(worker, board, org, gateway, other_board):
+    make_board(org, "Sibling", gateway=gateway)
+
+    body = agent_client(mint_token(worker)).get("/api/v1/agent/boards").json()
+
+    assert [item["id"] for item in body["items"]] == [str(board.id)]
+    assert body["total"] == 1 and body["limit"] == 200 and body["offset"] == 0
+
+
+def test_the_main_agent_sees_the_boards_of_its_organization_only(main_agent, board, org, gateway, other_board):
+    sibling = make_board(org, "Sibling", gateway=gateway)
+
+    items = agent_client(mint_token(main_agent)).get("/api/v1/agent/boards").json()["items"]
+
+    assert sorted(item["id"] for item in items) == sorted([str(board.id), str(sibling.id)])
+
+
+def test_paging_parameters_out_of_range_are_422(worker):
+    response = agent_client(mint_token(worker)).get("/api/v1/agent/boards", {"limit": 500})
+
+    assert response.status_code == 422
+    assert "limit" in response.json()["detail"]
+
+
+def test_a_board_agent_lists_the_agents_of_its_board(lead, worker, main_agent, foreign_agent, board):
+    items = agent_client(mint_token(worker)).get("/api/v1/agent/agents").json()["items"]
+
+    assert sorted(item["id"] for item in items) == sorted([str(lead.id), str(worker.id)])
+
+
+def test_the_main_agent_lists_the_agents_of_its_organization(lead, worker, main_agent, foreign_agent):
+    items = agent_client(mint_token(main_agent)).get("/api/v1/agent/agents").json()["items"]
+
+    assert sorted(item["id"] for item in items) == sorted([str(lead.id), str(worker.id), str(main_agent.id)])
+
+
+def test_filtering_agents_by_a_board_out_of_reach_is_403(worker, other_board):
+    response = agent_client(mint_token(worker)).get("/api/v1/agent/agents", {"board_id": str(other_board.id)})
+
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "board_out_of_reach"
+
+
+def test_tags_are_those_of_the_boards_organization_as_a_plain_list(worker, board, org, other_org):
+    Tag.objects.create(organization=org, name="Backend", slug="backend", color="112233")
+    Tag.objects.create(organization=other_org, name="Secret", slug="secret", color="445566")
+
+    body = agent_client(mint_token(worker)).get(f"/api/v1/agent/boards/{board.id}/tags").json()
+
+    assert body == [{"id": body[0]["id"], "name": "Backend", "slug": "backend", "color": "112233"}]
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+def test_memory_tagged_chat_is_chat_and_can_be_filtered(worker, board):
+    client = agent_client(mint_token(worker))
+    url = f"/api/v1/agent/boards/{board.id}/memory"
+    chat = client.post(url, {"content": "Anyone on the deploy?", "tags": ["chat"]}, format="json")
+    note = client.post(url, {"content": "Staging is at v2.", "source": "worker"}, format="json")
+
+    assert chat.status_code == note.status_code == 201
+    assert chat.json()["is_chat"] is True and note.json()["is_chat"] is False
+    only_chat = client.get(url, {"is_chat": "true"}).json()["items"]
+    assert [item["content"] for item in only_chat] == ["Anyone on the deploy?"]
+
+
+def test_memory_without_content_is_422(worker, board):
+    response = agent_client(mint_token(worker)).post(f"/api/v1/agent/boards/{board.id}/memory", {"content": " "},
+                                                     format="json")
+
+    assert response.status_code == 422
+    assert "content" in str(response.json()["detail"])
+
+
+# --- new workers ----------------------------------------------------------------------------
+
+
+def test_a_lead_creates_a_worker_on_its_board_and_gets_its_token_once(lead, board):
+    response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "Researcher"}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["board_id"] == str(board.id)
+    assert body["is_board_lead"] is False
+    assert body["status"] == "provisioning"
+    new_worker = agent_client(body["token"]).get("/api/v1/agent/healthz").json()
+    assert new_worker["agent_id"] == body["id"]
+    assert ActivityEvent.objects.filter(event_type="agent.created", agent_id=body["id"]).exists()
+
+
+def test_a_lead_cannot_go_over_the_boards_max_agents(lead, worker, board):
+    board.max_agents = 2
+    board.save()
+
+    response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "Third"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["detail"]["code"] == "board_full"
+    assert Agent.objects.filter(board=board).count() == 2
+
+
+def test_a_lead_cannot_reuse_a_name_on_its_board(lead, worker):
+    response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "worker"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["detail"]["code"] == "agent_name_taken"
+
+
+def test_a_worker_needs_a_name_and_nothing_else(lead):
+    client = agent_client(mint_token(lead))
+
+    nameless = client.post("/api/v1/agent/agents", {"name": ""}, format="json")
+    promoted = client.post("/api/v1/agent/agents", {"name": "Boss", "is_board_lead": True}, format="json")
+
+    assert nameless.status_code == promoted.status_code == 422
+    assert nameless.json()["detail"]["code"] == "agent_name_required"
+    assert promoted.json()["detail"]["code"] == "unknown_field"
+
+
+def test_workers_of_other_boards_do_not_count_against_the_limit(lead, board, org, gateway):
+    sibling = make_board(org, "Sibling", gateway=gateway)
+    for number in range(3):
+        make_agent(f"Sibling worker {number}", board=sibling)
+    board.max_agents = 2
+    board.save()
+
+    response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "Second"}, format="json")
+
+    assert response.status_code == 201
