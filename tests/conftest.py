@@ -210,3 +210,11 @@ def client_for(db):
         return client
 
     return build
+
+
+@pytest.fixture
+def console_static(settings):
+    """Pages link their CSS and JS through the static storage; tests render them without a
+    collectstatic run, so the hashed-name manifest is replaced by plain names."""
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

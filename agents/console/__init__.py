@@ -1,0 +1,1 @@
+"""The server-rendered console: people's view of boards, tasks, approvals, agents and activity."""

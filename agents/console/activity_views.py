@@ -1,0 +1,58 @@
+"""The activity timeline, filtered by board, kind of event and actor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from agents import access
+from agents.console.common import page, paginate, parse_uuid
+from agents.models import ActivityEvent, User
+
+EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Agents"), ("webhook.", "Webhooks"),
+                  ("board.", "Boards"), ("gateway.", "Gateways"), ("memory.", "Board memory"), ("ops.", "Operations")]
+
+
+@login_required
+def activity_timeline(request: HttpRequest) -> HttpResponse:
+    org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
+    events = ActivityEvent.objects.filter(organization_id__in=org_ids)
+    boards = list(access.visible_boards(request.user).only("id", "name").order_by("name"))
+    agents = list(access.visible_agents(request.user).only("id", "name").order_by("name"))
+    people = list(User.objects.filter(memberships__organization_id__in=org_ids).distinct()
+                  .only("id", "username", "first_name", "last_name").order_by("username"))
+
+    board_id = parse_uuid(request.GET.get("board_id"))
+    if board_id:
+        events = events.filter(board_id=board_id)
+    family = request.GET.get("type", "")
+    if family in dict(EVENT_FAMILIES):
+        events = events.filter(event_type__startswith=family)
+    elif family:
+        events = events.filter(event_type=family)
+    actor = request.GET.get("actor", "")
+    kind, _, actor_id = actor.partition(":")
+    if kind == "system":
+        events = events.filter(actor_type=ActivityEvent.ActorType.SYSTEM)
+    elif kind == "agent" and parse_uuid(actor_id):
+        events = events.filter(actor_agent_id=parse_uuid(actor_id))
+    elif kind == "user" and parse_uuid(actor_id):
+        events = events.filter(actor_user_id=parse_uuid(actor_id))
+
+    context: dict[str, Any] = {
+        "page_obj": paginate(request, events.order_by("-created_at")),
+        "boards": boards, "families": EVENT_FAMILIES,
+        "actor_groups": [
+            ("People", [(f"user:{u.pk}", u.get_full_name() or u.username) for u in people]),
+            ("Agents", [(f"agent:{a.pk}", a.name) for a in agents]),
+        ],
+        "board_id": str(board_id or ""), "type": family, "actor": actor,
+        "board_names": {b.pk: b.name for b in boards},
+        "filtered": bool(board_id or family or actor),
+    }
+    return page(request, "agents/activity.html", "activity", context)
+
+
+

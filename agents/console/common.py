@@ -1,0 +1,87 @@
+"""What every console view shares: rendering inside the layout, refusals, paging, live fragments."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+
+from agents import access
+from agents.models import Approval
+from agents.refusals import RuleViolation
+
+PAGE_SIZE = 50
+
+
+def pending_approvals_count(user: Any) -> int:
+    return Approval.objects.filter(board__in=access.visible_boards(user),
+                                   status=Approval.Status.PENDING).count()
+
+
+def page(request: HttpRequest, template: str, nav: str, context: dict[str, Any] | None = None,
+         status: int = 200) -> HttpResponse:
+    """Render a page of the console layout; the navigation shows the pending-approval count."""
+    context = dict(context or {})
+    context.setdefault("nav", nav)
+    if "nav_pending_approvals" not in context:
+        context["nav_pending_approvals"] = pending_approvals_count(request.user)
+    return render(request, template, context, status=status)
+
+
+def refusal_text(exc: RuleViolation) -> str:
+    """The sentence of a refusal, exactly as the API puts it in ``detail.message``."""
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return str(detail.get("message") or detail.get("code") or exc)
+    return str(detail)
+
+
+def validation_text(detail: Any) -> str:
+    """A DRF ValidationError detail as one readable sentence."""
+    if isinstance(detail, dict):
+        parts = []
+        for field, errors in detail.items():
+            text = validation_text(errors)
+            parts.append(text if field in ("non_field_errors", "detail") else f"{field}: {text}")
+        return " ".join(parts)
+    if isinstance(detail, list | tuple):
+        return " ".join(validation_text(item) for item in detail)
+    return str(detail)
+
+
+def paginate(request: HttpRequest, items: QuerySet[Any] | list[Any], per_page: int = PAGE_SIZE) -> Page:
+    """One page of ``items``; an out-of-range or malformed page number shows the nearest page."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    """A UUID from a query parameter, or None when it is empty or malformed."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def etag_for(*parts: Iterable[Any] | Any) -> str:
+    raw = "|".join(str(part) for part in parts)
+    return '"' + hashlib.blake2s(raw.encode(), digest_size=12).hexdigest() + '"'
+
+
+def live_fragment(request: HttpRequest, etag: str, render_fragment: Callable[[], HttpResponse]) -> HttpResponse:
+    """Answer a live-refresh poll: 304 when the client's ETag is current, else the fragment."""
+    if_none_match = request.headers.get("If-None-Match", "")
+    if etag in [tag.strip() for tag in if_none_match.split(",")]:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = render_fragment()
+    response["ETag"] = etag
+    # Always revalidate: the fragment is private and changes whenever the data does.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response

@@ -1,0 +1,130 @@
+"""Signing in to and out of the console.
+
+Local mode accepts the installation's token (the local operator signs in) or a Django
+username and password; clerk mode accepts the Clerk session cookie, verified exactly as
+the user API verifies a Clerk bearer token. Every attempt counts against the
+``console_login`` rate limit of the client's IP, successful or not, so the token cannot
+be guessed faster than the limit allows.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agents.console.forms import PasswordSignInForm, TokenSignInForm
+from agents.identity import local_operator
+from ops import throttle
+from ops.client_ip import client_ip
+
+logger = logging.getLogger("agents.console")
+
+CLERK_SESSION_COOKIE = "__session"
+LOGIN_SCOPE = "console_login"
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                     require_https=request.is_secure()):
+        return candidate
+    return settings.LOGIN_REDIRECT_URL
+
+
+def _clerk_user_from_cookie(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """The user behind a valid Clerk session cookie, or None."""
+    token = request.COOKIES.get(CLERK_SESSION_COOKIE, "")
+    if not token:
+        return None
+    from missioncontrol import authentication
+
+    try:
+        return authentication.clerk_user_for_token(token)
+    except Exception as exc:  # noqa: BLE001  (any verification failure means: not signed in)
+        logger.info("Clerk session cookie refused: %s", exc)
+        return None
+
+
+def _render(request: HttpRequest, token_form: TokenSignInForm, password_form: PasswordSignInForm,
+            error: str = "", status: int = 200, show_password: bool = False) -> HttpResponse:
+    return render(request, "registration/login.html", {
+        "token_form": token_form,
+        "password_form": password_form,
+        "error": error,
+        "next": _next_url(request),
+        "auth_mode": settings.AUTH_MODE,
+        "show_password": show_password,
+    }, status=status)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_next_url(request))
+    token_form, password_form = TokenSignInForm(), PasswordSignInForm()
+
+    if request.method != "POST":
+        if settings.AUTH_MODE == "clerk" and request.COOKIES.get(CLERK_SESSION_COOKIE):
+            if not throttle.hit(LOGIN_SCOPE, client_ip(request)).allowed:
+                return _render(request, token_form, password_form, "Too many sign-in attempts.", status=429)
+            user = _clerk_user_from_cookie(request)
+            if user is not None:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect(_next_url(request))
+            return _render(request, token_form, password_form,
+                           "Your Clerk session could not be verified. Sign in with Clerk again.", status=401)
+        return _render(request, token_form, password_form)
+
+    limit = throttle.hit(LOGIN_SCOPE, client_ip(request))
+    method = request.POST.get("method", "token")
+    if method == "password":
+        password_form = PasswordSignInForm(request.POST)
+    else:
+        token_form = TokenSignInForm(request.POST)
+    if not limit.allowed:
+        response = _render(request, token_form, password_form,
+                           f"Too many sign-in attempts from your address. Try again in {limit.retry_after} seconds.",
+                           status=429, show_password=method == "password")
+        response["Retry-After"] = str(limit.retry_after)
+        return response
+
+    if method == "password":
+        if password_form.is_valid():
+            user = authenticate(request, username=password_form.cleaned_data["username"],
+                                password=password_form.cleaned_data["password"])
+            if user is not None:
+                login(request, user)
+                return HttpResponseRedirect(_next_url(request))
+        return _render(request, token_form, password_form, "That username and password do not match.",
+                       status=401, show_password=True)
+
+    if settings.AUTH_MODE != "local":
+        return _render(request, token_form, password_form,
+                       "Token sign-in is only available when AUTH_MODE=local. Sign in with Clerk.", status=400)
+    if token_form.is_valid():
+        presented = token_form.cleaned_data["token"].encode()
+        expected = settings.LOCAL_AUTH_TOKEN.encode()
+        if expected and hmac.compare_digest(presented, expected):
+            login(request, local_operator(), backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(_next_url(request))
+    return _render(request, TokenSignInForm(), password_form, "That token is not right.", status=401)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    response = redirect(settings.LOGIN_URL)
+    # A Clerk cookie would sign the person straight back in.
+    response.delete_cookie(CLERK_SESSION_COOKIE)
+    return response

@@ -1,0 +1,90 @@
+"""Template helpers of the console: times, JSON, confidence bars, query strings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django import template
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+_UNITS = (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400),
+          ("hour", 3_600), ("minute", 60))
+
+
+def relative_phrase(value: datetime, now: datetime | None = None) -> str:
+    """"3 minutes ago" / "in 2 hours"; the script keeps the words fresh in the browser."""
+    seconds = int(((now or timezone.now()) - value).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        return "in a moment" if future else "just now"
+    for name, size in _UNITS:
+        count = seconds // size
+        if count >= 1:
+            phrase = f"{count} {name}{'' if count == 1 else 's'}"
+            return f"in {phrase}" if future else f"{phrase} ago"
+    return "in a minute" if future else "1 minute ago"
+
+
+@register.simple_tag
+def reltime(value: datetime | None, empty: str = "never") -> SafeString:
+    """A ``<time>`` with relative words and the exact UTC time on hover."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', empty)
+    value = value.astimezone(UTC)
+    return format_html('<time datetime="{}" title="{}" data-relative>{}</time>',
+                       value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), relative_phrase(value))
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON for the payload viewer (escaped by the template like any text)."""
+    try:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def tenth(value: Any) -> int:
+    """0..100 rounded to a multiple of ten: the width class of a confidence bar (no inline styles)."""
+    try:
+        number = max(0, min(100, int(value)))
+    except (TypeError, ValueError):
+        return 0
+    return int(round(number / 10.0) * 10)
+
+
+@register.simple_tag(takes_context=True)
+def query(context: template.Context, **changes: Any) -> str:
+    """The current query string with ``changes`` applied (None removes a key), for paging links."""
+    params: QueryDict = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def label(value: str) -> str:
+    """``in_progress`` → ``In progress``."""
+    return str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` in a template, or None."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

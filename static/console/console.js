@@ -1,0 +1,120 @@
+// Mission Control console: small progressive enhancements. Every page works without it.
+// Loaded as an external file because the Content-Security-Policy forbids inline script.
+(function () {
+  "use strict";
+
+  // ---- copy buttons: <button data-copy="element-id"> copies that element's text ----------
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
+    return Promise.resolve();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var label = button.textContent;
+    copyText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1600);
+    }, function () {
+      button.textContent = "Select and copy";
+    });
+  });
+
+  // ---- confirmations: <form data-confirm="Question?"> ------------------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
+  // ---- relative times: <time datetime> text kept fresh; the exact time is in title -----
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+               ["hour", 3600], ["minute", 60]];
+
+  function relative(date) {
+    var seconds = Math.round((Date.now() - date.getTime()) / 1000);
+    var future = seconds < 0;
+    var abs = Math.abs(seconds);
+    if (abs < 45) { return future ? "in a moment" : "just now"; }
+    for (var i = 0; i < UNITS.length; i++) {
+      var count = Math.floor(abs / UNITS[i][1]);
+      if (count >= 1) {
+        var phrase = count + " " + UNITS[i][0] + (count === 1 ? "" : "s");
+        return future ? "in " + phrase : phrase + " ago";
+      }
+    }
+    return future ? "in a minute" : "1 minute ago";
+  }
+
+  function refreshTimes(root) {
+    var nodes = (root || document).querySelectorAll("time[data-relative]");
+    for (var i = 0; i < nodes.length; i++) {
+      var date = new Date(nodes[i].getAttribute("datetime"));
+      if (!isNaN(date.getTime())) { nodes[i].textContent = relative(date); }
+    }
+  }
+  refreshTimes(document);
+  setInterval(function () { refreshTimes(document); }, 30000);
+
+  // ---- live regions: <section data-live-url="..."> polled with If-None-Match -------------
+  // The server answers 304 while nothing changed, so idle pages cost one cheap query.
+  function startLive(region) {
+    var url = region.getAttribute("data-live-url");
+    var interval = parseInt(region.getAttribute("data-live-interval") || "5000", 10);
+    var etag = region.getAttribute("data-etag") || "";
+    var note = document.querySelector("[data-live-note]");
+    var busy = false;
+
+    function tick() {
+      if (busy || document.hidden) { return; }
+      // Never swap the content under someone who is filling in a form inside it.
+      if (region.contains(document.activeElement) && document.activeElement !== document.body &&
+          /^(SELECT|INPUT|TEXTAREA)$/.test(document.activeElement.tagName)) { return; }
+      busy = true;
+      var headers = { "X-Requested-With": "fetch" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(url, { headers: headers, credentials: "same-origin", cache: "no-cache" })
+        .then(function (response) {
+          if (response.status === 304) { return null; }
+          if (!response.ok) { throw new Error("live refresh answered " + response.status); }
+          etag = response.headers.get("ETag") || "";
+          return response.text();
+        })
+        .then(function (html) {
+          if (html !== null) {
+            region.innerHTML = html;
+            refreshTimes(region);
+          }
+          if (note) { note.removeAttribute("data-state"); }
+        })
+        .catch(function () {
+          if (note) { note.setAttribute("data-state", "paused"); }
+        })
+        .then(function () { busy = false; });
+    }
+    setInterval(tick, interval);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) { tick(); } });
+  }
+
+  var regions = document.querySelectorAll("[data-live-url]");
+  for (var i = 0; i < regions.length; i++) { startLive(regions[i]); }
+
+  // ---- auto-submit filters: <select data-autosubmit> submits its form on change -----------
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]") && event.target.form) {
+      event.target.form.requestSubmit();
+    }
+  });
+})();
