@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from tests.ops import servers
@@ -88,7 +90,12 @@ def wsgi_call(environ: dict) -> tuple[str, dict[str, str], bytes]:
     def start_response(status, headers, exc_info=None):
         captured["status"], captured["headers"] = status, dict(headers)
 
-    body = b"".join(WSGIHandler()(environ, start_response))
+    # As Django's test client does: leave the test's database connection alone.
+    request_started.disconnect(close_old_connections)
+    try:
+        body = b"".join(WSGIHandler()(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
     return captured["status"], captured["headers"], body
 
 
