@@ -312,7 +312,13 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # User routes: the token class of AUTH_MODE first (its "Bearer" challenge makes failures
+    # 401), then the console's session. Agent routes set their own class.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "missioncontrol.authentication.LocalTokenAuthentication" if AUTH_MODE == "local"
+        else "missioncontrol.authentication.ClerkJWTAuthentication",
+        "missioncontrol.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "missioncontrol.api.pagination.LimitOffsetEnvelopePagination",
     "PAGE_SIZE": 200,

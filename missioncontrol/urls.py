@@ -11,6 +11,7 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     # Before any other /api/v1/ include: agent routes must not be shadowed by user routes.
     path("api/v1/agent/", include("agents.agent_api.urls")),
+    path("api/v1/", include("agents.api.urls")),
     path("admin/", admin.site.urls),
 ]
 
