@@ -1,0 +1,1 @@
+"""The user API: /api/v1/ routes for people and REST clients."""

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents import access
+from agents.api.base import PersonView, paginated, query_uuid
+from agents.models import ActivityEvent
+from agents.serializers import ActivityEventSerializer
+from missioncontrol.api.schema import error_responses
+
+
+class ActivityListView(PersonView):
+    @extend_schema(operation_id="activity_list", tags=["activity"],
+                   summary="What happened in your organizations, newest first",
+                   parameters=[
+                       OpenApiParameter("board_id", OpenApiTypes.UUID, description="Only events of this board."),
+                       OpenApiParameter("event_type", OpenApiTypes.STR,
+                                        description="One event type or a comma list, like task.status_changed."),
+                   ],
+                   responses={200: ActivityEventSerializer(many=True), **error_responses(401, 403, 404, 422)})
+    def get(self, request: Request) -> Response:
+        events = ActivityEvent.objects.filter(organization_id__in=access.organizations(request.user).values("pk"))
+        board_id = query_uuid(request, "board_id")
+        if board_id is not None:
+            # Deleted boards keep their history, so the id is not checked against live boards.
+            events = events.filter(board_id=board_id)
+        event_types = [part.strip() for part in request.query_params.get("event_type", "").split(",") if part.strip()]
+        if event_types:
+            events = events.filter(event_type__in=event_types)
+        return paginated(request, events.order_by("-created_at", "-id"), ActivityEventSerializer)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents import access, metrics
+from agents.api.base import PersonView, query_uuid
+from agents.models import Task
+from missioncontrol.api.schema import error_responses
+
+
+class DeliveryFiguresSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Failed (retrying) and dead deliveries.")
+    failed_share = serializers.FloatField(allow_null=True, help_text="failed / total; null without deliveries.")
+
+
+class DashboardSerializer(serializers.Serializer):
+    range_key = serializers.ChoiceField(choices=list(metrics.RANGES))
+    range_start = serializers.DateTimeField()
+    range_end = serializers.DateTimeField()
+    board_id = serializers.UUIDField(allow_null=True)
+    tasks_by_status = serializers.DictField(child=serializers.IntegerField(),
+                                            help_text=f"Keys: {', '.join(Task.Status.values)}.")
+    tasks_total = serializers.IntegerField()
+    tasks_done_in_range = serializers.IntegerField()
+    median_cycle_time_seconds = serializers.FloatField(
+        allow_null=True, help_text="From entering in_progress to done, for tasks finished in the range.")
+    cycle_time_samples = serializers.IntegerField()
+    agents_online = serializers.IntegerField()
+    agents_total = serializers.IntegerField()
+    pending_approvals = serializers.IntegerField()
+    webhook_deliveries = DeliveryFiguresSerializer(allow_null=True, help_text="Deliveries created in the range.")
+
+
+class DashboardView(PersonView):
+    @extend_schema(operation_id="metrics_dashboard", tags=["metrics"], summary="Dashboard figures",
+                   parameters=[
+                       OpenApiParameter("range_key", OpenApiTypes.STR, enum=list(metrics.RANGES),
+                                        default=metrics.DEFAULT_RANGE),
+                       OpenApiParameter("board_id", OpenApiTypes.UUID, description="Only this board."),
+                   ],
+                   responses={200: DashboardSerializer, **error_responses(401, 403, 404, 422)})
+    def get(self, request: Request) -> Response:
+        range_key = request.query_params.get("range_key") or metrics.DEFAULT_RANGE
+        if range_key not in metrics.RANGES:
+            raise ValidationError({"range_key": [f"range_key must be one of: {', '.join(metrics.RANGES)}."]})
+        board_id = query_uuid(request, "board_id")
+        if board_id is not None:
+            access.get_board_for(request.user, board_id)
+        org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
+        figures = metrics.dashboard(org_ids, board_id=board_id, range_key=range_key)
+        return Response(DashboardSerializer(figures.as_dict()).data)

@@ -1,0 +1,42 @@
+"""Routes of the user API, mounted at /api/v1/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from agents.api import (
+    activity,
+    agents,
+    approvals,
+    boards,
+    dashboard,
+    gateways,
+    memory,
+    tags,
+    tasks,
+    users,
+)
+
+urlpatterns = [
+    path("users/me", users.CurrentUserView.as_view(), name="api-users-me"),
+    path("gateways", gateways.GatewayListView.as_view(), name="api-gateways"),
+    path("gateways/<uuid:gateway_id>", gateways.GatewayDetailView.as_view(), name="api-gateway"),
+    path("boards", boards.BoardListView.as_view(), name="api-boards"),
+    path("boards/<uuid:board_id>", boards.BoardDetailView.as_view(), name="api-board"),
+    path("boards/<uuid:board_id>/snapshot", boards.BoardSnapshotView.as_view(), name="api-board-snapshot"),
+    path("boards/<uuid:board_id>/tasks", tasks.TaskListView.as_view(), name="api-tasks"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>", tasks.TaskDetailView.as_view(), name="api-task"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/comments", tasks.CommentListView.as_view(),
+         name="api-task-comments"),
+    path("boards/<uuid:board_id>/approvals", approvals.ApprovalListView.as_view(), name="api-approvals"),
+    path("boards/<uuid:board_id>/approvals/<uuid:approval_id>", approvals.ApprovalDetailView.as_view(),
+         name="api-approval"),
+    path("boards/<uuid:board_id>/memory", memory.BoardMemoryListView.as_view(), name="api-board-memory"),
+    path("agents", agents.AgentListView.as_view(), name="api-agents"),
+    path("agents/<uuid:agent_id>", agents.AgentDetailView.as_view(), name="api-agent"),
+    path("agents/<uuid:agent_id>/token", agents.AgentTokenView.as_view(), name="api-agent-token"),
+    path("activity", activity.ActivityListView.as_view(), name="api-activity"),
+    path("tags", tags.TagListView.as_view(), name="api-tags"),
+    path("tags/<uuid:tag_id>", tags.TagDetailView.as_view(), name="api-tag"),
+    path("metrics/dashboard", dashboard.DashboardView.as_view(), name="api-metrics-dashboard"),
+]

@@ -1,0 +1,58 @@
+"""OpenAPI pieces every API view shares: the error envelope and its documented responses.
+
+Views declare which refusals they can answer with ``error_responses(401, 403, 404, ...)``;
+each one points at the single ``ErrorEnvelope`` component, so clients learn the shape
+of an error once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True},
+                                {"type": "array", "items": {}}]})
+class ErrorDetailField(serializers.JSONField):
+    """A sentence, an object of field errors or of a rule's ``code`` and sentence, or a list."""
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    detail = ErrorDetailField()
+    request_id = serializers.CharField()
+
+    class Meta:
+        ref_name = "ErrorEnvelope"
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request could not be read.",
+    401: "Missing or wrong credentials.",
+    403: "Authenticated, but not allowed to do this.",
+    404: "Not found, or not visible to the caller.",
+    409: "Conflicts with the current state; `detail.code` names the rule.",
+    410: "Gone.",
+    413: "Request body is too large.",
+    422: "Invalid input: `detail` holds the field errors or the rule's `code` and sentence.",
+    429: "Too many requests; retry after `Retry-After` seconds.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Documented error answers, all in the envelope."""
+    return {code: OpenApiResponse(response=ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[code])
+            for code in codes}
+
+
+def ok_response(description: str = "Done.") -> OpenApiResponse:
+    return OpenApiResponse(
+        response=inline_serializer("OkResponse", fields={"ok": serializers.BooleanField()}),
+        description=description,
+    )
+
+
+NO_CONTENT: dict[int, Any] = {204: OpenApiResponse(response=None, description="Deleted.")}
+UUID_PATH = OpenApiTypes.UUID

@@ -1,0 +1,147 @@
+"""Who may call each route of the user API: anonymous, outsider, member, admin.
+
+One row per route and method. Anonymous callers get 401 everywhere; people of another
+organization get 404 for anything of ours (and only their own objects in lists); members
+read and take part in the conversation (comments, memory) and get 403 ``admin_required``
+for changes reserved to admins; admins may do all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.agents.api_helpers import assert_refused, pending_approval
+from tests.conftest import make_task
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    admin: int
+    member: int
+    outsider: int = 404
+    body: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+B = "/api/v1/boards/{board}"
+ROUTES = [
+    Route("get", "/api/v1/users/me", 200, 200, 200),
+    Route("get", "/api/v1/gateways", 200, 200, 200),
+    Route("post", "/api/v1/gateways", 201, 403, 201, {"name": "Edge", "url": "wss://edge.test"}),
+    Route("get", "/api/v1/gateways/{gateway}", 200, 200),
+    Route("patch", "/api/v1/gateways/{gateway}", 200, 403, body={"name": "Renamed"}),
+    Route("delete", "/api/v1/gateways/{gateway}", 204, 403),
+    Route("get", "/api/v1/boards", 200, 200, 200),
+    Route("post", "/api/v1/boards", 201, 403, 201, {"name": "Another board"}),
+    Route("get", B, 200, 200),
+    Route("patch", B, 200, 403, body={"objective": "Ship it"}),
+    Route("delete", B, 204, 403),
+    Route("get", B + "/snapshot", 200, 200),
+    Route("get", B + "/tasks", 200, 200),
+    Route("post", B + "/tasks", 201, 403, body={"title": "New task"}),
+    Route("get", B + "/tasks/{task}", 200, 200),
+    Route("patch", B + "/tasks/{task}", 200, 403, body={"title": "Renamed task"}),
+    Route("delete", B + "/tasks/{task}", 204, 403),
+    Route("get", B + "/tasks/{task}/comments", 200, 200),
+    Route("post", B + "/tasks/{task}/comments", 201, 201, body={"message": "Looks good"}),
+    Route("get", B + "/approvals", 200, 200),
+    Route("post", B + "/approvals", 201, 403,
+          body={"action_type": "deploy", "task_id": "{task}", "confidence": 70, "lead_reasoning": "Tested"}),
+    Route("get", B + "/approvals/{approval}", 200, 200),
+    Route("patch", B + "/approvals/{approval}", 200, 403, body={"status": "approved"}),
+    Route("get", B + "/memory", 200, 200),
+    Route("post", B + "/memory", 201, 201, body={"content": "Standup at nine"}),
+    Route("get", "/api/v1/agents", 200, 200, 200),
+    Route("post", "/api/v1/agents", 201, 403, 404, {"name": "Helper", "board_id": "{board}"}),
+    Route("get", "/api/v1/agents/{agent}", 200, 200),
+    Route("patch", "/api/v1/agents/{agent}", 200, 403, body={"name": "Renamed worker"}),
+    Route("delete", "/api/v1/agents/{agent}", 204, 403),
+    Route("post", "/api/v1/agents/{agent}/token", 200, 403),
+    Route("get", "/api/v1/activity", 200, 200, 200),
+    Route("get", "/api/v1/tags", 200, 200, 200),
+    Route("post", "/api/v1/tags", 201, 403, 201, {"name": "Urgent fix"}),
+    Route("get", "/api/v1/tags/{tag}", 200, 200),
+    Route("patch", "/api/v1/tags/{tag}", 200, 403, body={"color": "ff0000"}),
+    Route("delete", "/api/v1/tags/{tag}", 204, 403),
+    Route("get", "/api/v1/metrics/dashboard", 200, 200, 200),
+]
+
+
+@pytest.fixture
+def world(org, board, gateway, lead, worker):
+    from agents.models import Tag
+
+    task = make_task(board, "Write the launch post")
+    approval = pending_approval(board, make_task(board, "Publish"))
+    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
+    return {"board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
+            "agent": worker.pk, "tag": tag.pk}
+
+
+def _fill(value: Any, names: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {key: _fill(item, names) for key, item in value.items()}
+    return value
+
+
+def call(client, route: Route, names: dict[str, Any]):
+    return getattr(client, route.method)(_fill(route.path, names), _fill(route.body, names), format="json")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_anonymous_callers_are_refused_with_401(api_client, world, route):
+    assert_refused(call(api_client, route, world), 401)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_people_of_another_organization_cannot_reach_our_objects(client_for, outsider, world, route):
+    response = call(client_for(outsider), route, world)
+    if route.outsider == 404:
+        assert_refused(response, 404)
+    else:
+        assert response.status_code == route.outsider, response.content
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_members_read_and_talk_but_cannot_change_the_plan(client_for, member, world, route):
+    response = call(client_for(member), route, world)
+    if route.member == 403:
+        assert_refused(response, 403, "admin_required")
+    else:
+        assert response.status_code == route.member, response.content
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_admins_may_call_every_route(client_for, admin_user, world, route):
+    response = call(client_for(admin_user), route, world)
+    assert response.status_code == route.admin, response.content
+    if route.admin == 204:
+        assert response.content == b""
+
+
+def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
+    client = client_for(outsider)
+    assert [b["id"] for b in client.get("/api/v1/boards").json()["items"]] == [str(other_board.pk)]
+    for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity"):
+        items = client.get(path).json()["items"]
+        assert all(item["id"] not in {str(v) for v in world.values()} for item in items), path
+
+
+def test_an_agent_token_does_not_open_the_people_routes(api_client, worker):
+    from agents.tokens import mint_token
+
+    token = mint_token(worker)
+    response = api_client.get("/api/v1/boards", HTTP_X_AGENT_TOKEN=token)
+    assert response.status_code in (401, 403)
+    assert_refused(response, response.status_code)
