@@ -221,6 +221,9 @@ CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-agent-token"
 CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after")
 
 WEBHOOK_MAX_PAYLOAD_BYTES = env.int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1)
+# Delivery attempts per replay cycle before a delivery is dead; retries wait BACKOFF * 2^(n-1) seconds, jittered.
+WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.int("WEBHOOK_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+WEBHOOK_DELIVERY_BACKOFF_SECONDS = env.float("WEBHOOK_DELIVERY_BACKOFF_SECONDS", 10.0, minimum=0.0)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", 1_048_576, minimum=1)
 # Django's own lazy limit stays above ours so the middleware answers first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_PAYLOAD_BYTES, API_MAX_BODY_BYTES) + 1024

@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularJSONAPIView
 urlpatterns = [
     path("", include("ops.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    # Webhook ingest and configuration share paths under /api/v1/boards/; matched before the user API.
+    path("", include("webhooks.urls")),
     # Before any other /api/v1/ include: agent routes must not be shadowed by user routes.
     path("api/v1/agent/", include("agents.agent_api.urls")),
     path("api/v1/", include("agents.api.urls")),

@@ -26,9 +26,16 @@ class Webhook(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["board", "-created_at"])]
 
+    def __str__(self) -> str:
+        return self.description.splitlines()[0][:80] if self.description else str(self.id)
+
     @property
     def endpoint_path(self) -> str:
         return f"/api/v1/boards/{self.board_id}/webhooks/{self.id}"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)
 
 
 class WebhookPayload(models.Model):
@@ -63,6 +70,9 @@ class WebhookDelivery(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # Bumped by each replay; a job from an earlier cycle finds a different number and stands down,
+    # so a replay never runs side by side with the retries it replaced.
+    cycle = models.PositiveIntegerField(default=1)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")

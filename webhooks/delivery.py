@@ -1,0 +1,141 @@
+"""Delivery attempts: who gets an event, what one attempt does, when the next one runs.
+
+A delivery belongs to one payload and drives its attempts. Each attempt is a job; a
+failed attempt schedules the next job (exponential backoff with jitter) in the same
+transaction that records the failure, until ``WEBHOOK_DELIVERY_MAX_ATTEMPTS`` attempts
+have failed and the delivery is ``dead``. A person's replay starts a new cycle: the
+``cycle`` number on the row moves on, and jobs of earlier cycles stand down.
+
+Status changes are conditional UPDATEs on (id, cycle, status): the agent picking the
+payload up, a replay and a running attempt may race, and exactly one of them wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from agents import activity
+from agents.models import Agent
+from webhooks.models import Webhook, WebhookDelivery
+from webhooks.notifiers import DeliveryEvent, Outcome, current_notifier
+from webhooks.tasks import enqueue_delivery
+
+logger = logging.getLogger("webhooks.delivery")
+
+# A retry waits at most this long, however many attempts came before.
+MAX_BACKOFF_SECONDS = 3600.0
+NO_TARGET_ERROR = ("No target agent: the webhook names no agent and the board has no lead. "
+                   "The event stays in board memory; add a lead or set the webhook's agent.")
+OPEN_STATUSES = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
+
+
+def target_for(webhook: Webhook) -> Agent | None:
+    """The webhook's own agent when it is still on the board, else the board's lead."""
+    if webhook.agent_id is not None:
+        agent = Agent.objects.filter(pk=webhook.agent_id, board_id=webhook.board_id).first()
+        if agent is not None:
+            return agent
+    return Agent.objects.filter(board_id=webhook.board_id, is_board_lead=True).first()
+
+
+def is_target(webhook: Webhook, agent: Agent) -> bool:
+    """Whether ``agent`` is the webhook's target, without a query."""
+    if agent.board_id != webhook.board_id:
+        return False
+    if webhook.agent_id is not None:
+        return agent.pk == webhook.agent_id
+    return agent.is_board_lead
+
+
+def backoff_seconds(attempt: int, *, base: float | None = None, rng: random.Random | None = None) -> float:
+    """Wait before the attempt after ``attempt``: base * 2^(attempt-1), between half and all of it.
+
+    The random half spreads retries of many deliveries that failed together (a gateway
+    outage) so they do not all come back in the same second."""
+    base = settings.WEBHOOK_DELIVERY_BACKOFF_SECONDS if base is None else base
+    ceiling = min(base * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def run_attempt(delivery_id: str, cycle: int, *, now: datetime | None = None) -> str:
+    """One attempt at ``delivery_id`` in ``cycle``. Returns what became of it."""
+    delivery = (WebhookDelivery.objects.select_related("payload__webhook__board")
+                .filter(pk=delivery_id).first())
+    if delivery is None:
+        return "gone"
+    if delivery.cycle != cycle or delivery.status not in OPEN_STATUSES:
+        return "skipped"
+    payload = delivery.payload
+    webhook = payload.webhook
+    attempt = delivery.attempts + 1
+    now = now or timezone.now()
+    target = target_for(webhook)
+
+    error = ""
+    status = WebhookDelivery.Status.PENDING
+    if target is None:
+        error = NO_TARGET_ERROR
+    else:
+        notifier = current_notifier()
+        try:
+            outcome = notifier.notify(DeliveryEvent(delivery=delivery, payload=payload, webhook=webhook,
+                                                    agent=target, attempt=attempt))
+        except Exception as exc:  # noqa: BLE001  (whatever a notifier raises is a failed attempt)
+            error = _describe(exc)
+            status = WebhookDelivery.Status.FAILED
+            logger.warning("Webhook delivery %s attempt %s failed: %s", delivery.pk, attempt, error,
+                           extra={"delivery_id": str(delivery.pk), "attempt": attempt, "notifier": notifier.name})
+        else:
+            if outcome is Outcome.DELIVERED:
+                status = WebhookDelivery.Status.DELIVERED
+
+    retry_at: datetime | None = None
+    if error:
+        if attempt >= settings.WEBHOOK_DELIVERY_MAX_ATTEMPTS:
+            status = WebhookDelivery.Status.DEAD
+        else:
+            retry_at = now + timedelta(seconds=backoff_seconds(attempt))
+
+    changes: dict[str, Any] = {
+        "attempts": attempt, "last_attempt_at": now, "status": status, "last_error": error,
+        "next_attempt_at": retry_at, "updated_at": now,
+    }
+    if target is not None:
+        changes["agent"] = target
+    if status == WebhookDelivery.Status.DELIVERED:
+        changes["delivered_at"] = now
+
+    with transaction.atomic():
+        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, cycle=cycle, status__in=OPEN_STATUSES).update(**changes)
+        if not claimed:
+            # Picked up by the agent or replayed while this attempt ran; the winner has recorded it.
+            return "skipped"
+        data = {"delivery_id": str(delivery.pk), "payload_id": str(payload.pk), "webhook_id": str(webhook.pk),
+                "attempt": attempt, "cycle": cycle}
+        if retry_at is not None:
+            enqueue_delivery(delivery, run_after=retry_at)
+        if status == WebhookDelivery.Status.DEAD:
+            activity.record("webhook.delivery_dead", actor=None, board=webhook.board, agent=target,
+                            message=f"Webhook delivery gave up after {attempt} attempts: {error}",
+                            data={**data, "error": error})
+        elif status == WebhookDelivery.Status.FAILED:
+            activity.record("webhook.delivery_failed", actor=None, board=webhook.board, agent=target,
+                            message=f"Webhook delivery attempt {attempt} failed: {error}",
+                            data={**data, "error": error, "next_attempt_at": retry_at.isoformat() if retry_at else None})
+        elif status == WebhookDelivery.Status.DELIVERED:
+            activity.record("webhook.delivery_delivered", actor=None, board=webhook.board, agent=target,
+                            message="Webhook event delivered.", data=data)
+    if error and status == WebhookDelivery.Status.PENDING:
+        return "waiting_for_target"
+    return "awaiting_pickup" if status == WebhookDelivery.Status.PENDING else str(status)

@@ -1,0 +1,132 @@
+"""What the webhook views do, as plain functions: store a payload, change a webhook,
+replay a payload, record the target agent's pickup. Each writes its activity event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from agents import activity
+from agents.models import Agent, BoardMemory, User
+from webhooks.delivery import OPEN_STATUSES, is_target
+from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
+from webhooks.payloads import memory_note
+from webhooks.tasks import enqueue_delivery
+
+MEMORY_SOURCE = "webhook"
+
+
+@dataclass(frozen=True)
+class IngestedRequest:
+    """What the ingest view read from the request, already decoded."""
+
+    payload: Any
+    headers: dict[str, str]
+    source_ip: str
+    content_type: str
+
+
+def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequest) -> WebhookPayload:
+    """Payload, board-memory note, delivery, its job and the activity event: all or nothing.
+
+    ``organization_id`` comes with the webhook's lookup so the activity row costs no query.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        stored = WebhookPayload.objects.create(
+            webhook_id=webhook.pk, board_id=webhook.board_id, payload=incoming.payload, headers=incoming.headers,
+            source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
+        BoardMemory.objects.create(
+            board_id=webhook.board_id, source=MEMORY_SOURCE, tags=["webhook", f"webhook:{webhook.pk}"],
+            content=memory_note(description=webhook.description, board_id=webhook.board_id, webhook_id=webhook.pk,
+                                payload_id=stored.pk, payload=incoming.payload),
+            created_at=now)
+        delivery = WebhookDelivery.objects.create(payload=stored, agent_id=webhook.agent_id, next_attempt_at=now,
+                                                  created_at=now)
+        enqueue_delivery(delivery)
+        activity.record("webhook.payload_received", actor=None, board=webhook.board_id, organization=organization_id,
+                        message="Webhook payload received.",
+                        data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
+                              "delivery_id": str(delivery.pk), "source_ip": incoming.source_ip})
+    return stored
+
+
+def _webhook_data(webhook: Webhook) -> dict[str, Any]:
+    return {"webhook_id": str(webhook.pk), "enabled": webhook.enabled, "has_secret": webhook.has_secret,
+            "signature_header": webhook.signature_header,
+            "agent_id": str(webhook.agent_id) if webhook.agent_id else None}
+
+
+def create_webhook(board: Any, user: User, **fields: Any) -> Webhook:
+    with transaction.atomic():
+        webhook = Webhook.objects.create(board=board, **fields)
+        activity.record("webhook.created", actor=user, board=board, message="Webhook created.",
+                        data=_webhook_data(webhook))
+    return webhook
+
+
+def update_webhook(webhook: Webhook, user: User, **changes: Any) -> Webhook:
+    # The secret's value never reaches the activity record; only that it changed.
+    changed = sorted(name for name, value in changes.items() if getattr(webhook, name) != value)
+    for name, value in changes.items():
+        setattr(webhook, name, value)
+    with transaction.atomic():
+        webhook.save()
+        activity.record("webhook.updated", actor=user, board=webhook.board, message="Webhook changed.",
+                        data={**_webhook_data(webhook), "changed": changed})
+    return webhook
+
+
+def delete_webhook(webhook: Webhook, user: User) -> None:
+    with transaction.atomic():
+        data = _webhook_data(webhook)
+        board = webhook.board
+        webhook.delete()
+        activity.record("webhook.deleted", actor=user, board=board, message="Webhook deleted.", data=data)
+
+
+def redeliver(payload: WebhookPayload, user: User) -> WebhookDelivery:
+    """A person replays a payload: its delivery starts a new cycle of attempts now."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = payload.deliveries.select_for_update().order_by("-created_at").first()
+        if delivery is None:
+            delivery = WebhookDelivery.objects.create(payload=payload, agent_id=payload.webhook.agent_id,
+                                                      next_attempt_at=now, created_at=now)
+        else:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                cycle=F("cycle") + 1, status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=now,
+                last_error="", delivered_at=None, updated_at=now)
+            delivery.refresh_from_db()
+        enqueue_delivery(delivery)
+        activity.record("webhook.payload_redelivered", actor=user, board=payload.board_id,
+                        organization=payload.board.organization_id, message="Webhook payload replayed.",
+                        data={"webhook_id": str(payload.webhook_id), "payload_id": str(payload.pk),
+                              "delivery_id": str(delivery.pk), "cycle": delivery.cycle})
+    return delivery
+
+
+def mark_picked_up(payload: WebhookPayload, agent: Agent) -> int:
+    """The agent read the payload: when it is the target, its open deliveries are delivered.
+
+    Dead deliveries count too: the event reached its agent after all, and the console
+    should stop offering a replay for it. Returns how many deliveries changed."""
+    webhook = payload.webhook
+    if not is_target(webhook, agent):
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        changed = (WebhookDelivery.objects
+                   .filter(payload=payload, status__in=(*OPEN_STATUSES, WebhookDelivery.Status.DEAD))
+                   .filter(Q(agent=agent) | Q(agent__isnull=True))
+                   .update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, agent=agent,
+                           next_attempt_at=None, last_error="", updated_at=now))
+        if changed:
+            activity.record("webhook.delivery_delivered", actor=agent, board=payload.board_id, agent=agent,
+                            organization=agent.organization_id, message="Webhook event picked up by its agent.",
+                            data={"webhook_id": str(webhook.pk), "payload_id": str(payload.pk)})
+    return changed
