@@ -12,7 +12,8 @@ py=.venv/bin/python
 
 $py manage.py check
 if [ "$($py manage.py shell -v0 -c 'from django.conf import settings; print(settings.DB_AUTO_MIGRATE)')" = "True" ]; then
-  $py manage.py migrate --no-input
+  # The safe path: a backup first when there is data, then the migrations.
+  $py manage.py upgrade --no-input
 fi
 $py manage.py collectstatic --no-input -v0
 

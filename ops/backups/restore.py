@@ -14,7 +14,7 @@ from django.db import connections
 from ops.backups import BackupError, postgres, sqlite
 from ops.backups.events import record_operation
 from ops.backups.manifest import Manifest, verify
-from ops.backups.target import POSTGRES, quote, target_for
+from ops.backups.target import POSTGRES, count_rows, quote, target_for
 
 Progress = Callable[[str], None]
 
@@ -61,8 +61,10 @@ def main_table_counts(alias: str = "default") -> dict[str, int]:
     return counts
 
 
-def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = False,
+def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = False, migrate: bool = True,
                    progress: Progress = _quiet, migrate_output: io.TextIOBase | None = None) -> RestoreResult:
+    """Restore ``path`` into ``alias``. ``migrate=False`` leaves the backup's schema as it was
+    (going back after a failed upgrade while the new release's code is still installed)."""
     dump_path, manifest = verify(Path(path))
     target = target_for(alias)
     if manifest.engine != target.engine:
@@ -79,16 +81,24 @@ def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = Fal
     connections[alias].close()
     (postgres.restore if target.engine == POSTGRES else sqlite.restore)(target, dump_path, progress=progress)
     connections[alias].close()
-    progress("Applying migrations newer than the backup")
-    try:
-        call_command("migrate", database=alias, interactive=False, verbosity=1,
-                     stdout=migrate_output or io.StringIO())
-    except Exception as exc:
-        raise BackupError(f"The backup was restored but migrate failed: {exc}. The database holds the "
-                          "backup's schema; fix the cause and run manage.py migrate.") from exc
-    counts = main_table_counts(alias)
+    if migrate:
+        progress("Applying migrations newer than the backup")
+        try:
+            call_command("migrate", database=alias, interactive=False, verbosity=1,
+                         stdout=migrate_output or io.StringIO())
+        except Exception as exc:
+            raise BackupError(f"The backup was restored but migrate failed: {exc}. The database holds the "
+                              "backup's schema; fix the cause and run manage.py migrate.") from exc
+    counts = main_table_counts(alias) if migrate else _raw_counts(alias, manifest)
     record_operation("ops.restore", f"Database restored from {dump_path.name}", {
         "path": str(dump_path), "sha256": manifest.sha256, "backup_created_at": manifest.created_at,
-        "backup_app_version": manifest.app_version, "row_counts": counts,
+        "backup_app_version": manifest.app_version, "row_counts": counts, "migrated": migrate,
     })
     return RestoreResult(dump_path, manifest, counts)
+
+
+def _raw_counts(alias: str, manifest: Manifest) -> dict[str, int]:
+    """Counts without the ORM: the models may describe a newer schema than the one restored."""
+    prefixes = tuple(f"{label}_" for label in MAIN_APPS)
+    with connections[alias].cursor() as cursor:
+        return count_rows(cursor, [table for table in manifest.row_counts if table.startswith(prefixes)])

@@ -56,9 +56,11 @@ def pending_migrations(alias: str = "default") -> list[PendingMigration]:
 
 
 def restore_command(dump_path: Path) -> str:
-    """The command line that puts the database back, runnable from any folder."""
+    """The command line that puts the database back exactly as it was, runnable from any
+    folder and with either release installed (--no-migrate: the new release's migrations
+    must not run again on the way back)."""
     return shlex.join([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "restore", str(dump_path),
-                       "--yes"])
+                       "--yes", "--no-migrate"])
 
 
 def upgrade(*, alias: str = "default", take_backup: bool = True, output_dir: Path | None = None,

@@ -21,11 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help="The backup file (or its .manifest.json).")
         parser.add_argument("--yes", action="store_true",
                             help="Replace the data of a database that is not empty.")
+        parser.add_argument("--no-migrate", action="store_false", dest="migrate",
+                            help="Leave the backup's schema as it is (going back after a failed upgrade "
+                                 "while the new release is still installed).")
         parser.add_argument("--database", default="default", help="Database alias (default: default).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = restore_backup(options["path"], alias=options["database"], assume_yes=options["yes"],
+                                    migrate=options["migrate"],
                                     progress=self.stdout.write, migrate_output=self.stdout)
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
