@@ -224,23 +224,36 @@ def entrypoint_environment(tmp_path: Path, auto_migrate: str) -> dict[str, str]:
     }
 
 
-def test_entrypoint_skips_migrations_when_auto_migrate_is_off(tmp_path):
-    result = subprocess.run([str(ENTRYPOINT), "echo", "serving"], cwd=ROOT, capture_output=True, text=True,
-                            env=entrypoint_environment(tmp_path, "false"), timeout=120)
+def run_entrypoint(tmp_path: Path, auto_migrate: str, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ENTRYPOINT), *command], cwd=ROOT, capture_output=True, text=True,
+                          env=entrypoint_environment(tmp_path, auto_migrate), timeout=300)
+
+
+def has_applied_migrations(tmp_path: Path) -> bool:
+    result = run_manage("migrate", "--check", environment=entrypoint_environment(tmp_path, "false"))
+    return result.returncode == 0
+
+
+def test_entrypoint_runs_other_commands_without_migrating(tmp_path):
+    result = run_entrypoint(tmp_path, "true", "echo", "working")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "serving"
-    assert not (tmp_path / "entrypoint.sqlite3").exists() or (tmp_path / "entrypoint.sqlite3").stat().st_size == 0
+    assert result.stdout.strip() == "working"
+    assert not has_applied_migrations(tmp_path)
+
+
+def test_entrypoint_starts_gunicorn_without_migrating_when_auto_migrate_is_off(tmp_path):
+    result = run_entrypoint(tmp_path, "false", "gunicorn", "--version")
+    assert result.returncode == 0, result.stderr
+    assert "gunicorn" in result.stdout
+    assert not has_applied_migrations(tmp_path)
 
 
 @pytest.mark.slow
-def test_entrypoint_migrates_before_running_the_command_when_auto_migrate_is_on(tmp_path):
-    environment = entrypoint_environment(tmp_path, "true")
-    result = subprocess.run([str(ENTRYPOINT), "echo", "serving"], cwd=ROOT, capture_output=True, text=True,
-                            env=environment, timeout=300)
+def test_entrypoint_migrates_before_starting_gunicorn_when_auto_migrate_is_on(tmp_path):
+    result = run_entrypoint(tmp_path, "true", "gunicorn", "--version")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("serving")
-    pending = run_manage("migrate", "--check", environment=environment)
-    assert pending.returncode == 0, pending.stdout + pending.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("gunicorn")
+    assert has_applied_migrations(tmp_path)
 
 
 # --- production configuration ---------------------------------------------------------------
