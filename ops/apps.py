@@ -9,3 +9,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from ops import checks  # noqa: F401  (registers the configuration checks)
+        from ops.backups import readiness
+
+        readiness.register()

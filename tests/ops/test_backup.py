@@ -462,3 +462,37 @@ class _Buffer:
 
     def flush(self) -> None:
         pass
+
+
+# --- readiness ---------------------------------------------------------------------------------
+
+
+def test_readiness_shows_that_no_backup_was_recorded_yet(backup_state_file):
+    from ops.probes import readiness
+
+    with _no_database_checks():
+        check = readiness()["checks"]["backup"]
+    assert check["ok"] is True
+    assert check["last_success_at"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_shows_the_time_of_the_last_successful_backup(out, client):
+    result = create_backup(target_for(), output_dir=out)
+    response = client.get("/readyz")
+    check = response.json()["checks"]["backup"]
+    assert check["ok"] is True
+    assert check["status"] == "ok"
+    assert check["last_success_at"] == result.manifest.created_at
+    assert check["size"] == result.manifest.size
+    assert 0 <= check["age_seconds"] < 120
+
+
+def _no_database_checks():
+    """Run only the backup check: the others need a database this test does not ask for."""
+    from unittest import mock
+
+    from ops import probes
+
+    only_backup = {name: check for name, check in probes._checks.items() if name == "backup"}
+    return mock.patch.dict(probes._checks, only_backup, clear=True)
