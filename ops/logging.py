@@ -16,12 +16,20 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"mes
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = get_request_id() or "-"
+            # Django logs some 5xx answers after the middleware has returned, so the
+            # context is gone; those records carry the request itself.
+            request = getattr(record, "request", None)
+            record.request_id = get_request_id() or getattr(request, "request_id", None) or "-"
         return True
 
 
+# Django attaches the request object to its records; its repr adds nothing to a log line.
+_DROPPED_EXTRAS = frozenset({"request"})
+
+
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {key: value for key, value in vars(record).items() if key not in _STANDARD_ATTRIBUTES}
+    return {key: value for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRIBUTES and key not in _DROPPED_EXTRAS}
 
 
 class TextFormatter(logging.Formatter):

@@ -75,6 +75,13 @@ def test_django_lazy_request_data_too_big_is_413_not_400_in_a_view(client, setti
     assert response.json()["detail"] == "Request body is too large."
 
 
+def test_django_lazy_request_data_too_big_is_413_in_a_drf_view(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    response = client.post("/api/v1/drf-body", data=b"x" * 50, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Request body is too large."
+
+
 def test_django_lazy_request_data_too_big_is_413_when_middleware_reads_the_form(settings):
     # CSRF middleware reads request.POST (for the form's token) before any view runs.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10

@@ -63,3 +63,31 @@ def test_log_lines_written_during_a_request_carry_its_id_and_it_is_cleared_after
         logger.setLevel(old_level)
     assert [record.request_id for record in records] == ["trace-me"]
     assert get_request_id() is None
+
+
+@pytest.mark.django_db
+def test_django_s_own_5xx_log_line_carries_the_request_id_too(client):
+    from ops import probes
+    from ops.logging import TextFormatter
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect()
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    probes.register_check("always_failing", lambda: {"ok": False, "error": "no"}, required=True)
+    try:
+        response = client.get("/readyz", headers={"X-Request-ID": "late-log"})
+    finally:
+        probes.unregister_check("always_failing")
+        logger.removeHandler(handler)
+    assert response.status_code == 503
+    (record,) = records
+    assert record.request_id == "late-log"
+    line = TextFormatter().format(record)
+    assert "[late-log]" in line and "WSGIRequest" not in line

@@ -77,6 +77,13 @@ class DrfBoom(APIView):
         raise RuntimeError("secret internals in the traceback")
 
 
+class DrfBody(APIView):
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        return Response({"length": len(request.body)})
+
+
 class ThrottledView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedIpThrottle]
@@ -107,6 +114,7 @@ urlpatterns = [
     path("api/v1/plain-get-only", plain_get_only),
     path("api/v1/csrf-protected", csrf_protected),
     path("api/v1/drf-boom", DrfBoom.as_view()),
+    path("api/v1/drf-body", DrfBody.as_view()),
     path("api/v1/throttled", ThrottledView.as_view()),
     path("api/v1/boards/<uuid:board_id>/webhooks/<uuid:webhook_id>", IngestLikeView.as_view()),
     path("api/v1/boards/<uuid:board_id>/webhooks/<uuid:webhook_id>/echo", echo),
