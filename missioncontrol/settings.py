@@ -323,6 +323,8 @@ REST_FRAMEWORK = {
         "missioncontrol.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A view opts in with `throttle_scope = "<scope in RATE_LIMITS>"`; views without one pass.
+    "DEFAULT_THROTTLE_CLASSES": ["ops.throttle.ScopedIpThrottle"],
     "DEFAULT_PAGINATION_CLASS": "missioncontrol.api.pagination.LimitOffsetEnvelopePagination",
     "PAGE_SIZE": 200,
     "EXCEPTION_HANDLER": "missioncontrol.api.errors.exception_handler",

@@ -109,6 +109,12 @@ def test_a_throttled_view_answers_429_with_retry_after_in_the_envelope(client, t
 
 
 @pytest.mark.urls("tests.ops.urls")
+def test_a_view_that_only_names_a_scope_is_throttled_by_default(client, tight_limits):
+    assert [client.get("/api/v1/scope-only").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert client.get("/api/v1/open").status_code == 200  # no scope, no limit
+
+
+@pytest.mark.urls("tests.ops.urls")
 def test_the_throttle_counts_per_client_ip_behind_a_trusted_proxy(client, tight_limits):
     import ipaddress
 

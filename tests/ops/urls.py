@@ -93,6 +93,16 @@ class ThrottledView(APIView):
         return Response({"ok": True})
 
 
+class ScopeOnlyView(APIView):
+    """Names a scope and nothing else: the default throttle class applies it."""
+
+    permission_classes = [AllowAny]
+    throttle_scope = "agent_auth"
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
 class IngestLikeView(APIView):
     """Same path shape and scope as the webhook ingest route, before the real one exists."""
 
@@ -116,6 +126,7 @@ urlpatterns = [
     path("api/v1/drf-boom", DrfBoom.as_view()),
     path("api/v1/drf-body", DrfBody.as_view()),
     path("api/v1/throttled", ThrottledView.as_view()),
+    path("api/v1/scope-only", ScopeOnlyView.as_view()),
     path("api/v1/boards/<uuid:board_id>/webhooks/<uuid:webhook_id>", IngestLikeView.as_view()),
     path("api/v1/boards/<uuid:board_id>/webhooks/<uuid:webhook_id>/echo", echo),
     path("console/echo", echo),
