@@ -1,7 +1,7 @@
 # Mission Control image: gunicorn (default command) or `python manage.py db_worker`.
 # Build: docker build -t missioncontrol .   Run: see compose.yml and docs/deployment.md.
 
-FROM python:3.13-slim AS build
+FROM python:3.13-slim-trixie AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
@@ -10,7 +10,9 @@ COPY requirements.lock /tmp/requirements.lock
 RUN /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements.lock
 
 
-FROM python:3.13-slim
+# Debian 13 (trixie): its postgresql-client is 17, new enough for the Postgres 16 server;
+# an older client cannot dump a newer server.
+FROM python:3.13-slim-trixie
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -201,7 +201,7 @@ def test_dockerfile_final_stage_runs_as_a_non_root_user():
 def test_dockerfile_installs_the_lock_file_with_hashes_and_probes_healthz():
     text = DOCKERFILE.read_text(encoding="utf-8")
     assert re.search(r"pip install --require-hashes .*-r \S*requirements\.lock", text)
-    assert re.search(r"^FROM python:3\.13-slim\s*$", "\n".join(final_dockerfile_stage()), re.MULTILINE)
+    assert re.search(r"^FROM python:3\.13-slim(-trixie)?\s*$", "\n".join(final_dockerfile_stage()), re.MULTILINE)
     assert "EXPOSE 8000" in final_dockerfile_stage()
     assert any(line.startswith("HEALTHCHECK") for line in final_dockerfile_stage())
     assert "/healthz" in text
