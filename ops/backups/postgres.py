@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ops.backups import BackupError
 from ops.backups.target import DatabaseTarget, pg_connect, pg_table_names, quote
@@ -155,9 +156,9 @@ def restore(target: DatabaseTarget, dump_path: Path, *, progress: Progress) -> N
         raise explain_failure("pg_restore", target, code, errors)
 
 
-def server_version_num(cursor: object) -> int:
-    cursor.execute("SHOW server_version_num")  # type: ignore[attr-defined]
-    return int(cursor.fetchone()[0])  # type: ignore[attr-defined]
+def server_version_num(cursor: Any) -> int:
+    cursor.execute("SHOW server_version_num")
+    return int(cursor.fetchone()[0])
 
 
 def create_database(target: DatabaseTarget, name: str) -> None:

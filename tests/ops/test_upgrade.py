@@ -185,3 +185,23 @@ def test_the_run_command_upgrades_through_the_safe_path_when_auto_migrate_is_on(
     script = (Path(django_settings.BASE_DIR) / "scripts" / "run.sh").read_text()
     assert "manage.py upgrade --no-input" in script
     assert "manage.py migrate" not in script
+
+
+def test_without_a_terminal_an_irreversible_migration_is_not_applied(probe_app, out, monkeypatch):
+    probe_app("irreversible")
+
+    def no_terminal(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_terminal)
+    with pytest.raises(CommandError, match="Upgrade cancelled"):
+        call_command("upgrade", "--output-dir", str(out), stdout=_Buffer())
+    assert [migration.label for migration in pending_migrations()] == ["upgrade_probe.0001_one_way"]
+
+
+def test_every_upgrade_writes_an_activity_event_row(webhooks_unmigrated, out):
+    from agents.models import ActivityEvent
+
+    call_command("upgrade", "--no-input", "--output-dir", str(out), stdout=_Buffer())
+    types = set(ActivityEvent.objects.values_list("event_type", flat=True))
+    assert {"ops.backup", "ops.upgrade"} <= types

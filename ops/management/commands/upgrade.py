@@ -25,7 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default", help="Database alias (default: default).")
 
     def confirm(self, irreversible: list[PendingMigration]) -> bool:
-        answer = input("Apply them anyway? Type 'yes' to continue: ")
+        try:
+            answer = input("Apply them anyway? Type 'yes' to continue: ")
+        except EOFError:
+            # No terminal (cron, a pipe): nobody said yes.
+            return False
         return answer.strip().lower() == "yes"
 
     def handle(self, *args: Any, **options: Any) -> None:
