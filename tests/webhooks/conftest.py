@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from unittest import mock
 
 import pytest
-from django.core.cache import caches
+from django.tasks import TaskResultStatus
 from django.test import Client
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
+from tests.agents.agent_client import as_agent, clear_rate_limits  # noqa: F401
 from webhooks import signatures
 from webhooks.models import Webhook
 
@@ -15,11 +21,13 @@ SECRET = "s3cret-for-tests"
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counters are per process; every test starts with none."""
-    caches["ratelimit"].clear()
+def fresh_rate_limits(settings):
+    """Every test starts with no counters; agents may call as often as a test needs (the
+    agent_auth limit has its own tests), webhook_ingest keeps its real limit."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60)}
+    clear_rate_limits()
     yield
-    caches["ratelimit"].clear()
+    clear_rate_limits()
 
 
 @pytest.fixture
@@ -58,3 +66,19 @@ def signed_headers(body: bytes, *, header: str = "X-Hub-Signature-256", prefix: 
                    secret: str = SECRET, upper: bool = False) -> dict[str, str]:
     digest = signatures.sign(secret, body)
     return {header: prefix + (digest.upper() if upper else digest)}
+
+
+def run_worker() -> int:
+    """Run every job that is due, as ``manage.py db_worker --batch`` would; returns how many ran."""
+    before = DBTaskResult.objects.exclude(status=TaskResultStatus.READY).count()
+    # The worker closes connections that are not in autocommit mode between jobs; inside a
+    # test's transaction that would close the test's own connection.
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
+               max_tasks=None, worker_id="test-worker", excluded_queue_names=[]).run()
+    return DBTaskResult.objects.exclude(status=TaskResultStatus.READY).count() - before
+
+
+def make_retries_due() -> None:
+    """Time passes: every scheduled retry is due now."""
+    DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=timezone.now() - timedelta(seconds=1))
