@@ -52,15 +52,23 @@ def token_hint(raw: str) -> str:
     return raw[:len(TOKEN_PREFIX) + 6] + "…" if raw else "(empty)"
 
 
-def mint_token(agent: Agent) -> str:
-    """Gives ``agent`` a new token, replacing any earlier one at once; returns the plaintext.
+def assign_new_token(agent: Agent) -> str:
+    """Sets a new token's key and digest on ``agent`` without saving; returns the plaintext.
 
-    The plaintext exists only in the return value: show it to the caller once."""
+    For creating many agents at once (``bulk_create``); everything else calls ``mint_token``."""
     token_key = secrets.token_hex(KEY_BYTES)
     token = f"{TOKEN_PREFIX}{token_key}_{secrets.token_urlsafe(SECRET_BYTES)}"
     agent.token_key = token_key
     agent.token_digest = token_digest(token)
     agent.token_rotated_at = timezone.now()
+    return token
+
+
+def mint_token(agent: Agent) -> str:
+    """Gives ``agent`` a new token, replacing any earlier one at once; returns the plaintext.
+
+    The plaintext exists only in the return value: show it to the caller once."""
+    token = assign_new_token(agent)
     if agent._state.adding:
         agent.save()
     else:
@@ -84,8 +92,8 @@ def authenticate_token(raw: str) -> Agent | None:
     match = _TOKEN_SHAPE.fullmatch(raw) if len(raw) <= MAX_TOKEN_LENGTH else None
     agent = None
     if match is not None:
-        agent = (Agent.objects.select_related("board", "board__organization", "gateway", "organization")
-                 .filter(token_key=match[1]).first())
+        # The board is what agent views need next; no ORDER BY: the key is unique.
+        agent = next(iter(Agent.objects.select_related("board").filter(token_key=match[1]).order_by()[:1]), None)
     expected = agent.token_digest if agent is not None and agent.token_digest else _NO_MATCH_DIGEST
     if hmac.compare_digest(presented, expected) and agent is not None:
         return agent
