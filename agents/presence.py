@@ -66,8 +66,10 @@ def heartbeat(agent: Agent, now: datetime | None = None) -> Agent:
     gets an ``agent.heartbeat`` event at most once a minute."""
     now = now or timezone.now()
     with transaction.atomic():
-        Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
-        agent.last_seen_at = now
+        # Authentication may have written it a moment ago; one write per heartbeat is enough.
+        if agent.last_seen_at is None or now - agent.last_seen_at >= timedelta(seconds=1):
+            Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+            agent.last_seen_at = now
         if _clear_stale_updating(agent, now):
             activity.record("agent.lifecycle_cleared", actor=agent, agent=agent, board=agent.board_id,
                             organization=agent.organization_id,
