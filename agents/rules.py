@@ -473,6 +473,11 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         # Lock the row: two agents grabbing the same inbox task must not both win.
         task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
         old_status, old_assignee_id = task.status, task.assigned_agent_id
+        if role == "worker":
+            # Checked before "nothing to change": the loser of a race for a task must hear
+            # that someone else holds it, not get a quiet success.
+            assert isinstance(actor, Agent)
+            _check_worker_may_touch(actor, task)
         wanted = _effective(task, _normalize(changes, board, task))
         if not wanted:
             return _comment_only(actor, role, task, comment)

@@ -310,3 +310,10 @@ def test_a_lead_of_another_board_of_the_same_organization_cannot_reach_it(org, b
     other_lead = make_agent("Other lead", board=second, lead=True)
     with refused(403, "board_out_of_reach"):
         rules.delete_task(other_lead, make_task(board))
+
+
+def test_a_worker_repeating_the_current_status_of_a_task_held_by_someone_else_is_refused(worker, board):
+    other = make_agent("Other", board=board)
+    task = make_task(board, status="in_progress", assigned_agent=other)
+    with refused(403, "task_assigned_to_someone_else"):
+        rules.update_task(worker, task, {"status": "in_progress"})
