@@ -205,7 +205,10 @@ class BodySizeLimitMiddleware:
                 # Reading would run into the next request on a keep-alive connection;
                 # only servers that de-chunk (gunicorn) mark the input as terminated.
                 return error_response(411, "A Content-Length header is required.")
-            body = self._read_counting(request.META["wsgi.input"], limit)
+            try:
+                body = self._read_counting(request.META["wsgi.input"], limit)
+            except Exception:  # noqa: BLE001  (a broken chunk or a client gone mid-body)
+                return error_response(400, "The request body could not be read.")
             if body is None:
                 return too_large_response(limit)
             request.META["CONTENT_LENGTH"] = str(len(body))

@@ -130,6 +130,27 @@ def test_a_body_without_content_length_within_the_limit_reaches_the_view_whole(l
     assert json.loads(body)["length"] == 100
 
 
+def test_a_chunked_body_that_breaks_off_is_a_bad_request(limits):
+    class BrokenStream:
+        def read(self, size: int = -1) -> bytes:
+            raise OSError("client went away")
+
+    environ = chunked_environ("/api/v1/echo", b"")
+    environ["wsgi.input"] = BrokenStream()
+    status, headers, body = wsgi_call(environ)
+    assert status.startswith("400")
+    assert json.loads(body)["detail"] == "The request body could not be read."
+
+
+def test_a_content_length_that_is_not_a_number_is_a_bad_request(limits):
+    environ = chunked_environ("/api/v1/echo", b"abc")
+    del environ["HTTP_TRANSFER_ENCODING"]
+    environ["CONTENT_LENGTH"] = "three"
+    status, headers, body = wsgi_call(environ)
+    assert status.startswith("400")
+    assert json.loads(body)["detail"] == "Content-Length is not a number."
+
+
 def test_a_chunked_body_on_a_server_that_cannot_end_it_needs_a_length(limits):
     status, headers, body = wsgi_call(chunked_environ("/api/v1/echo", b"y" * 10, terminated=False))
     assert status.startswith("411")
