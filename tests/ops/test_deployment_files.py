@@ -293,3 +293,13 @@ def test_nginx_body_limit_leaves_room_for_the_backend_to_answer_413_itself():
     assert match
     size = int(match[1]) * {"": 1, "k": 1024, "m": 1024 * 1024}[match[2].lower()]
     assert size > 1_048_576
+
+
+# --- README ---------------------------------------------------------------------------------
+
+
+def test_readme_keeps_the_two_commands_a_newcomer_needs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make run     # install into .venv, migrate, start the web server and the worker" in readme
+    assert "make test    # install into .venv, run the whole test suite" in readme
+    assert "test-artifacts/screenshots/" in readme
