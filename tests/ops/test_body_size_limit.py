@@ -131,7 +131,7 @@ def test_a_body_without_content_length_within_the_limit_reaches_the_view_whole(l
 
 
 def test_a_chunked_body_that_breaks_off_is_a_bad_request(limits):
-    class BrokenStream:
+    class BrokenStream(io.RawIOBase):
         def read(self, size: int = -1) -> bytes:
             raise OSError("client went away")
 
