@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import IntegrityError, transaction
 
 from agents.models import Membership, Organization, User
@@ -60,8 +62,10 @@ def clerk_user(sub: str, claims: dict[str, object] | None = None) -> User:
         return user
     claims = claims or {}
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-    user, created = _get_or_create_user(
-        {"clerk_user_id": sub}, {"username": f"clerk:{sub}"[:150], "email": str(email or "")})
+    username = f"clerk-{sub}"[:140]
+    if User.objects.filter(username=username).exists():
+        username = f"{username}-{secrets.token_hex(3)}"  # a person already holds the plain name
+    user, created = _get_or_create_user({"clerk_user_id": sub}, {"username": username, "email": str(email or "")})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])

@@ -319,3 +319,10 @@ def test_an_unreachable_jwks_is_503_not_a_crash(settings, clerk, keys):
 def test_a_deactivated_clerk_user_is_401(clerk, keys):
     User.objects.create(username="ada", clerk_user_id="user_2abc", is_active=False)
     assert_unauthorized(call(session_token(keys["current"])), "This user is deactivated.")
+
+
+def test_a_clerk_user_whose_plain_name_is_taken_gets_another(clerk, keys):
+    User.objects.create(username="clerk-user_2abc")
+    assert call(session_token(keys["current"])).status_code == 200
+    user = User.objects.get(clerk_user_id="user_2abc")
+    assert user.username.startswith("clerk-user_2abc-")
