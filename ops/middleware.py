@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import MiddlewareNotUsed, RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -94,10 +94,13 @@ class RequestTimingMiddleware:
     request that takes ``REQUEST_LOG_SLOW_MS`` or more also writes a WARNING on
     ``ops.slow_requests``, which can be routed or alerted on by itself. The probes are
     left out (a load balancer calls them every few seconds) unless
-    ``REQUEST_LOG_INCLUDE_HEALTH=true``.
+    ``REQUEST_LOG_INCLUDE_HEALTH=true``. With the access log below the log level and
+    ``REQUEST_LOG_SLOW_MS=0`` there is nothing to write, and the middleware steps aside.
     """
 
     def __init__(self, get_response: Handler) -> None:
+        if not settings.REQUEST_LOG_SLOW_MS and not access_logger.isEnabledFor(logging.INFO):
+            raise MiddlewareNotUsed("Access log is below the log level and the slow-request log is off.")
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:

@@ -136,3 +136,20 @@ def test_json_log_format_gives_structured_fields(client, caplog):
     assert line["request_id"] == "json-line"
     assert line["method"] == "GET" and line["route"] == "/api/v1/open" and line["status"] == 200
     assert {"duration_ms", "db_ms", "db_queries"} <= line.keys()
+
+
+def test_the_middleware_steps_aside_when_there_is_nothing_to_log(settings):
+    from django.core.exceptions import MiddlewareNotUsed
+
+    from ops.middleware import RequestTimingMiddleware, access_logger
+
+    settings.REQUEST_LOG_SLOW_MS = 0
+    old_level = access_logger.level
+    access_logger.setLevel(logging.WARNING)
+    try:
+        with pytest.raises(MiddlewareNotUsed):
+            RequestTimingMiddleware(lambda request: None)
+        settings.REQUEST_LOG_SLOW_MS = 1000
+        assert RequestTimingMiddleware(lambda request: None) is not None
+    finally:
+        access_logger.setLevel(old_level)
