@@ -52,6 +52,11 @@ class ThrottleResult:
     """Requests counted in this window including this one; None when the cache failed."""
 
 
+# While the cache is failing, ask it again only this often: a Redis that times out would
+# otherwise add its socket timeout to every request.
+RETRY_FAILED_CACHE_SECONDS = 5.0
+
+
 class _OutageState:
     """Remembers whether the cache is failing, so an outage is logged once per process."""
 
@@ -60,10 +65,15 @@ class _OutageState:
         self.failing = False
         self.since: float | None = None
         self.last_error = ""
+        self.last_failure = 0.0
+
+    def should_try(self) -> bool:
+        return not self.failing or time.monotonic() - self.last_failure >= RETRY_FAILED_CACHE_SECONDS
 
     def failed(self, exc: Exception) -> None:
         with self._lock:
             self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            self.last_failure = time.monotonic()
             if self.failing:
                 return
             self.failing, self.since = True, time.time()
@@ -103,6 +113,8 @@ def hit(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
     key = f"throttle:{scope}:{window}:{ident}"
     # The counter only has to outlive its window; a spare second covers clock rounding.
     timeout = math.ceil(seconds_left) + 1
+    if not outage.should_try():
+        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
     cache = caches[CACHE_ALIAS]
     try:
         count = _increment(cache, key, timeout)

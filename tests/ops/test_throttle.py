@@ -188,7 +188,7 @@ def redis_server_binary() -> str:
 
 @pytest.mark.django_db
 def test_when_redis_stops_requests_pass_with_one_warning_and_readiness_degrades(
-        settings, redis_server_binary, caplog):
+        settings, redis_server_binary, caplog, monkeypatch):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (2, 60)}
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0")}
     caplog.set_level(logging.INFO, logger="ops.throttle")
@@ -211,6 +211,7 @@ def test_when_redis_stops_requests_pass_with_one_warning_and_readiness_degrades(
         assert report["checks"]["cache"]["caches"]["ratelimit"]["rate_limits_fail_open"] is True
 
         redis_process = servers.start_redis(redis_server_binary, PRIVATE_REDIS_PORT)
+        monkeypatch.setattr(throttle, "RETRY_FAILED_CACHE_SECONDS", 0.0)
         caplog.clear()
         assert throttle.hit("test_scope", "198.51.100.1").allowed is True  # a fresh Redis: count 1
         throttle.hit("test_scope", "198.51.100.1")
@@ -220,6 +221,23 @@ def test_when_redis_stops_requests_pass_with_one_warning_and_readiness_degrades(
         assert throttle.is_failing_open() is False
     finally:
         servers.stop(redis_process)
+
+
+def test_a_failing_cache_is_not_asked_again_on_every_request(settings, monkeypatch):
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{CLOSED_PORT}/0")}
+    attempts = []
+    real_increment = throttle._increment
+
+    def counting(cache, key, timeout):
+        attempts.append(key)
+        return real_increment(cache, key, timeout)
+
+    monkeypatch.setattr(throttle, "_increment", counting)
+    assert all(throttle.hit("agent_auth", "198.51.100.1").allowed for _ in range(5))
+    assert len(attempts) == 1
+    monkeypatch.setattr(throttle, "RETRY_FAILED_CACHE_SECONDS", 0.0)
+    throttle.hit("agent_auth", "198.51.100.1")
+    assert len(attempts) == 2  # after the pause, the cache is tried again
 
 
 # --- refusal to start without the rate-limit Redis ------------------------------------------
