@@ -157,3 +157,8 @@ def test_members_and_the_main_agent_cannot_request_approvals(member, main_agent,
 def test_an_admin_may_request_an_approval(admin_user, board):
     approval = rules.request_approval(admin_user, board, ask())
     assert approval.requested_by_user == admin_user and approval.agent is None
+
+
+def test_an_approval_payload_must_be_an_object(worker, board):
+    with refused(422, "payload_invalid"):
+        rules.request_approval(worker, board, ask(payload=["not", "an", "object"]))

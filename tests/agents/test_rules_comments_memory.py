@@ -83,3 +83,8 @@ def test_memory_needs_content_and_string_tags(worker, board):
 def test_memory_of_another_board_is_out_of_reach(foreign_agent, board):
     with refused(403, "board_out_of_reach"):
         rules.create_memory(foreign_agent, board, {"content": "x"})
+
+
+def test_memory_source_must_be_text(worker, board):
+    with refused(422, "memory_source_invalid"):
+        rules.create_memory(worker, board, {"content": "x", "source": 12})

@@ -317,3 +317,10 @@ def test_a_worker_repeating_the_current_status_of_a_task_held_by_someone_else_is
     task = make_task(board, status="in_progress", assigned_agent=other)
     with refused(403, "task_assigned_to_someone_else"):
         rules.update_task(worker, task, {"status": "in_progress"})
+
+
+def test_due_at_accepts_iso_text_and_refuses_anything_else(admin_user, board):
+    task = rules.create_task(admin_user, board, {"title": "T", "due_at": "2030-01-02T03:04:05Z"})
+    assert task.due_at.year == 2030 and task.due_at.tzinfo is not None
+    with refused(422, "invalid_due_at"):
+        rules.update_task(admin_user, task, {"due_at": "next tuesday"})
