@@ -118,3 +118,9 @@ def test_too_many_requests_is_429_in_the_envelope_with_retry_after(client, setti
     body = assert_envelope(response, 429)
     assert "throttled" in body["detail"].lower()
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.urls("missioncontrol.urls")
+def test_the_product_urls_answer_unknown_api_paths_with_the_envelope(client):
+    assert_envelope(client.get("/api/v1/definitely-not-here"), 404, "Not found.")
+    assert_envelope(client.post("/healthz"), 405)
