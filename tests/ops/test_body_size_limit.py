@@ -50,6 +50,15 @@ def test_the_ingest_path_has_its_own_larger_limit(client, limits):
     assert_too_large(client.post(INGEST, data=b"x" * 301, content_type="text/plain"), 300)
 
 
+def test_the_default_webhook_limit_is_one_mebibyte_inclusive(client):
+    response = client.post(INGEST, data=b"x" * 1_048_576, content_type="text/plain")
+    assert response.status_code == 202
+    assert response.json() == {"length": 1_048_576}
+    response = client.post(INGEST, data=b"x" * 1_048_577, content_type="text/plain")
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Request body is larger than the limit of 1048576 bytes."
+
+
 def test_only_post_on_the_ingest_path_gets_the_webhook_limit(client, limits):
     assert_too_large(client.put(INGEST, data=b"x" * 200, content_type="text/plain"), 100)
 
