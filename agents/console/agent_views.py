@@ -10,17 +10,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access, activity
+from agents import access
+from agents.api import roster
 from agents.console.common import page, paginate, parse_uuid
 from agents.console.forms import AgentCreateForm
 from agents.models import Agent
 from agents.refusals import RuleViolation
-from agents.tokens import mint_token
 
 
 def _form(request: HttpRequest, data: Any = None) -> AgentCreateForm:
@@ -59,7 +58,11 @@ def _create(request: HttpRequest) -> HttpResponse:
                     {"reason": "Only an owner or admin of an organization may create agents."}, status=403)
     if form.is_valid():
         try:
-            agent, token = _create_agent(request.user, form.cleaned_data)
+            data = form.cleaned_data
+            agent, token = roster.create_agent(request.user, {
+                "name": data["name"], "is_board_lead": data["is_board_lead"],
+                "board_id": data["board"].pk if data["board"] else None,
+                "gateway_id": data["gateway"].pk if data["gateway"] else None})
         except RuleViolation as exc:
             form.add_error(None, exc.message)
         else:
@@ -67,31 +70,6 @@ def _create(request: HttpRequest) -> HttpResponse:
     context = _list_context(request)
     context["form"] = form
     return page(request, "agents/agents.html", "agents", context, status=422)
-
-
-def _create_agent(user: Any, data: dict[str, Any]) -> tuple[Agent, str]:
-    board, gateway = data.get("board"), data.get("gateway")
-    organization_id = board.organization_id if board is not None else gateway.organization_id
-    with transaction.atomic():
-        if board is not None:
-            count = Agent.objects.filter(board=board).count()
-            if count >= board.max_agents:
-                raise RuleViolation(409, "board_full", f"The board already has {count} agents, its maximum "
-                                                       f"of {board.max_agents}.")
-        agent = Agent(name=data["name"].strip(), board=board, organization_id=organization_id,
-                      gateway=gateway or (board.gateway if board is not None else None),
-                      is_board_lead=bool(data.get("is_board_lead")))
-        try:
-            with transaction.atomic():
-                token = mint_token(agent)
-        except IntegrityError as exc:
-            raise RuleViolation(409, "agent_conflict",
-                                "The board already has an agent of that name or a lead, or the gateway already "
-                                "has a main agent.") from exc
-        activity.record("agent.created", actor=user, board=board, agent=agent,
-                        message=f"Agent {agent.name} created",
-                        data={"name": agent.name, "is_board_lead": agent.is_board_lead})
-    return agent, token
 
 
 def _token_page(request: HttpRequest, agent: Agent, token: str, *, created: bool) -> HttpResponse:
@@ -105,12 +83,8 @@ def _token_page(request: HttpRequest, agent: Agent, token: str, *, created: bool
 @require_POST
 def agent_rotate(request: HttpRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
-    if not access.is_admin(request.user, agent.organization_id):
-        return page(request, "console/forbidden.html", "agents",
-                    {"reason": "Only an owner or admin of the organization may rotate an agent's token."},
-                    status=403)
-    with transaction.atomic():
-        token = mint_token(agent)
-        activity.record("agent.token_rotated", actor=request.user, board=agent.board_id, agent=agent,
-                        organization=agent.organization_id, message=f"Token of {agent.name} rotated")
+    try:
+        token = roster.rotate_token(request.user, agent)
+    except RuleViolation as exc:
+        return page(request, "console/forbidden.html", "agents", {"reason": exc.message}, status=exc.status_code)
     return _token_page(request, agent, token, created=False)

@@ -2,95 +2,85 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from agents import access
+from agents import access, metrics
+from agents.console.common import parse_uuid
 from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task
 
-RANGES = {"24h": ("Last 24 hours", timedelta(hours=24)), "7d": ("Last 7 days", timedelta(days=7)),
-          "30d": ("Last 30 days", timedelta(days=30))}
+RANGE_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 
 
 def _scope(user: Any, params: QueryDict) -> tuple[QuerySet[Board], Board | None]:
     boards = access.visible_boards(user)
     board = None
-    board_id = params.get("board_id")
+    board_id = parse_uuid(params.get("board_id"))
     if board_id:
-        board = boards.filter(pk=board_id).first() if _is_uuid(board_id) else None
+        board = boards.filter(pk=board_id).first()
         if board is not None:
             boards = boards.filter(pk=board.pk)
     return boards, board
 
 
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
 def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
-    range_key = params.get("range_key") if params.get("range_key") in RANGES else "24h"
-    range_label, span = RANGES[range_key]
-    now = timezone.now()
-    since = now - span
+    range_key = params.get("range_key") if params.get("range_key") in metrics.RANGES else metrics.DEFAULT_RANGE
     boards, board = _scope(user, params)
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
+    figures = metrics.dashboard(org_ids, board_id=board.pk if board else None, range_key=range_key)
 
-    by_status = dict(Task.objects.filter(board__in=boards).values_list("status").annotate(n=Count("id")).order_by())
-    done_in_range = Task.objects.filter(board__in=boards, status=Task.Status.DONE, updated_at__gte=since).count()
     agents = Agent.objects.filter(organization_id__in=org_ids)
     if board is not None:
         agents = agents.filter(board=board)
-    presence = agents.aggregate(
-        total=Count("id"),
-        online=Count("id", filter=Q(last_seen_at__gte=now - PRESENCE_ONLINE_WINDOW)),
-        provisioning=Count("id", filter=Q(last_seen_at__isnull=True)),
-    )
-    pending = (Approval.objects.filter(board__in=boards, status=Approval.Status.PENDING)
-               .select_related("board", "agent").order_by("-created_at"))
-    pending_list = list(pending[:5])
-    pending_count = pending.count()
-
-    delivery_model = apps.get_model("webhooks", "WebhookDelivery")
-    troubled = delivery_model.objects.filter(payload__board__in=boards, status__in=["failed", "dead"])
-    troubled_count = troubled.count()
-
+    provisioning = agents.filter(last_seen_at__isnull=True).count()
+    pending_list = list(Approval.objects.filter(board__in=boards, status=Approval.Status.PENDING)
+                        .select_related("board", "agent").order_by("-created_at")[:5])
     events = ActivityEvent.objects.filter(organization_id__in=org_ids)
     if board is not None:
         events = events.filter(board_id=board.pk)
     recent = list(events.order_by("-created_at")[:12])
 
-    statuses = [{"value": value, "label": label, "count": by_status.get(value, 0)}
-                for value, label in Task.Status.choices]
+    deliveries = figures.webhook_deliveries
+    cycle = figures.median_cycle_time_seconds
     return {
-        "range_key": range_key, "range_label": range_label, "ranges": [(k, v[0]) for k, v in RANGES.items()],
+        "range_key": range_key, "range_label": RANGE_LABELS[range_key],
+        "ranges": [(key, RANGE_LABELS[key]) for key in metrics.RANGES],
         "board": board, "board_choices": list(access.visible_boards(user).only("id", "name").order_by("name")),
-        "statuses": statuses, "task_total": sum(by_status.values()), "done_in_range": done_in_range,
-        "agents_total": presence["total"], "agents_online": presence["online"],
-        "agents_provisioning": presence["provisioning"],
-        "agents_offline": presence["total"] - presence["online"] - presence["provisioning"],
-        "pending_count": pending_count, "pending_list": pending_list,
-        "troubled_deliveries": troubled_count, "recent": recent,
-        "has_boards": bool(by_status) or boards.exists(),
+        "statuses": [{"value": value, "label": label, "count": figures.tasks_by_status.get(value, 0)}
+                     for value, label in Task.Status.choices],
+        "task_total": figures.tasks_total, "done_in_range": figures.tasks_done_in_range,
+        "median_cycle": _duration(cycle) if cycle is not None else None,
+        "agents_total": figures.agents_total, "agents_online": figures.agents_online,
+        "agents_provisioning": provisioning,
+        "agents_offline": max(0, figures.agents_total - figures.agents_online - provisioning),
+        "pending_count": figures.pending_approvals, "pending_list": pending_list,
+        "troubled_deliveries": deliveries.failed if deliveries else 0,
+        "deliveries_total": deliveries.total if deliveries else 0,
+        "recent": recent,
+        "has_boards": figures.tasks_total > 0 or bool(board) or boards.exists(),
     }
+
+
+def _duration(seconds: float) -> str:
+    """A cycle time in the largest unit that keeps it readable."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def fingerprint(user: Any) -> tuple[Any, ...]:
     """Cheap values that change whenever the dashboard would: every change writes an event,
-    and presence moves with ``last_seen_at``."""
+    and presence moves with ``last_seen_at`` (and with the clock: the online count)."""
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
     last_event = ActivityEvent.objects.filter(organization_id__in=org_ids).aggregate(last=Max("created_at"))["last"]
-    agents = Agent.objects.filter(organization_id__in=org_ids).aggregate(last=Max("last_seen_at"), n=Count("id"))
-    # Presence also changes by the clock alone: an agent goes offline without any write.
-    minute = int(timezone.now().timestamp() // 60)
-    return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], minute)
+    online_since = timezone.now() - PRESENCE_ONLINE_WINDOW
+    agents = Agent.objects.filter(organization_id__in=org_ids).aggregate(
+        last=Max("last_seen_at"), n=Count("id"), online=Count("id", filter=Q(last_seen_at__gte=online_since)))
+    return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], agents["online"])

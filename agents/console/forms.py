@@ -72,7 +72,7 @@ class BoardForm(forms.ModelForm):
         self.fields["organization"].queryset = organizations
         self.fields["gateway"].queryset = gateways
         self.fields["gateway"].required = False
-        if self.instance.pk:
+        if not self.instance._state.adding:
             # A board never moves between organizations.
             del self.fields["organization"]
         elif len(organizations) == 1:
@@ -83,11 +83,13 @@ class BoardForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        org = data.get("organization") or (self.instance.organization if self.instance.pk else None)
+        org = data.get("organization") or (None if self.instance._state.adding else self.instance.organization)
         if not data.get("slug") and data.get("name"):
             data["slug"] = slugify(data["name"])[:200] or "board"
         if org is not None and data.get("slug"):
-            clash = Board.objects.filter(organization=org, slug=data["slug"]).exclude(pk=self.instance.pk)
+            clash = Board.objects.filter(organization=org, slug=data["slug"])
+            if not self.instance._state.adding:
+                clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("slug", "Another board of this organization already uses this short name.")
         gateway = data.get("gateway")
@@ -97,8 +99,8 @@ class BoardForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> Board:
         board = super().save(commit=False)
-        if not board.pk or "organization" in self.cleaned_data:
-            board.organization = self.cleaned_data.get("organization") or board.organization
+        if self.cleaned_data.get("organization") is not None:
+            board.organization = self.cleaned_data["organization"]
         if commit:
             board.save()
         return board

@@ -20,9 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import APIException
 
 from agents.console.forms import PasswordSignInForm, TokenSignInForm
-from agents.identity import local_operator
+from agents.identity import clerk_user, local_operator
+from agents.models import User
 from ops import throttle
 from ops.client_ip import client_ip
 
@@ -40,18 +42,20 @@ def _next_url(request: HttpRequest) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
-def _clerk_user_from_cookie(request: HttpRequest):  # type: ignore[no-untyped-def]
-    """The user behind a valid Clerk session cookie, or None."""
+def _clerk_user_from_cookie(request: HttpRequest) -> User | None:
+    """The user behind a valid Clerk session cookie (verified like a Clerk bearer token), or None."""
     token = request.COOKIES.get(CLERK_SESSION_COOKIE, "")
     if not token:
         return None
-    from missioncontrol import authentication
+    from missioncontrol.authentication import ClerkJWTAuthentication
 
     try:
-        return authentication.clerk_user_for_token(token)
-    except Exception as exc:  # noqa: BLE001  (any verification failure means: not signed in)
-        logger.info("Clerk session cookie refused: %s", exc)
+        claims = ClerkJWTAuthentication().verify(token)
+    except APIException as exc:
+        logger.info("Clerk session cookie refused: %s", exc.detail)
         return None
+    user = clerk_user(str(claims["sub"]), claims)
+    return user if user.is_active else None
 
 
 def _render(request: HttpRequest, token_form: TokenSignInForm, password_form: PasswordSignInForm,

@@ -1,0 +1,242 @@
+"""Console actions go through the same rules as the API, and refuse with the same sentences."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from agents import rules, tokens
+from agents.models import ActivityEvent, Agent, Approval, Board, Task, TaskComment
+from tests.conftest import make_task
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
+
+
+def flash(response) -> list[str]:
+    """The message this request added (earlier, unread ones are still queued in the session)."""
+    return [str(message) for message in get_messages(response.wsgi_request)][-1:]
+
+
+def test_moving_a_task_to_done_without_approval_shows_the_apis_refusal(client, client_for, owner, board):
+    task = make_task(board, "Ship it", status="in_progress")
+    api = client_for(owner).patch(f"/api/v1/boards/{board.pk}/tasks/{task.pk}", {"status": "done"}, format="json")
+    assert api.status_code == 409
+    assert api.json()["detail"]["code"] == "approval_required_for_done"
+
+    client.force_login(owner)
+    response = client.post(reverse("console:task_move", args=[board.pk, task.pk]), {"status": "done"})
+    assert response.status_code == 302
+    assert flash(response) == [api.json()["detail"]["message"]]
+    task.refresh_from_db()
+    assert task.status == "in_progress"
+
+
+def test_a_task_moves_to_done_once_its_approval_is_approved(client, owner, board, worker):
+    task = make_task(board, "Ship it", status="in_progress", assigned_agent=worker)
+    approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                                      "lead_reasoning": "Finished.", "confidence": 95})
+    client.force_login(owner)
+    response = client.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "approved"})
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.status == "approved" and approval.resolved_by == owner
+
+    client.post(reverse("console:task_move", args=[board.pk, task.pk]), {"status": "done"})
+    task.refresh_from_db()
+    assert task.status == "done"
+    assert ActivityEvent.objects.filter(event_type="task.status_changed", task_id=task.pk,
+                                        actor_user_id=owner.pk).exists()
+
+
+def test_a_member_cannot_create_or_move_tasks_and_is_told_why(client, member, board):
+    task = make_task(board, "Theirs")
+    client.force_login(member)
+    response = client.post(reverse("console:task_create", args=[board.pk]), {"title": "Mine", "priority": "low"})
+    assert response.status_code == 302
+    assert flash(response) == [rules._refuse_member().message]
+    assert not Task.objects.filter(title="Mine").exists()
+
+    response = client.post(reverse("console:task_move", args=[board.pk, task.pk]), {"status": "in_progress"})
+    assert flash(response) == [rules._refuse_member().message]
+    task.refresh_from_db()
+    assert task.status == "inbox"
+
+
+def test_a_member_may_comment_on_a_task(client, member, board):
+    task = make_task(board, "Discuss")
+    client.force_login(member)
+    response = client.post(reverse("console:task_comment", args=[board.pk, task.pk]), {"message": "Looks good"})
+    assert response.status_code == 302
+    comment = TaskComment.objects.get(task=task)
+    assert comment.message == "Looks good" and comment.author_user == member
+
+
+def test_a_member_cannot_resolve_an_approval(client, member, board, worker):
+    task = make_task(board, "Ship it")
+    approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                                      "lead_reasoning": "Done.", "confidence": 50})
+    client.force_login(member)
+    response = client.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "approved"})
+    assert flash(response) == [rules._refuse_member().message]
+    approval.refresh_from_db()
+    assert approval.status == "pending"
+
+
+def test_resolving_an_approval_twice_says_it_is_already_resolved(client, owner, board, worker):
+    task = make_task(board, "Ship it")
+    approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                                      "lead_reasoning": "Done.", "confidence": 50})
+    client.force_login(owner)
+    client.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "rejected"})
+    response = client.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "approved"})
+    assert flash(response) == ["This approval is already rejected."]
+
+
+def test_an_outsider_cannot_resolve_an_approval_of_another_organization(client, outsider, board, worker):
+    task = make_task(board, "Ship it")
+    approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                                      "lead_reasoning": "Done.", "confidence": 50})
+    client.force_login(outsider)
+    response = client.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "approved"})
+    assert response.status_code == 404
+    approval.refresh_from_db()
+    assert approval.status == "pending"
+
+
+def test_the_approvals_queue_shows_the_task_and_the_agents_reasoning(client, owner, board, worker):
+    task = make_task(board, "Publish the post", description="Final copy in the doc.")
+    rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                           "lead_reasoning": "Proofread twice; links checked.", "confidence": 87})
+    client.force_login(owner)
+    html = client.get(reverse("console:approvals")).content.decode()
+    assert "Publish the post" in html and "Proofread twice; links checked." in html
+    assert "87%" in html and "w-90" in html and ">Approve</button>" in html and ">Reject</button>" in html
+
+
+def test_an_admin_creates_a_task_from_the_board(client, owner, board, worker):
+    client.force_login(owner)
+    response = client.post(reverse("console:task_create", args=[board.pk]),
+                           {"title": "Write changelog", "priority": "high", "assigned_agent": str(worker.pk)})
+    assert response.status_code == 302
+    task = Task.objects.get(title="Write changelog")
+    assert task.priority == "high" and task.assigned_agent == worker and task.created_by_user == owner
+
+
+def test_a_blocked_task_cannot_start_and_the_console_says_so(client, owner, board):
+    first = make_task(board, "First")
+    second = make_task(board, "Second")
+    rules.update_task(owner, second, {"depends_on_task_ids": [str(first.pk)]})
+    client.force_login(owner)
+    response = client.post(reverse("console:task_move", args=[board.pk, second.pk]), {"status": "in_progress"})
+    with pytest.raises(Exception) as refusal:
+        rules.update_task(owner, second, {"status": "in_progress"})
+    assert flash(response) == [refusal.value.message]
+    second.refresh_from_db()
+    assert second.status == "inbox"
+
+
+def test_review_needs_a_comment_when_the_board_says_so_and_the_move_form_carries_one(client, owner, board):
+    board.comment_required_for_review = True
+    board.save()
+    task = make_task(board, "Needs words", status="in_progress")
+    client.force_login(owner)
+    refused = client.post(reverse("console:task_move", args=[board.pk, task.pk]), {"status": "review"})
+    assert "comment" in flash(refused)[0].lower()
+    client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                {"status": "review", "priority": task.priority, "assigned_agent": "", "comment": "All done."})
+    task.refresh_from_db()
+    assert task.status == "review"
+    assert TaskComment.objects.filter(task=task, message="All done.").exists()
+
+
+def test_an_admin_asks_for_approval_from_the_task_page(client, owner, board):
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    client.post(reverse("console:task_approval", args=[board.pk, task.pk]),
+                {"action_type": "mark_done", "reasoning": "Ready.", "confidence": 80})
+    approval = Approval.objects.get(board=board)
+    assert approval.requested_by_user == owner and list(approval.tasks.all()) == [task]
+    again = client.post(reverse("console:task_approval", args=[board.pk, task.pk]),
+                        {"action_type": "mark_done", "reasoning": "Again.", "confidence": 80})
+    assert flash(again) == ["A task may have only one pending approval."]
+
+
+def test_an_admin_creates_a_board_with_its_rules(client, owner, org):
+    client.force_login(owner)
+    response = client.post(reverse("console:board_create"), {
+        "organization": str(org.pk), "name": "Docs sprint", "slug": "", "max_agents": 5,
+        "require_review_before_done": "on", "only_lead_can_change_status": "on"})
+    board = Board.objects.get(name="Docs sprint")
+    assert response.status_code == 302 and response["Location"] == reverse("console:board", args=[board.pk])
+    assert board.slug == "docs-sprint" and board.organization == org
+    assert board.require_review_before_done and board.only_lead_can_change_status
+    assert not board.require_approval_for_done
+    assert ActivityEvent.objects.filter(event_type="board.created", board_id=board.pk).exists()
+
+
+def test_the_board_form_explains_each_rule_in_plain_words(client, owner, board):
+    client.force_login(owner)
+    html = client.get(reverse("console:board_edit", args=[board.pk])).content.decode()
+    assert "A task must pass through Review before it can be marked done." in html
+    assert "While a task waits for an approval decision, nobody can change its status." in html
+
+
+def test_a_board_short_name_must_be_unique_in_its_organization(client, owner, org, board):
+    client.force_login(owner)
+    response = client.post(reverse("console:board_create"), {
+        "organization": str(org.pk), "name": "Launch", "slug": board.slug, "max_agents": 5})
+    assert response.status_code == 200
+    assert b"already uses this short name" in response.content
+
+
+def test_a_member_cannot_change_a_board(client, member, board):
+    client.force_login(member)
+    response = client.post(reverse("console:board_edit", args=[board.pk]), {"name": "Hijacked", "max_agents": 3})
+    assert response.status_code == 403
+    board.refresh_from_db()
+    assert board.name == "Launch"
+
+
+def test_creating_an_agent_shows_its_token_once_and_the_token_works(client, owner, board):
+    client.force_login(owner)
+    response = client.post(reverse("console:agents"), {"name": "Scout", "board": str(board.pk)})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    token = response.context["token"]
+    assert token in response.content.decode() and 'data-copy="agent-token"' in response.content.decode()
+    agent = Agent.objects.get(name="Scout")
+    assert tokens.authenticate_token(token) == agent
+    assert token not in client.get(reverse("console:agents")).content.decode()
+
+
+def test_rotating_a_token_shows_the_new_one_and_the_old_one_stops_working(client, owner, worker):
+    old = tokens.mint_token(worker)
+    client.force_login(owner)
+    response = client.post(reverse("console:agent_rotate", args=[worker.pk]))
+    new = response.context["token"]
+    assert new != old and new in response.content.decode()
+    assert tokens.authenticate_token(old) is None
+    assert tokens.authenticate_token(new) == worker
+
+
+def test_a_member_cannot_create_agents_or_rotate_tokens(client, member, board, worker):
+    old = tokens.mint_token(worker)
+    client.force_login(member)
+    assert client.post(reverse("console:agents"), {"name": "Sneaky", "board": str(board.pk)}).status_code == 403
+    assert not Agent.objects.filter(name="Sneaky").exists()
+    assert client.post(reverse("console:agent_rotate", args=[worker.pk])).status_code == 403
+    assert tokens.authenticate_token(old) == worker
+
+
+def test_an_outsider_cannot_rotate_a_token_of_another_organization(client, outsider, worker):
+    client.force_login(outsider)
+    assert client.post(reverse("console:agent_rotate", args=[worker.pk])).status_code == 404
+
+
+def test_a_second_lead_is_refused_with_the_apis_sentence(client, owner, board, lead):
+    client.force_login(owner)
+    response = client.post(reverse("console:agents"), {"name": "Another lead", "board": str(board.pk),
+                                                        "is_board_lead": "on"})
+    assert response.status_code == 422
+    assert b"The board already has a lead." in response.content

@@ -1,0 +1,206 @@
+"""Every console page: who may see it, what it shows, and how many queries it costs."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from agents import activity, rules
+from agents.models import Approval, ApprovalTask, TaskComment, TaskDependency
+from tests.conftest import make_agent, make_task
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
+
+
+def page_urls(board, task):
+    return [
+        reverse("console:dashboard"),
+        reverse("console:boards"),
+        reverse("console:board", args=[board.pk]),
+        reverse("console:board", args=[board.pk]) + "?status=inbox",
+        reverse("console:board_edit", args=[board.pk]),
+        reverse("console:task", args=[board.pk, task.pk]),
+        reverse("console:approvals"),
+        reverse("console:agents"),
+        reverse("console:activity"),
+        reverse("webhooks_console:webhooks", args=[board.pk]),
+        reverse("ops_console:operations"),
+    ]
+
+
+def board_scoped_urls(board, task):
+    return [
+        reverse("console:board", args=[board.pk]),
+        reverse("console:board_edit", args=[board.pk]),
+        reverse("console:board_live", args=[board.pk]),
+        reverse("console:task", args=[board.pk, task.pk]),
+        reverse("webhooks_console:webhooks", args=[board.pk]),
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_every_page(client, board):
+    task = make_task(board, "Write docs")
+    for url in page_urls(board, task):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/?next="), url
+
+
+def test_an_owner_sees_every_page(client, owner, board, lead, worker):
+    task = make_task(board, "Write docs", assigned_agent=worker)
+    client.force_login(owner)
+    for url in page_urls(board, task):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"Sign out" in response.content, url
+
+
+def test_an_outsider_gets_404_for_another_organizations_board_task_and_webhooks(client, outsider, board):
+    task = make_task(board, "Secret plan")
+    client.force_login(outsider)
+    for url in board_scoped_urls(board, task):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_task_of_one_board_is_not_found_under_another_board(client, owner, org, board):
+    from tests.conftest import make_board
+
+    elsewhere = make_board(org, "Elsewhere")
+    task = make_task(board, "Here")
+    client.force_login(owner)
+    assert client.get(reverse("console:task", args=[elsewhere.pk, task.pk])).status_code == 404
+
+
+def test_a_member_sees_only_their_organizations_boards_agents_and_activity(
+        client, member, owner, outsider, board, other_board, lead, foreign_agent):
+    activity.record("board.updated", actor=owner, board=board, message="Mine changed")
+    activity.record("board.updated", actor=outsider, board=other_board, message="Theirs changed")
+    client.force_login(member)
+
+    boards_html = client.get(reverse("console:boards")).content.decode()
+    assert "Launch" in boards_html and "Globex board" not in boards_html
+
+    agents_html = client.get(reverse("console:agents")).content.decode()
+    assert "Lead" in agents_html and "Foreign worker" not in agents_html
+
+    activity_html = client.get(reverse("console:activity")).content.decode()
+    assert "Mine changed" in activity_html and "Theirs changed" not in activity_html
+
+    dashboard_html = client.get(reverse("console:dashboard")).content.decode()
+    assert "Globex" not in dashboard_html
+
+
+def test_a_member_cannot_open_the_board_forms_meant_for_admins(client, member, board):
+    client.force_login(member)
+    assert client.get(reverse("console:board_create")).status_code == 404
+    response = client.get(reverse("console:board_edit", args=[board.pk]))
+    assert response.status_code == 403
+    assert b"Only an owner or admin" in response.content
+
+
+def test_pages_carry_no_inline_script_or_style(client, owner, board):
+    task = make_task(board, "Write docs")
+    client.force_login(owner)
+    for url in page_urls(board, task):
+        html = client.get(url).content.decode()
+        assert "<script>" not in html and " style=" not in html and "<style" not in html, url
+        assert "onclick=" not in html and "onsubmit=" not in html, url
+
+
+def test_times_are_relative_with_the_exact_time_on_hover(client, owner, board):
+    task = make_task(board, "Write docs")
+    client.force_login(owner)
+    html = client.get(reverse("console:task", args=[board.pk, task.pk])).content.decode()
+    assert 'data-relative>just now</time>' in html
+    assert 'title="' + task.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") + '"' in html
+
+
+def test_empty_pages_say_what_to_do_next(client, owner, org):
+    client.force_login(owner)
+    assert b"Create your first board" in client.get(reverse("console:dashboard")).content
+    assert b"Create a board" in client.get(reverse("console:boards")).content
+    assert b"Nothing waiting for a decision" in client.get(reverse("console:approvals")).content
+    assert b"No agents yet" in client.get(reverse("console:agents")).content
+    assert b"No activity yet" in client.get(reverse("console:activity")).content
+
+
+def test_the_board_shows_cards_with_assignee_priority_blocked_and_approval_badges(client, owner, board, lead, worker):
+    first = make_task(board, "Draft outline", status="in_progress", assigned_agent=worker, priority="urgent")
+    blocked = make_task(board, "Publish", priority="high")
+    TaskDependency.objects.create(task=blocked, depends_on=first)
+    rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(first.pk),
+                                           "lead_reasoning": "Outline complete.", "confidence": 90})
+    client.force_login(owner)
+    html = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    assert "Draft outline" in html and "Worker" in html and "Urgent" in html
+    assert "Blocked" in html and "Awaiting approval" in html
+
+
+def test_a_long_column_shows_its_most_recent_cards_and_links_to_the_full_list(client, owner, board):
+    for number in range(45):
+        make_task(board, f"Task {number}")
+    client.force_login(owner)
+    html = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    assert "Show all 45 in inbox" in html
+    listing = client.get(reverse("console:board", args=[board.pk]) + "?status=inbox&page=1").content.decode()
+    assert "1–50 of 45" not in listing and "Task 44" in listing
+
+
+def test_lists_are_paginated(client, owner, board):
+    for number in range(60):
+        activity.record("board.updated", actor=owner, board=board, message=f"Change {number}")
+    client.force_login(owner)
+    first = client.get(reverse("console:activity")).content.decode()
+    assert "Change 59" in first and "Change 0<" not in first and "Page 1 of 2" in first
+    second = client.get(reverse("console:activity") + "?page=2").content.decode()
+    assert "Change 0" in second
+
+
+def test_the_activity_timeline_filters_by_board_type_and_actor(client, owner, org, board, worker):
+    from tests.conftest import make_board
+
+    other = make_board(org, "Other")
+    activity.record("board.updated", actor=owner, board=board, message="Board renamed")
+    activity.record("task.created", actor=worker, board=board, message="Worker made a task")
+    activity.record("board.updated", actor=owner, board=other, message="Other board renamed")
+    client.force_login(owner)
+    url = reverse("console:activity")
+
+    by_board = client.get(url, {"board_id": str(other.pk)}).content.decode()
+    assert "Other board renamed" in by_board and "Board renamed<" not in by_board
+
+    by_type = client.get(url, {"type": "task."}).content.decode()
+    assert "Worker made a task" in by_type and "renamed" not in by_type
+
+    by_actor = client.get(url, {"actor": f"agent:{worker.pk}"}).content.decode()
+    assert "Worker made a task" in by_actor and "renamed" not in by_actor
+
+    by_person = client.get(url, {"actor": f"user:{owner.pk}"}).content.decode()
+    assert "Worker made a task" not in by_person and "Other board renamed" in by_person
+
+
+def _busy_board(board, lead, worker, owner, tasks: int):
+    made = [make_task(board, f"Task {n}", status=["inbox", "in_progress", "review", "done"][n % 4],
+                      assigned_agent=worker if n % 2 else None) for n in range(tasks)]
+    for before, after in zip(made, made[1:10], strict=False):
+        TaskDependency.objects.create(task=after, depends_on=before)
+    for task in made[:6]:
+        approval = Approval.objects.create(board=board, agent=worker, action_type="mark_done", lead_reasoning="ok",
+                                           confidence=70)
+        ApprovalTask.objects.create(approval=approval, task=task)
+        TaskComment.objects.create(task=task, message="note", author_agent=worker)
+        activity.record("task.updated", actor=worker, task=task, board=board, message="changed")
+    for n in range(4):
+        make_agent(f"Helper {n}", board=board)
+    return made[0]
+
+
+@pytest.mark.parametrize("size", [8, 80])
+def test_every_page_renders_with_a_bounded_number_of_queries(client, owner, board, lead, worker, size,
+                                                             django_assert_max_num_queries):
+    task = _busy_board(board, lead, worker, owner, size)
+    client.force_login(owner)
+    client.get(reverse("console:dashboard"))  # session and operator rows warmed up
+    for url in page_urls(board, task):
+        with django_assert_max_num_queries(16):
+            assert client.get(url).status_code == 200, url

@@ -1,0 +1,151 @@
+"""The console's main flow in a real browser: sign in, plan work, approve it, watch a webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+
+import pytest
+from django.conf import settings
+
+from agents.models import Agent, Board, Task
+from webhooks.models import Webhook, WebhookPayload
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("console_static", "transactional_db")]
+
+
+def sign_in(page) -> None:
+    page.goto("/")
+    assert "/login/" in page.url
+    page.shot("sign-in")
+    page.get_by_label("Access token").fill(settings.LOCAL_AUTH_TOKEN)
+    page.get_by_role("button", name="Sign in with token").click()
+    page.wait_for_url("**/")
+
+
+def move_card(page, title: str, status_label: str) -> None:
+    page.get_by_label(f"Move “{title}” to").select_option(label=status_label)
+    card = page.locator(".task-card", has_text=title)
+    card.get_by_role("button", name="Move").click()
+    page.wait_for_load_state()
+
+
+def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(console_page):
+    page = console_page
+    sign_in(page)
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.shot("dashboard-empty")
+
+    # A board.
+    page.get_by_role("link", name="Boards", exact=True).click()
+    page.shot("boards-empty")
+    page.get_by_role("link", name="New board").first.click()
+    page.shot("board-form")
+    page.get_by_label("Name", exact=True).fill("Launch")
+    page.get_by_label("Objective").fill("Ship the launch post and the changelog by Friday.")
+    page.get_by_role("button", name="Create board").click()
+    assert page.get_by_role("heading", name="Launch").is_visible()
+    board = Board.objects.get(name="Launch")
+    page.shot("board-empty")
+
+    # An agent: its token is shown once, with a copy button.
+    page.get_by_role("link", name="Agents", exact=True).first.click()
+    page.get_by_label("Name", exact=True).fill("Scribe")
+    page.get_by_label("Board (optional)").select_option(label="Launch")
+    page.get_by_label("Board lead").check()
+    page.get_by_role("button", name="Create agent").click()
+    token = page.locator("#agent-token").inner_text().strip()
+    assert token.startswith("mc_")
+    assert page.get_by_role("button", name="Copy").first.is_visible()
+    page.shot("agent-token")
+    assert Agent.objects.filter(name="Scribe", board=board, is_board_lead=True).exists()
+
+    # A task, created and started from the board.
+    page.goto(f"/boards/{board.pk}/")
+    page.get_by_label("Title").fill("Write the launch post")
+    page.get_by_role("button", name="Create task").click()
+    assert page.locator(".task-card", has_text="Write the launch post").is_visible()
+    move_card(page, "Write the launch post", "In progress")
+    assert page.locator(".message.success").is_visible()
+    page.shot("board-with-task")
+
+    # Done needs an approval on this board: the console refuses with the rule's own sentence.
+    move_card(page, "Write the launch post", "Done")
+    refusal = page.locator(".message.error").inner_text()
+    assert "approv" in refusal.lower()
+    assert Task.objects.get(title="Write the launch post").status == "in_progress"
+    page.shot("done-refused")
+
+    # Ask for approval on the task page, approve it in the queue.
+    page.get_by_role("link", name="Write the launch post").click()
+    page.locator("summary", has_text="Ask for approval").click()
+    page.get_by_label("Why").fill("The post is written and proofread; ready to publish.")
+    page.get_by_role("button", name="Request approval").click()
+    assert page.locator(".message.success").is_visible()
+    page.shot("task-page")
+    page.get_by_role("link", name="Approvals").first.click()
+    assert page.get_by_text("The post is written and proofread").is_visible()
+    page.shot("approvals-queue")
+    page.get_by_role("button", name="Approve").click()
+    assert page.locator(".message.success").is_visible()
+    page.shot("approvals-decided")
+
+    page.goto(f"/boards/{board.pk}/")
+    move_card(page, "Write the launch post", "Done")
+    assert page.locator(".message.success").is_visible()
+    assert Task.objects.get(title="Write the launch post").status == "done"
+    page.shot("board-task-done")
+
+    # A signed webhook: endpoint and secret shown once; a signed post shows up with its delivery.
+    page.get_by_role("link", name="Webhooks").click()
+    page.shot("webhooks-empty")
+    page.get_by_label("Instruction for the agent").fill("Triage new GitHub issues into the inbox.")
+    page.get_by_role("button", name="Create webhook").click()
+    endpoint = page.locator("#endpoint-url").inner_text().strip()
+    secret = page.locator("#webhook-secret").inner_text().strip()
+    webhook = Webhook.objects.get(board=board)
+    assert endpoint.endswith(webhook.endpoint_path)
+    page.shot("webhook-created")
+
+    body = json.dumps({"action": "opened", "issue": {"number": 42, "title": "Launch checklist"}})
+    signature = "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    result = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/stderr", "-w", "%{http_code}", "-X", "POST", endpoint,
+         "-H", "Content-Type: application/json", "-H", f"X-Hub-Signature-256: {signature}", "--data-binary", body],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert result.stdout == "202", result.stderr
+    assert WebhookPayload.objects.filter(webhook=webhook).count() == 1
+
+    page.get_by_role("link", name="Open the webhook").click()
+    page.locator("summary", has_text="Payload").first.click()
+    assert page.get_by_text('"title": "Launch checklist"').is_visible()
+    assert page.locator(".badge.pending, .badge.delivered").first.is_visible()
+    assert page.get_by_role("button", name="Replay delivery").is_visible()
+    page.shot("webhook-payload")
+
+    # The rest of the console, for the record.
+    page.get_by_role("link", name="Dashboard").click()
+    page.shot("dashboard")
+    page.get_by_role("link", name="Activity").click()
+    assert page.get_by_text("Webhook payload received").first.is_visible()
+    page.shot("activity")
+    page.get_by_role("link", name="Operations").click()
+    page.shot("operations")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login/")
+
+    assert page.problems.items == []
+
+
+def test_a_phone_sized_screen_gets_a_usable_layout(console_page, live_server):
+    page = console_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page)
+    page.shot("phone-dashboard")
+    page.get_by_role("link", name="Approvals").click()
+    page.shot("phone-approvals")
+    # Nothing overflows the screen sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    assert page.problems.items == []
