@@ -15,6 +15,10 @@ urlpatterns = [
     path("api/v1/agent/", include("agents.agent_api.urls")),
     path("api/v1/", include("agents.api.urls")),
     path("admin/", admin.site.urls),
+    # The console: sign-in at /login/, pages from / on.
+    path("", include("agents.console.urls")),
+    path("", include("webhooks.console_urls")),
+    path("", include("ops.console")),
 ]
 
 handler400 = "missioncontrol.api.errors.bad_request"

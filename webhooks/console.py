@@ -1,0 +1,154 @@
+"""Webhooks in the console: create one (its secret shown once), copy its endpoint, switch it
+on and off, read what it received and replay a delivery.
+
+Changes go through ``webhooks.services`` and are validated by the API's write serializer,
+so the console and the API accept and refuse the same things.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError
+
+from agents import access
+from agents.console.common import page, paginate, validation_text
+from agents.models import Agent, Board
+from webhooks import services
+from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
+from webhooks.serializers import WebhookWriteSerializer
+
+SECRET_BYTES = 32
+
+
+class WebhookForm(forms.Form):
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
+        label="Instruction for the agent",
+        help_text="What the agent should do with each event, e.g. “Triage new GitHub issues into the inbox.”")
+    agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, label="Target agent",
+                                   empty_label="The board lead",
+                                   help_text="Who receives the events.")
+    require_signature = forms.BooleanField(
+        required=False, initial=True, label="Require a signature",
+        help_text="A secret is generated and shown once; senders sign each body with HMAC-SHA256 of it.")
+    signature_header = forms.CharField(
+        required=False, max_length=100, label="Signature header",
+        help_text="Leave empty to accept X-Hub-Signature-256 (GitHub) or X-Webhook-Signature.")
+
+    def __init__(self, *args: Any, board: Board, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = Agent.objects.filter(board=board).order_by("name")
+
+
+def _board(request: HttpRequest, board_id: Any, *, admin: bool = False) -> Board:
+    return access.get_board_for(request.user, board_id, admin=admin)
+
+
+def _webhook(board: Board, webhook_id: Any) -> Webhook:
+    webhook = Webhook.objects.select_related("agent").filter(board=board, pk=webhook_id).first()
+    if webhook is None:
+        raise Http404
+    webhook.board = board
+    return webhook
+
+
+def _forbidden(request: HttpRequest, what: str) -> HttpResponse:
+    return page(request, "console/forbidden.html", "boards",
+                {"reason": f"Only an owner or admin of the organization may {what}."}, status=403)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    can_manage = access.is_admin(request.user, board.organization_id)
+    form = WebhookForm(request.POST or None, board=board)
+    status = 200
+    if request.method == "POST":
+        if not can_manage:
+            return _forbidden(request, "create a webhook")
+        if form.is_valid():
+            secret = secrets.token_urlsafe(SECRET_BYTES) if form.cleaned_data["require_signature"] else ""
+            data = {"description": form.cleaned_data["description"], "secret": secret,
+                    "signature_header": form.cleaned_data["signature_header"],
+                    "agent_id": form.cleaned_data["agent"].pk if form.cleaned_data["agent"] else None}
+            serializer = WebhookWriteSerializer(data=data, board=board)
+            if serializer.is_valid():
+                webhook = services.create_webhook(board, request.user, **serializer.validated_data)
+                response = page(request, "webhooks/created.html", "boards", {
+                    "board": board, "webhook": webhook, "secret": secret,
+                    "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
+                    "header": webhook.signature_header or "X-Hub-Signature-256"})
+                add_never_cache_headers(response)
+                return response
+            form.add_error(None, validation_text(serializer.errors))
+        status = 422
+    hooks = (Webhook.objects.filter(board=board).select_related("agent")
+             .annotate(payload_count=Count("payloads", distinct=True),
+                       last_received=Max("payloads__received_at"),
+                       troubled=Count("payloads__deliveries", distinct=True,
+                                      filter=Q(payloads__deliveries__status__in=["failed", "dead"])))
+             .order_by("-created_at"))
+    return page(request, "webhooks/list.html", "boards", {
+        "board": board, "page_obj": paginate(request, hooks), "form": form if can_manage else None,
+        "base_url": settings.BASE_URL}, status=status)
+
+
+@login_required
+def webhook_detail(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    webhook = _webhook(board, webhook_id)
+    payloads = (WebhookPayload.objects.filter(webhook=webhook)
+                .prefetch_related(Prefetch("deliveries", queryset=WebhookDelivery.objects.select_related("agent")
+                                           .order_by("-created_at")))
+                .order_by("-received_at"))
+    return page(request, "webhooks/detail.html", "boards", {
+        "board": board, "webhook": webhook, "page_obj": paginate(request, payloads, per_page=20),
+        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
+        "can_manage": access.is_admin(request.user, board.organization_id),
+    })
+
+
+@login_required
+@require_POST
+def webhook_toggle(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return _forbidden(request, "switch a webhook on or off")
+    webhook = _webhook(board, webhook_id)
+    enabled = request.POST.get("enabled") == "true"
+    services.update_webhook(webhook, request.user, enabled=enabled)
+    messages.success(request, "Webhook enabled: it accepts events again." if enabled
+                     else "Webhook disabled: senders now get 410 Gone.")
+    return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+
+
+@login_required
+@require_POST
+def payload_replay(request: HttpRequest, board_id: Any, webhook_id: Any, payload_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return _forbidden(request, "replay a delivery")
+    webhook = _webhook(board, webhook_id)
+    payload = WebhookPayload.objects.filter(webhook=webhook, pk=payload_id).first()
+    if payload is None:
+        raise Http404
+    payload.webhook, payload.board = webhook, board
+    try:
+        services.redeliver(payload, request.user)
+    except ValidationError as exc:
+        messages.error(request, validation_text(exc.detail))
+    else:
+        messages.success(request, "Delivery replayed: the worker tries again now.")
+    return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
