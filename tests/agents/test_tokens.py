@@ -75,8 +75,10 @@ def test_authentication_is_one_query_whatever_the_number_of_agents(board, worker
 
     with django_assert_num_queries(1):
         agent = authenticate_token(token)
-        # The views need these without further queries.
-        assert agent.board.name and agent.board.organization_id
+
+    assert agent == worker
+    assert agent.board_id == worker.board_id and agent.last_seen_at == worker.last_seen_at
+    assert agent.created_at == worker.created_at
 
 
 def test_an_unknown_token_costs_one_query_too(worker, django_assert_num_queries):
