@@ -467,7 +467,16 @@ class _Buffer:
 # --- readiness ---------------------------------------------------------------------------------
 
 
-def test_readiness_shows_that_no_backup_was_recorded_yet(backup_state_file):
+@pytest.fixture
+def backup_check():
+    """Registered at start-up; registered again here because other tests may replace a check
+    of the same name and unregister it afterwards."""
+    from ops.backups import readiness
+
+    readiness.register()
+
+
+def test_readiness_shows_that_no_backup_was_recorded_yet(backup_state_file, backup_check):
     from ops.probes import readiness
 
     with _no_database_checks():
@@ -477,7 +486,7 @@ def test_readiness_shows_that_no_backup_was_recorded_yet(backup_state_file):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readiness_shows_the_time_of_the_last_successful_backup(out, client):
+def test_readiness_shows_the_time_of_the_last_successful_backup(out, client, backup_check):
     result = create_backup(target_for(), output_dir=out)
     response = client.get("/readyz")
     check = response.json()["checks"]["backup"]
