@@ -74,13 +74,14 @@ def run_drill(path: Path, *, target: DatabaseTarget | None = None, scratch_name:
         dump_path, manifest = verify(Path(path))
         result.path = dump_path
         progress(f"Checksum of {dump_path.name} matches its manifest")
-        target = target or target_for()
-        if manifest.engine != target.engine:
-            raise BackupError(f"{dump_path.name} is a {manifest.engine} backup; the drill needs a "
-                              f"{manifest.engine} database server but {target.engine} is configured.")
         if manifest.engine == POSTGRES:
+            target = target or target_for()
+            if target.engine != POSTGRES:
+                raise BackupError(f"{dump_path.name} is a Postgres backup; the drill restores it on the "
+                                  f"configured Postgres server, but the configured database is {target.engine}.")
             _drill_postgres(target, dump_path, manifest, result, scratch_name, progress)
         else:
+            # A SQLite drill needs no server: any host with this release can run it.
             _drill_sqlite(dump_path, manifest, result, progress)
     except BackupError as exc:
         result.problems.append(str(exc))

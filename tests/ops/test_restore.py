@@ -232,3 +232,24 @@ def test_a_drill_of_a_full_dataset_passes(tmp_path, scratch_name):
     drill = run_drill(result.dump_path, scratch_name=scratch_name)
     assert drill.ok, drill.problems
     assert drill.rows_checked == sum(result.manifest.row_counts.values())
+
+
+def test_a_sqlite_file_is_backed_up_and_drilled_whatever_database_is_configured(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from ops.backups.target import SQLITE, DatabaseTarget
+
+    database = tmp_path / "other.sqlite3"
+    with closing(sqlite3.connect(database)) as other:
+        other.execute("CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT, name TEXT, applied TEXT)")
+        other.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('agents', '0001_initial', '')")
+        other.execute("CREATE TABLE notes (body TEXT)")
+        other.executemany("INSERT INTO notes VALUES (?)", [("a",), ("b",), ("c",)])
+        other.commit()
+    backup = create_backup(DatabaseTarget(SQLITE, str(database)), output_dir=tmp_path / "backups")
+    assert backup.manifest.row_counts == {"django_migrations": 1, "notes": 3}
+    assert backup.manifest.migrations == [["agents", "0001_initial"]]
+    drill = run_drill(backup.dump_path)
+    assert drill.ok, drill.problems
+    assert drill.rows_checked == 4

@@ -28,7 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["quiet"] or options["verbosity"] == 0
         progress = (lambda message: None) if quiet else self.stdout.write
-        result = run_drill(options["path"], target=target_for(options["database"]),
+        target = None if options["database"] == "default" else target_for(options["database"])
+        result = run_drill(options["path"], target=target,
                            scratch_name=options["scratch_db"], progress=progress)
         if not result.ok:
             raise CommandError("Restore drill FAILED for {}:\n  {}".format(
