@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ops.backups.target import DatabaseTarget, pg_connect, pg_table_names, quote
 
 Progress = Callable[[str], None]
 MAINTENANCE_DATABASE = "postgres"
+BYTES_PROGRESS_SECONDS = 5.0
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 _DUMP_TABLE = re.compile(r'dumping contents of table "?([^"\s]+)"?')
 _RESTORE_TABLE = re.compile(r'processing data for table "?([^"\s]+)"?')
@@ -117,13 +119,34 @@ class TableProgress:
                           f"{time.monotonic() - self.started:.1f}s)")
 
 
+def _report_growth(path: Path, stop: threading.Event, progress: Progress) -> None:
+    reported = 0
+    while not stop.wait(BYTES_PROGRESS_SECONDS):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if size != reported:
+            reported = size
+            progress(f"  {size / 1048576:.1f} MiB written")
+
+
 def dump(target: DatabaseTarget, destination: Path, *, snapshot: str | None, table_count: int,
          progress: Progress) -> None:
     """``pg_dump --format=custom`` straight into ``destination``; rows never pass through Python."""
     argv = [find_tool("pg_dump"), "--format=custom", "--no-password", "--verbose", f"--file={destination}"]
     if snapshot:
         argv.append(f"--snapshot={snapshot}")
-    code, errors = run_tool(argv, target.pg_env(), TableProgress(_DUMP_TABLE, "dumped", table_count, progress))
+    # One big table gives no per-table line for a long time; the file's growth still shows.
+    stop = threading.Event()
+    ticker = threading.Thread(target=_report_growth, args=(destination, stop, progress), daemon=True)
+    ticker.start()
+    try:
+        code, errors = run_tool(argv, target.pg_env(),
+                                TableProgress(_DUMP_TABLE, "dumped", table_count, progress))
+    finally:
+        stop.set()
+        ticker.join()
     if code != 0:
         raise explain_failure("pg_dump", target, code, errors)
 

@@ -505,3 +505,39 @@ def _no_database_checks():
 
     only_backup = {name: check for name, check in probes._checks.items() if name == "backup"}
     return mock.patch.dict(probes._checks, only_backup, clear=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_long_pg_dump_reports_progress_as_the_file_grows(out, tmp_path, monkeypatch):
+    require_postgres()
+    real = shutil.which("pg_dump")
+    # A dump that takes a while: the real one, then a pause before exiting.
+    fake_tool(tmp_path / "bin", "pg_dump", f'{real} "$@" || exit $?\nsleep 0.5\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(postgres, "BYTES_PROGRESS_SECONDS", 0.1)
+    lines = []
+    create_backup(target_for(), output_dir=out, progress=lines.append)
+    assert any(line.strip().endswith("MiB written") for line in lines)
+    assert any(line.strip().startswith("dumped agents_task (") for line in lines)
+
+
+def test_a_sqlite_backup_reports_pages_copied_as_it_goes(out, tmp_path, monkeypatch):
+    import sqlite3
+    from contextlib import closing
+
+    from ops.backups import sqlite as sqlite_backup
+
+    database = tmp_path / "big.sqlite3"
+    with closing(sqlite3.connect(database)) as raw:
+        raw.execute("CREATE TABLE blobs (body BLOB)")
+        raw.executemany("INSERT INTO blobs VALUES (?)", [(os.urandom(4000),) for _ in range(50)])
+        raw.commit()
+    monkeypatch.setattr(sqlite_backup, "PAGES_PER_STEP", 5)
+    monkeypatch.setattr(sqlite_backup, "PROGRESS_EVERY_SECONDS", 0.0)
+    lines = []
+    result = create_backup(DatabaseTarget(SQLITE, str(database)), output_dir=out, progress=lines.append)
+    copied = [line.strip() for line in lines if line.strip().startswith("copied")]
+    assert len(copied) >= 5
+    assert copied[-1].endswith("(100%)")
+    assert result.manifest.row_counts == {"blobs": 50}
