@@ -49,7 +49,8 @@ from agents.models import (
 )
 from agents.refusals import RuleViolation
 
-COLUMN_LIMIT = 40
+# Cards per kanban column; the rest of a column is one click away, paged.
+COLUMN_LIMIT = 30
 STATUSES = [choice for choice in Task.Status.choices]
 
 
@@ -154,9 +155,15 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
     counts = dict(Task.objects.filter(board=board).values_list("status").annotate(n=Count("id")).order_by())
     columns = []
     base = board_tasks(board).order_by("-updated_at")
+    board_url = reverse("console:board", args=[board.pk])
     for value, name in STATUSES:
         total = counts.get(value, 0)
         tasks = list(base.filter(status=value)[:COLUMN_LIMIT]) if total else []
+        for task in tasks:
+            # Built once here: a reverse() per card and link is most of a big board's render time.
+            task.url = f"{board_url}tasks/{task.pk}/"
+            task.move_url = f"{task.url}move"
+            task.move_choices = [(other, label) for other, label in STATUSES if other != task.status]
         columns.append({"status": value, "label": name, "tasks": tasks, "total": total,
                         "hidden": max(0, total - len(tasks))})
     return columns
