@@ -32,6 +32,8 @@ class IsPerson(permissions.BasePermission):
 
 class PersonView(APIView):
     permission_classes = [IsPerson]
+    # Read by ``paginated`` and by the schema generator, which wraps list answers in the envelope.
+    pagination_class = LimitOffsetEnvelopePagination
 
 
 def paginated(request: Request, queryset: QuerySet[Any], serializer_class: type[serializers.BaseSerializer],

@@ -1,0 +1,133 @@
+"""Agents through the user API: create with a token shown once, change, delete, rotate."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.models import ActivityEvent, Agent
+from tests.agents.api_helpers import assert_refused
+from tests.conftest import make_agent, make_gateway
+
+pytestmark = pytest.mark.django_db
+
+AGENT_FIELDS = {"id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                "last_seen_at", "created_at", "updated_at"}
+
+
+@pytest.fixture
+def admin(client_for, admin_user):
+    return client_for(admin_user)
+
+
+def agent_healthz(api_client, token):
+    api_client.credentials()
+    return api_client.get("/api/v1/agent/healthz", HTTP_X_AGENT_TOKEN=token)
+
+
+def test_creating_an_agent_answers_its_token_once(admin, api_client, board, gateway):
+    response = admin.post("/api/v1/agents", {"name": "Scout", "board_id": str(board.pk)}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == AGENT_FIELDS | {"token"}
+    assert body["board_id"] == str(board.pk) and body["gateway_id"] == str(gateway.pk)
+    assert body["status"] == "provisioning" and body["is_gateway_main"] is False
+    assert agent_healthz(api_client, body["token"]).status_code == 200
+
+    again = admin.get(f"/api/v1/agents/{body['id']}").json()
+    assert "token" not in again and set(again) == AGENT_FIELDS
+    assert ActivityEvent.objects.filter(event_type="agent.created", agent_id=body["id"]).exists()
+
+
+def test_a_gateway_main_agent_is_an_agent_without_a_board(admin, org):
+    gateway = make_gateway(org, "Fresh")
+    response = admin.post("/api/v1/agents", {"name": "Main", "gateway_id": str(gateway.pk)}, format="json")
+    assert response.status_code == 201
+    assert response.json()["is_gateway_main"] is True and response.json()["board_id"] is None
+
+    assert_refused(admin.post("/api/v1/agents", {"name": "Second main", "gateway_id": str(gateway.pk)},
+                              format="json"), 409, "gateway_has_main_agent")
+
+
+def test_an_agent_needs_a_board_or_a_gateway(admin):
+    assert_refused(admin.post("/api/v1/agents", {"name": "Nowhere"}, format="json"), 422, "gateway_required")
+
+
+def test_a_second_lead_on_a_board_is_409(admin, board, lead):
+    assert_refused(admin.post("/api/v1/agents", {"name": "Another lead", "board_id": str(board.pk),
+                                                 "is_board_lead": True}, format="json"), 409, "board_has_lead")
+
+
+def test_a_duplicate_name_on_a_board_is_409(admin, board, worker):
+    assert_refused(admin.post("/api/v1/agents", {"name": "worker", "board_id": str(board.pk)}, format="json"),
+                   409, "agent_name_taken")
+
+
+def test_a_full_board_refuses_another_agent(admin, board, lead, worker):
+    board.max_agents = 2
+    board.save()
+    assert_refused(admin.post("/api/v1/agents", {"name": "Third", "board_id": str(board.pk)}, format="json"),
+                   409, "board_full")
+    assert Agent.objects.filter(board=board).count() == 2
+
+
+def test_an_agent_cannot_go_on_another_organizations_board(admin, other_board):
+    assert_refused(admin.post("/api/v1/agents", {"name": "Spy", "board_id": str(other_board.pk)}, format="json"),
+                   404)
+
+
+def test_rotating_the_token_stops_the_old_one_at_once(admin, api_client, worker):
+    from agents.tokens import mint_token
+
+    old = mint_token(worker)
+    assert agent_healthz(api_client, old).status_code == 200
+
+    response = admin.post(f"/api/v1/agents/{worker.pk}/token")
+
+    assert response.status_code == 200
+    new = response.json()["token"]
+    assert set(response.json()) == {"token"} and new != old
+    assert_refused(agent_healthz(api_client, old), 401)
+    assert agent_healthz(api_client, new).status_code == 200
+    assert ActivityEvent.objects.filter(event_type="agent.token_rotated", agent_id=worker.pk).exists()
+
+
+def test_an_admin_renames_an_agent(admin, worker):
+    response = admin.patch(f"/api/v1/agents/{worker.pk}", {"name": "Builder"}, format="json")
+    assert response.status_code == 200 and response.json()["name"] == "Builder"
+    worker.refresh_from_db()
+    assert worker.name == "Builder" and worker.is_board_lead is False
+
+
+def test_making_a_second_lead_by_update_is_409(admin, lead, worker):
+    assert_refused(admin.patch(f"/api/v1/agents/{worker.pk}", {"is_board_lead": True}, format="json"),
+                   409, "board_has_lead")
+
+
+def test_an_agent_does_not_move_to_another_board(admin, worker, org):
+    from tests.conftest import make_board
+
+    other = make_board(org, "Other")
+    assert_refused(admin.patch(f"/api/v1/agents/{worker.pk}", {"board_id": str(other.pk)}, format="json"),
+                   422, "agent_board_fixed")
+
+
+def test_deleting_an_agent_unassigns_its_tasks_and_keeps_history(admin, worker, board):
+    from tests.conftest import make_task
+
+    task = make_task(board, assigned_agent=worker)
+    assert admin.delete(f"/api/v1/agents/{worker.pk}").status_code == 204
+    task.refresh_from_db()
+    assert task.assigned_agent_id is None
+    assert ActivityEvent.objects.filter(event_type="agent.deleted", agent_id=worker.pk).exists()
+
+
+def test_the_agent_list_filters_by_board(admin, board, lead, worker, main_agent, org):
+    from tests.conftest import make_board
+
+    elsewhere = make_agent("Elsewhere", board=make_board(org, "Second"))
+    names = [a["name"] for a in admin.get(f"/api/v1/agents?board_id={board.pk}").json()["items"]]
+    assert names == ["Lead", "Worker"]
+    everyone = [a["name"] for a in admin.get("/api/v1/agents").json()["items"]]
+    assert set(everyone) == {"Lead", "Worker", "Main", elsewhere.name}
+    assert_refused(admin.get("/api/v1/agents?board_id=nope"), 422)

@@ -1,0 +1,116 @@
+"""Every list of the user API, and the board snapshot, costs a fixed number of queries.
+
+The same bound holds for a board of 20 tasks and one of 2,000 (with dependencies, tags,
+approvals, comments, memory, agents and activity to match), so nothing is loaded per row.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import (
+    ActivityEvent,
+    Agent,
+    Approval,
+    ApprovalTask,
+    Board,
+    BoardMemory,
+    Gateway,
+    Tag,
+    Task,
+    TaskComment,
+    TaskDependency,
+)
+
+pytestmark = pytest.mark.django_db
+
+SIZES = [20, 2000]
+
+# Per request: the session and its user, the caller's membership or the board, then the
+# list's count, its page and the page's relations.
+MAX_QUERIES = {
+    "/api/v1/boards": 5,
+    "/api/v1/gateways": 5,
+    "/api/v1/agents": 5,
+    "/api/v1/tags": 5,
+    "/api/v1/activity": 5,
+    "/api/v1/boards/{board}/tasks": 7,
+    "/api/v1/boards/{board}/tasks?status=inbox,review": 7,
+    "/api/v1/boards/{board}/tasks/{task}/comments": 6,
+    "/api/v1/boards/{board}/approvals": 6,
+    "/api/v1/boards/{board}/approvals?status=pending": 6,
+    "/api/v1/boards/{board}/memory": 5,
+    "/api/v1/boards/{board}/snapshot": 10,
+    "/api/v1/metrics/dashboard?range_key=30d": 9,
+}
+
+
+def populate(org, gateway, board, size: int) -> dict[str, object]:
+    """``size`` of every kind of object, made with bulk inserts."""
+    now = timezone.now()
+    tags = Tag.objects.bulk_create(Tag(organization=org, name=f"Tag {n}", slug=f"tag-{n}") for n in range(size))
+    agents = Agent.objects.bulk_create(
+        Agent(organization=org, board=board, gateway=gateway, name=f"Agent {n}", last_seen_at=now)
+        for n in range(size))
+    statuses = Task.Status.values
+    tasks = Task.objects.bulk_create(
+        Task(board=board, title=f"Task {n}", status=statuses[n % 4], assigned_agent=agents[n % len(agents)],
+             created_at=now - timedelta(seconds=n), updated_at=now)
+        for n in range(size))
+    TaskDependency.objects.bulk_create(TaskDependency(task=tasks[n], depends_on=tasks[n - 1]) for n in range(1, size))
+    Task.tags.through.objects.bulk_create(Task.tags.through(task=task, tag=tags[n % len(tags)])
+                                          for n, task in enumerate(tasks))
+    approvals = Approval.objects.bulk_create(
+        Approval(board=board, action_type="mark_done", confidence=50, agent=agents[0],
+                 status="pending" if n % 2 else "approved") for n in range(size))
+    ApprovalTask.objects.bulk_create(ApprovalTask(approval=a, task=tasks[n], is_pending=a.status == "pending")
+                                     for n, a in enumerate(approvals))
+    TaskComment.objects.bulk_create(TaskComment(task=tasks[0], message=f"Comment {n}", author_agent=agents[0])
+                                    for n in range(size))
+    BoardMemory.objects.bulk_create(BoardMemory(board=board, content=f"Note {n}", tags=["note"])
+                                    for n in range(size))
+    Board.objects.bulk_create(Board(organization=org, name=f"Board {n}", slug=f"board-{n}") for n in range(size))
+    Gateway.objects.bulk_create(Gateway(organization=org, name=f"GW {n}", url="ws://gw.test") for n in range(size))
+    events = []
+    for n, task in enumerate(tasks):
+        events.append(ActivityEvent(event_type="task.status_changed", actor_type="system", organization_id=org.pk,
+                                    board_id=board.pk, task_id=task.pk, data={"from": "inbox", "to": "in_progress"},
+                                    created_at=now - timedelta(hours=2, seconds=n)))
+        events.append(ActivityEvent(event_type="task.status_changed", actor_type="system", organization_id=org.pk,
+                                    board_id=board.pk, task_id=task.pk, data={"from": "review", "to": "done"},
+                                    created_at=now - timedelta(hours=1, seconds=n)))
+    ActivityEvent.objects.bulk_create(events)
+    return {"board": board.pk, "task": tasks[0].pk}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", list(MAX_QUERIES))
+def test_a_list_costs_the_same_queries_whatever_its_size(client_for, admin_user, org, gateway, board,
+                                                         django_assert_max_num_queries, path, size):
+    names = populate(org, gateway, board, size)
+    client = client_for(admin_user)
+    url = path.format(**names)
+
+    with django_assert_max_num_queries(MAX_QUERIES[path]):
+        response = client.get(url)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if "items" in body:
+        assert len(body["items"]) == min(body["total"], 200)
+        assert body["total"] >= (size // 2 if "status=" in path else size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_snapshot_holds_every_task_of_a_large_board(client_for, admin_user, org, gateway, board, size):
+    populate(org, gateway, board, size)
+    body = client_for(admin_user).get(f"/api/v1/boards/{board.pk}/snapshot").json()
+    assert len(body["tasks"]) == size
+    assert len(body["pending_approvals"]) == size // 2
+    assert len(body["agents"]) == size
+    blocked = [t for t in body["tasks"] if t["depends_on_task_ids"]]
+    assert len(blocked) == size - 1
+
