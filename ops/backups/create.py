@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from ops.backups.target import (
 )
 
 Progress = Callable[[str], None]
+logger = logging.getLogger("ops.backups")
 
 
 def _quiet(message: str) -> None:
@@ -63,6 +65,15 @@ def create_backup(target: DatabaseTarget | None = None, *, output_dir: Path | No
                   keep: int | None = None, max_age: timedelta | None = None,
                   progress: Progress = _quiet) -> BackupResult:
     target = target or target_for()
+    try:
+        return _create_backup(target, output_dir, keep, max_age, progress)
+    except BackupError as exc:
+        record_operation("ops.backup", f"Database backup failed: {exc}", {"ok": False, "error": str(exc)})
+        raise
+
+
+def _create_backup(target: DatabaseTarget, output_dir: Path | None, keep: int | None,
+                   max_age: timedelta | None, progress: Progress) -> BackupResult:
     output_dir = Path(output_dir or default_output_dir()).expanduser().resolve()
     try:
         output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -113,12 +124,16 @@ def create_backup(target: DatabaseTarget | None = None, *, output_dir: Path | No
             dump_path.unlink(missing_ok=True)
             manifest_path.with_name(manifest_path.name + ".partial").unlink(missing_ok=True)
             raise _os_error(exc, manifest_path) from exc
-        state.record_success(dump_path, manifest.created_at, size)
+        try:
+            state.record_success(dump_path, manifest.created_at, size)
+        except OSError as exc:
+            # The backup itself is complete; only the readiness probe will not know of it.
+            logger.warning("Could not record the backup in %s: %s", state.state_path(), exc)
         removed = retention.prune(output_dir, keep=keep, max_age=max_age, now=now, protect=dump_path)
     for path in removed:
         progress(f"  removed old backup {path.name}")
     record_operation("ops.backup", f"Database backup {dump_path.name} ({size_text(size)})", {
-        "path": str(dump_path), "size": size, "sha256": digest, "engine": target.engine,
+        "ok": True, "path": str(dump_path), "size": size, "sha256": digest, "engine": target.engine,
         "duration_seconds": manifest.duration_seconds, "removed": [path.name for path in removed],
     })
     return BackupResult(dump_path, manifest_path, manifest, removed)

@@ -65,6 +65,16 @@ def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = Fal
                    progress: Progress = _quiet, migrate_output: io.TextIOBase | None = None) -> RestoreResult:
     """Restore ``path`` into ``alias``. ``migrate=False`` leaves the backup's schema as it was
     (going back after a failed upgrade while the new release's code is still installed)."""
+    try:
+        return _restore_backup(Path(path), alias, assume_yes, migrate, progress, migrate_output)
+    except BackupError as exc:
+        record_operation("ops.restore", f"Database restore from {Path(path).name} failed: {exc}",
+                         {"ok": False, "path": str(path), "error": str(exc)})
+        raise
+
+
+def _restore_backup(path: Path, alias: str, assume_yes: bool, migrate: bool, progress: Progress,
+                    migrate_output: io.TextIOBase | None) -> RestoreResult:
     dump_path, manifest = verify(Path(path))
     target = target_for(alias)
     if manifest.engine != target.engine:
@@ -91,7 +101,7 @@ def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = Fal
                               "backup's schema; fix the cause and run manage.py migrate.") from exc
     counts = main_table_counts(alias) if migrate else _raw_counts(alias, manifest)
     record_operation("ops.restore", f"Database restored from {dump_path.name}", {
-        "path": str(dump_path), "sha256": manifest.sha256, "backup_created_at": manifest.created_at,
+        "ok": True, "path": str(dump_path), "sha256": manifest.sha256, "backup_created_at": manifest.created_at,
         "backup_app_version": manifest.app_version, "row_counts": counts, "migrated": migrate,
     })
     return RestoreResult(dump_path, manifest, counts)

@@ -541,3 +541,15 @@ def test_a_sqlite_backup_reports_pages_copied_as_it_goes(out, tmp_path, monkeypa
     assert len(copied) >= 5
     assert copied[-1].endswith("(100%)")
     assert result.manifest.row_counts == {"blobs": 50}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_backup_is_recorded_as_a_failed_operation(out):
+    from agents.models import ActivityEvent
+
+    out.mkdir()
+    with backup_lock(out), pytest.raises(BackupError):
+        create_backup(target_for(), output_dir=out)
+    event = ActivityEvent.objects.get(event_type="ops.backup")
+    assert event.data["ok"] is False
+    assert "Another backup is already running" in event.data["error"]

@@ -253,3 +253,13 @@ def test_a_sqlite_file_is_backed_up_and_drilled_whatever_database_is_configured(
     drill = run_drill(backup.dump_path)
     assert drill.ok, drill.problems
     assert drill.rows_checked == 4
+
+
+def test_a_refused_restore_is_recorded_as_a_failed_operation(backup):
+    from agents.models import ActivityEvent
+
+    with pytest.raises(CommandError):
+        call_command("restore", str(backup.dump_path))
+    event = ActivityEvent.objects.get(event_type="ops.restore")
+    assert event.data["ok"] is False
+    assert "is not empty" in event.data["error"]
