@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.access import agent_can_reach
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
-from missioncontrol.api.pagination import LimitOffsetEnvelopePagination
+from missioncontrol.api.pagination import parse_paging
 
 LEAD, WORKER, MAIN = "lead", "worker", "main"
 ALL_ROLES = (LEAD, WORKER, MAIN)
@@ -91,8 +92,16 @@ class AgentAPIView(APIView):
                                 "the main agent on the boards of its organization.")
         return board
 
-    def envelope(self, queryset: Any, serializer_class: type[Any]) -> Any:
-        """A page of ``queryset`` in the list envelope."""
-        paginator = LimitOffsetEnvelopePagination()
-        page = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    def envelope(self, queryset: Any, serializer_class: type[Any]) -> Response:
+        """A page of ``queryset`` in the list envelope.
+
+        Agents poll these lists on every heartbeat and most answers fit in one page; a
+        short page already tells the total, so the COUNT query runs only when it must."""
+        limit, offset = parse_paging(self.request)
+        page = list(queryset[offset:offset + limit])
+        if len(page) < limit and (page or offset == 0):
+            total = offset + len(page)
+        else:
+            total = queryset.count()
+        items = serializer_class(page, many=True).data
+        return Response({"items": items, "total": total, "limit": limit, "offset": offset})

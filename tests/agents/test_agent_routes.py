@@ -219,3 +219,34 @@ def test_workers_of_other_boards_do_not_count_against_the_limit(lead, board, org
     response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "Second"}, format="json")
 
     assert response.status_code == 201
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def test_lists_report_the_total_beyond_the_page(worker, board):
+    from tests.conftest import make_task
+
+    for number in range(5):
+        make_task(board, f"Task {number}")
+    client = agent_client(mint_token(worker))
+    url = f"/api/v1/agent/boards/{board.id}/tasks"
+
+    first = client.get(url, {"limit": 2}).json()
+    last = client.get(url, {"limit": 2, "offset": 4}).json()
+    past_the_end = client.get(url, {"limit": 2, "offset": 10}).json()
+
+    assert (len(first["items"]), first["total"], first["limit"], first["offset"]) == (2, 5, 2, 0)
+    assert (len(last["items"]), last["total"]) == (1, 5)
+    assert (past_the_end["items"], past_the_end["total"]) == ([], 5)
+
+
+def test_a_short_list_needs_no_count_query(worker, board, django_assert_num_queries):
+    Agent.objects.filter(pk=worker.pk).update(last_seen_at=timezone.now())
+    client = agent_client(mint_token(worker))
+
+    # The token lookup and the boards query.
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/agent/boards").json()
+
+    assert body["total"] == 1
