@@ -51,7 +51,9 @@ from agents.refusals import RuleViolation
 
 # Cards per kanban column; the rest of a column is one click away, paged.
 COLUMN_LIMIT = 30
-STATUSES = [choice for choice in Task.Status.choices]
+STATUSES = list(Task.Status.choices)
+# The card's move menu offers the next step of the workflow first, then the others in order.
+MOVE_CHOICES = {value: STATUSES[index + 1:] + STATUSES[:index] for index, (value, _label) in enumerate(STATUSES)}
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -163,7 +165,7 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
             # Built once here: a reverse() per card and link is most of a big board's render time.
             task.url = f"{board_url}tasks/{task.pk}/"
             task.move_url = f"{task.url}move"
-            task.move_choices = [(other, label) for other, label in STATUSES if other != task.status]
+            task.move_choices = MOVE_CHOICES[task.status]
         columns.append({"status": value, "label": name, "tasks": tasks, "total": total,
                         "hidden": max(0, total - len(tasks))})
     return columns

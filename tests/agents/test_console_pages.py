@@ -204,3 +204,17 @@ def test_every_page_renders_with_a_bounded_number_of_queries(client, owner, boar
     for url in page_urls(board, task):
         with django_assert_max_num_queries(16):
             assert client.get(url).status_code == 200, url
+
+
+def test_an_unknown_console_page_answers_an_html_404_in_the_layout(client, member):
+    client.force_login(member)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert b"There is nothing here" in response.content and b"Sign out" in response.content
+
+
+def test_the_api_keeps_answering_json_404s(client, member):
+    client.force_login(member)
+    response = client.get("/api/v1/no-such-route")
+    assert response.status_code == 404 and response.json()["detail"] == "Not found."

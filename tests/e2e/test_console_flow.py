@@ -149,3 +149,32 @@ def test_a_phone_sized_screen_gets_a_usable_layout(console_page, live_server):
     # Nothing overflows the screen sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     assert page.problems.items == []
+
+
+def test_the_board_refreshes_itself_cheaply_when_work_arrives(console_page):
+    from agents import rules
+    from agents.identity import default_organization, local_operator
+
+    page = console_page
+    sign_in(page)
+    operator = local_operator()
+    board = Board.objects.create(organization=default_organization(), name="Live", slug="live")
+    rules.create_task(operator, board, {"title": "Already there"})
+    polls: list[int] = []
+    page.on("response", lambda response: polls.append(response.status) if "/live" in response.url else None)
+    page.goto(f"/boards/{board.pk}/")
+
+    # Nothing changed: the polls are answered 304 without a body.
+    page.wait_for_timeout(5600)
+    assert polls and set(polls) == {304}
+
+    rules.create_task(operator, board, {"title": "Arrived while watching", "priority": "urgent"})
+    page.locator(".task-card", has_text="Arrived while watching").wait_for(timeout=12_000)
+    assert 200 in polls
+    page.shot("board-live-update")
+
+    page.emulate_media(color_scheme="dark")
+    page.shot("board-dark")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 18, 22)"
+    assert page.problems.items == []
