@@ -21,7 +21,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from ops.client_ip import client_ip_from_meta
+from ops.client_ip import client_ip_from_meta, is_trusted, parse_ip
 from ops.errors import error_response, wants_json_errors
 from ops.request_context import current_request_id
 
@@ -251,5 +251,9 @@ class ClientIpMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request.client_ip = client_ip_from_meta(request.META, settings.TRUSTED_PROXIES)  # type: ignore[attr-defined]
+        if not is_trusted(parse_ip(str(request.META.get("REMOTE_ADDR") or "")), settings.TRUSTED_PROXIES):
+            # Django believes X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) from any peer; only
+            # our proxies may say a request arrived over HTTPS.
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
         return self.get_response(request)
 

@@ -73,3 +73,11 @@ def test_the_middleware_ignores_forwarding_headers_without_trusted_proxies(clien
     settings.TRUSTED_PROXIES = []
     response = client.post("/api/v1/echo", REMOTE_ADDR="127.0.0.1", headers={"X-Forwarded-For": "198.51.100.23"})
     assert response.json()["client_ip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("trusted", "expected_secure"), [(True, True), (False, False)])
+def test_only_a_trusted_proxy_can_say_the_request_came_over_https(client, settings, trusted, expected_secure):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.0/8")] if trusted else []
+    response = client.post("/api/v1/echo", REMOTE_ADDR="127.0.0.1", headers={"X-Forwarded-Proto": "https"})
+    assert response.json()["is_secure"] is expected_secure

@@ -26,7 +26,7 @@ from ops.throttle import ScopedIpThrottle
 def echo(request: HttpRequest, **kwargs: object) -> JsonResponse:
     body = request.body
     return JsonResponse({"length": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-                         "client_ip": request.client_ip})
+                         "client_ip": request.client_ip, "is_secure": request.is_secure()})
 
 
 @csrf_exempt
