@@ -1,0 +1,32 @@
+"""The console's static files: collected with cache-busting names and served by whitenoise."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def collected(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return settings.STATIC_ROOT
+
+
+def test_pages_link_hashed_file_names_after_collectstatic(client, member, collected):
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.utils.functional import empty
+
+    # A fresh storage reads the manifest collectstatic just wrote, as a new process would.
+    staticfiles_storage._wrapped = empty
+    client.force_login(member)
+    html = client.get("/").content.decode()
+    css = re.search(r'href="(/static/console/console\.[0-9a-f]{12}\.css)"', html)
+    js = re.search(r'src="(/static/console/console\.[0-9a-f]{12}\.js)"', html)
+    assert css and js
+    assert (collected / css.group(1).removeprefix("/static/")).exists()
+    assert (collected / (js.group(1).removeprefix("/static/") + ".gz")).exists()
