@@ -62,6 +62,17 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     page.shot("agent-token")
     assert Agent.objects.filter(name="Scribe", board=board, is_board_lead=True).exists()
 
+    # The page's own instructions bring the agent online.
+    command = page.locator("#curl-example").inner_text().split()
+    assert command[0] == "curl" and token in " ".join(command)
+    heartbeat = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", command[3],
+                                "-H", f"X-Agent-Token: {token}"], capture_output=True, text=True, timeout=30,
+                               check=False)
+    assert heartbeat.stdout == "200", heartbeat.stderr
+    page.get_by_role("link", name="Back to agents").click()
+    assert page.locator("tr", has_text="Scribe").locator(".badge.online").is_visible()
+    page.shot("agents")
+
     # A task, created and started from the board.
     page.goto(f"/boards/{board.pk}/")
     page.get_by_label("Title").fill("Write the launch post")
