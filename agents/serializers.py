@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -102,8 +103,15 @@ def load_task_relations(tasks: list[Task], board: Board | None = None) -> list[T
             deps[task_id].append((dep_id, dep_status))
         through = Task.tags.through
         tag_rows = through.objects.filter(task__board=board) if board else through.objects.filter(task_id__in=ids)
-        for link in tag_rows.select_related("tag").order_by("tag__name"):
-            tags[link.task_id].append(link.tag)
+        # Plain rows, one Tag object per distinct tag: a large board links thousands of
+        # tasks to a handful of tags, and building a model object per link costs seconds.
+        distinct: dict[UUID, Tag] = {}
+        for task_id, tag_id, name, slug, color in (tag_rows.order_by("tag__name", "tag_id")
+                                                   .values_list("task_id", "tag_id", "tag__name", "tag__slug", "tag__color")):
+            tag = distinct.get(tag_id)
+            if tag is None:
+                tag = distinct[tag_id] = Tag(id=tag_id, name=name, slug=slug, color=color)
+            tags[task_id].append(tag)
     for task in tasks:
         task.loaded_dependencies = deps.get(task.id, [])  # type: ignore[attr-defined]
         task.loaded_tags = tags.get(task.id, [])  # type: ignore[attr-defined]
@@ -132,15 +140,31 @@ class TaskListSerializer(serializers.ListSerializer):
         return [self.child.to_representation(item) for item in items]
 
 
+def _datetime_text(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as DRF's DateTimeField writes it (TIME_ZONE is UTC)."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _uuid_text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
 class TaskSerializer(serializers.ModelSerializer):
+    """A task. The fields below describe it for the schema; ``to_representation`` writes
+    them directly, because a board snapshot serializes thousands of tasks at once and
+    per-field serializer machinery would cost seconds there."""
+
     board_id = serializers.UUIDField(read_only=True)
     assigned_agent_id = serializers.UUIDField(read_only=True, allow_null=True)
     created_by_user_id = serializers.UUIDField(read_only=True, allow_null=True)
-    depends_on_task_ids = serializers.SerializerMethodField()
-    blocked_by_task_ids = serializers.SerializerMethodField()
-    is_blocked = serializers.SerializerMethodField()
-    tag_ids = serializers.SerializerMethodField()
-    tags = serializers.SerializerMethodField()
+    depends_on_task_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    blocked_by_task_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    is_blocked = serializers.BooleanField(read_only=True)
+    tag_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    tags = TagSerializer(many=True, read_only=True)
 
     class Meta:
         model = Task
@@ -150,25 +174,29 @@ class TaskSerializer(serializers.ModelSerializer):
                   "blocked_by_task_ids", "is_blocked", "tag_ids", "tags"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
-    def get_depends_on_task_ids(self, task: Task) -> list[UUID]:
-        return [dep_id for dep_id, _ in _dependencies(task)]
-
-    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
-    def get_blocked_by_task_ids(self, task: Task) -> list[UUID]:
-        return [dep_id for dep_id, status in _dependencies(task) if status != Task.Status.DONE]
-
-    @extend_schema_field(OpenApiTypes.BOOL)
-    def get_is_blocked(self, task: Task) -> bool:
-        return any(status != Task.Status.DONE for _, status in _dependencies(task))
-
-    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
-    def get_tag_ids(self, task: Task) -> list[UUID]:
-        return [tag.id for tag in _tags(task)]
-
-    @extend_schema_field(TagSerializer(many=True))
-    def get_tags(self, task: Task) -> list[dict[str, Any]]:
-        return TagSerializer(_tags(task), many=True).data
+    def to_representation(self, task: Task) -> dict[str, Any]:
+        dependencies = _dependencies(task)
+        blocked_by = [str(dep_id) for dep_id, status in dependencies if status != Task.Status.DONE]
+        tags = _tags(task)
+        return {
+            "id": str(task.id),
+            "board_id": str(task.board_id),
+            "title": task.title,
+            "description": task.description,
+            "status": task.status,
+            "priority": task.priority,
+            "due_at": _datetime_text(task.due_at),
+            "in_progress_at": _datetime_text(task.in_progress_at),
+            "assigned_agent_id": _uuid_text(task.assigned_agent_id),
+            "created_by_user_id": _uuid_text(task.created_by_user_id),
+            "created_at": _datetime_text(task.created_at),
+            "updated_at": _datetime_text(task.updated_at),
+            "depends_on_task_ids": [str(dep_id) for dep_id, _ in dependencies],
+            "blocked_by_task_ids": blocked_by,
+            "is_blocked": bool(blocked_by),
+            "tag_ids": [str(tag.id) for tag in tags],
+            "tags": [{"id": str(tag.id), "name": tag.name, "slug": tag.slug, "color": tag.color} for tag in tags],
+        }
 
 
 class TaskWriteSerializer(StrictSerializer):

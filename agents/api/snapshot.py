@@ -31,6 +31,11 @@ class SnapshotTaskSerializer(TaskSerializer):
         fields = [*TaskSerializer.Meta.fields, "assignee_name", "approvals_count", "pending_approvals_count"]
         read_only_fields = fields
 
+    def to_representation(self, task: Task) -> dict[str, Any]:
+        return {**super().to_representation(task), "assignee_name": task.assignee_name,  # type: ignore[attr-defined]
+                "approvals_count": task.approvals_count,  # type: ignore[attr-defined]
+                "pending_approvals_count": task.pending_approvals_count}  # type: ignore[attr-defined]
+
 
 class BoardSnapshotSerializer(serializers.Serializer):
     board = BoardSerializer()

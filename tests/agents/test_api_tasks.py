@@ -38,6 +38,7 @@ def test_a_task_shows_exactly_the_contract_fields(admin, board, org):
     item = admin.get(tasks_url(board, task.pk)).json()
 
     assert set(item) == TASK_FIELDS
+    assert item["created_at"].endswith("Z") and item["due_at"] is None
     assert item["depends_on_task_ids"] == [str(first.pk)]
     assert item["blocked_by_task_ids"] == [] and item["is_blocked"] is False
     assert item["tag_ids"] == [str(tag.pk)]
