@@ -337,6 +337,17 @@ def test_a_429_carries_retry_after_and_comes_before_every_other_check(ingest_cli
     assert post(ingest_client, webhook, {}, ip="198.51.100.9").status_code == 202
 
 
+def test_the_61st_request_is_429_with_the_limit_kept_in_redis(ingest_client, webhook, settings, redis_url):
+    settings.RATE_LIMIT_BACKEND = "redis"
+    settings.CACHES = {**settings.CACHES, "ratelimit": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": f"mc-rl-test-{uuid.uuid4()}",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"}}}
+
+    statuses = [post(ingest_client, webhook, {"n": n}, ip="198.51.100.77").status_code for n in range(61)]
+
+    assert statuses == [202] * 60 + [429]
+
+
 def test_behind_a_trusted_proxy_the_forwarded_client_is_counted_and_stored(webhook, settings):
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]
     client = Client(raise_request_exception=False)  # its middleware reads the proxies on first use
