@@ -20,7 +20,7 @@ from agents.access import agent_can_reach
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
-from missioncontrol.api.pagination import parse_paging
+from missioncontrol.api.pagination import LimitOffsetEnvelopePagination, parse_paging
 
 LEAD, WORKER, MAIN = "lead", "worker", "main"
 ALL_ROLES = (LEAD, WORKER, MAIN)
@@ -58,6 +58,8 @@ class AgentAPIView(APIView):
     # The agent_auth limit is applied by the authentication class, before the token is checked.
     throttle_classes: ClassVar[list[Any]] = []
     roles: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Read by the schema generator, which documents list answers in the envelope.
+    pagination_class: type[Any] | None = LimitOffsetEnvelopePagination
 
     @property
     def agent(self) -> Agent:

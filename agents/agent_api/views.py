@@ -108,9 +108,6 @@ class BoardListView(AgentAPIView):
         boards = boards_for_agent(self.agent).order_by("name", "id")
         return self.envelope(boards, BoardSerializer)
 
-    def get_paginator_for_schema(self) -> None:
-        return None
-
 
 class BoardDetailView(AgentAPIView):
     roles = {"GET": ALL_ROLES}
@@ -165,6 +162,7 @@ class AgentListView(AgentAPIView):
 
 class TagListView(AgentAPIView):
     roles = {"GET": BOARD_ROLES}
+    pagination_class = None  # the contract gives agents the tags as a plain list
 
     @agent_operation(
         "agent_list_tags", BOARD_ROLES,

@@ -90,3 +90,16 @@ def test_agent_operations_document_both_token_headers(schema):
     assert schemes["AgentBearer"]["scheme"] == "bearer"
     healthz = schema["paths"]["/api/v1/agent/healthz"]["get"]
     assert {"AgentToken": []} in healthz["security"] and {"AgentBearer": []} in healthz["security"]
+
+
+def test_agent_lists_are_documented_in_the_envelope_and_tags_as_a_plain_list(schema):
+    def answer(path, method="get"):
+        responses = schema["paths"][path][method]["responses"]
+        return responses["200"]["content"]["application/json"]["schema"]
+
+    envelope = answer("/api/v1/agent/boards/{board_id}/tasks")
+    component = schema["components"]["schemas"][envelope["$ref"].rsplit("/", 1)[1]]
+    tags = answer("/api/v1/agent/boards/{board_id}/tags")
+
+    assert set(component["properties"]) == {"items", "total", "limit", "offset"}
+    assert tags["type"] == "array" and tags["items"]["$ref"].endswith("/Tag")
