@@ -171,8 +171,11 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
     return columns
 
 
-def _board_body_context(request: HttpRequest, board: Board) -> dict[str, Any]:
-    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES}
+def _board_body_context(request: HttpRequest, board: Board, can_admin: bool | None = None) -> dict[str, Any]:
+    # Members read the board; the move menus are for those who may change it.
+    if can_admin is None:
+        can_admin = access.is_admin(request.user, board.organization_id)
+    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES, "can_admin": can_admin}
 
 
 @login_required
@@ -183,14 +186,14 @@ def board_detail(request: HttpRequest, board_id: Any) -> HttpResponse:
     context: dict[str, Any] = {"board": board, "statuses": STATUSES,
                                "create_form": TaskCreateForm(agents=agents),
                                "rules": [(name, getattr(board, name), text) for name, text in RULE_HELP.items()],
-                               "agents": agents}
+                               "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id)}
     if status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
         context["list_status"] = status
         context["list_label"] = Task.Status(status).label
         context["page_obj"] = paginate(request, board_tasks(board).filter(status=status).order_by("-updated_at"))
     else:
-        context.update(_board_body_context(request, board))
+        context.update(_board_body_context(request, board, context["can_admin"]))
         context["etag"] = etag_for("board", *board_fingerprint(board))
     return page(request, "agents/board.html", "boards", context)
 
@@ -362,5 +365,6 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
         "approvals": approvals, "history": history, "edit_form": edit_form,
         "comment_form": CommentForm(), "approval_form": ApprovalRequestForm(),
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
+        "can_admin": access.is_admin(request.user, board.organization_id),
     })
 

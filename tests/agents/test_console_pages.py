@@ -238,3 +238,17 @@ def test_the_api_keeps_answering_json_404s(client, member):
     client.force_login(member)
     response = client.get("/api/v1/no-such-route")
     assert response.status_code == 404 and response.json()["detail"] == "Not found."
+
+
+def test_members_read_without_the_controls_they_may_not_use(client, member, board, worker):
+    task = make_task(board, "Look only")
+    rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                           "lead_reasoning": "Check.", "confidence": 50})
+    client.force_login(member)
+    board_html = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    assert "Look only" in board_html
+    assert "Create task" not in board_html and ">Move</button>" not in board_html and "Edit board" not in board_html
+    task_html = client.get(reverse("console:task", args=[board.pk, task.pk])).content.decode()
+    assert "Post comment" in task_html and "Save changes" not in task_html
+    queue = client.get(reverse("console:approvals")).content.decode()
+    assert "Check." in queue and ">Approve</button>" not in queue

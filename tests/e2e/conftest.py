@@ -73,8 +73,9 @@ class BrowserProblems:
 
     def on_request_failed(self, request: object) -> None:
         failure = request.failure or ""  # type: ignore[attr-defined]
-        # A navigation cancels the live-refresh poll in flight; that is not a failure.
-        if "ERR_ABORTED" in failure and "/live" in request.url:  # type: ignore[attr-defined]
+        # A navigation cancels what the previous page still had in flight (a live-refresh
+        # poll, the favicon); the server never failed those. Server errors show as statuses.
+        if "ERR_ABORTED" in failure:
             return
         self.items.append(f"request failed: {request.url} {failure}")  # type: ignore[attr-defined]
 
