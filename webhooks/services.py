@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from agents import activity
@@ -133,9 +133,9 @@ def mark_picked_up(payload: WebhookPayload, agent: Agent) -> int:
         return 0
     now = timezone.now()
     with transaction.atomic():
+        # Whoever the delivery last named (a lead since replaced, say), the current target has it now.
         changed = (WebhookDelivery.objects
                    .filter(payload=payload, status__in=(*OPEN_STATUSES, WebhookDelivery.Status.DEAD))
-                   .filter(Q(agent=agent) | Q(agent__isnull=True))
                    .update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, agent=agent,
                            next_attempt_at=None, last_error="", updated_at=now))
         if changed:

@@ -154,3 +154,18 @@ def test_reading_twice_records_one_delivery(as_agent, lead, webhook, payload_id)
     client.get(agent_url(webhook, payload_id))
 
     assert ActivityEvent.objects.filter(event_type="webhook.delivery_delivered").count() == 1
+
+
+def test_a_new_lead_reading_completes_a_delivery_made_out_to_the_old_one(as_agent, lead, webhook, payload_id, board):
+    from tests.conftest import make_agent
+
+    run_worker()
+    assert WebhookDelivery.objects.get().agent_id == lead.id
+    lead.is_board_lead = False
+    lead.save()
+    new_lead = make_agent("New lead", board=board, lead=True)
+
+    as_agent(new_lead).get(agent_url(webhook, payload_id))
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "delivered" and delivery.agent_id == new_lead.id
