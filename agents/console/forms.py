@@ -171,3 +171,10 @@ class AgentCreateForm(forms.Form):
         if data.get("board") is None and data.get("is_board_lead"):
             self.add_error("is_board_lead", "Only an agent on a board can be its lead.")
         return data
+
+
+class MemoryForm(forms.Form):
+    content = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000,
+                              help_text="Agents read board memory on every heartbeat: context, decisions, answers.")
+    is_chat = forms.BooleanField(required=False, initial=True, label="Chat message",
+                                 help_text="Chat is a conversation with the agents; otherwise it is a lasting note.")

@@ -33,6 +33,7 @@ from agents.console.forms import (
     ApprovalRequestForm,
     BoardForm,
     CommentForm,
+    MemoryForm,
     TaskCreateForm,
     TaskEditForm,
     TaskMoveForm,
@@ -43,6 +44,7 @@ from agents.models import (
     Approval,
     ApprovalTask,
     Board,
+    BoardMemory,
     Task,
     TaskComment,
     TaskDependency,
@@ -368,3 +370,41 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
         "can_admin": access.is_admin(request.user, board.organization_id),
     })
 
+
+
+@login_required
+@require_POST
+def task_delete(request: HttpRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    board, task = _get_task(request, board_id, task_id)
+    title = task.title
+    try:
+        rules.delete_task(request.user, task)
+    except RuleViolation as exc:
+        messages.error(request, refusal_text(exc))
+        return redirect("console:task", board_id=board.pk, task_id=task_id)
+    messages.success(request, f"Task “{title}” deleted. Its history stays in the activity timeline.")
+    return redirect("console:board", board_id=board.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def board_memory(request: HttpRequest, board_id: Any) -> HttpResponse:
+    board = access.get_board_for(request.user, board_id)
+    form = MemoryForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            tags = ["chat"] if form.cleaned_data["is_chat"] else []
+            try:
+                rules.create_memory(request.user, board, {"content": form.cleaned_data["content"], "tags": tags,
+                                                          "source": "console"})
+            except RuleViolation as exc:
+                messages.error(request, refusal_text(exc))
+            else:
+                messages.success(request, "Posted. The board's agents read it on their next heartbeat.")
+                return redirect("console:board_memory", board_id=board.pk)
+    notes = BoardMemory.objects.filter(board=board).select_related("author_user", "author_agent")
+    if request.GET.get("chat") == "1":
+        notes = notes.filter(is_chat=True)
+    return page(request, "agents/board_memory.html", "boards", {
+        "board": board, "form": form, "page_obj": paginate(request, notes.order_by("-created_at")),
+        "chat_only": request.GET.get("chat") == "1"})

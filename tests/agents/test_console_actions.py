@@ -240,3 +240,39 @@ def test_a_second_lead_is_refused_with_the_apis_sentence(client, owner, board, l
                                                         "is_board_lead": "on"})
     assert response.status_code == 422
     assert b"The board already has a lead." in response.content
+
+
+def test_an_admin_deletes_a_task_and_its_history_stays(client, owner, board):
+    task = make_task(board, "Obsolete")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_delete", args=[board.pk, task.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("console:board", args=[board.pk])
+    assert not Task.objects.filter(pk=task.pk).exists()
+    assert ActivityEvent.objects.filter(event_type="task.deleted", task_id=task.pk).exists()
+
+
+def test_a_member_cannot_delete_a_task(client, member, board):
+    task = make_task(board, "Keep me")
+    client.force_login(member)
+    response = client.post(reverse("console:task_delete", args=[board.pk, task.pk]))
+    assert flash(response) == [rules._refuse_member().message]
+    assert Task.objects.filter(pk=task.pk).exists()
+
+
+def test_a_member_writes_to_the_agents_in_board_memory(client, member, board):
+    from agents.models import BoardMemory
+
+    client.force_login(member)
+    response = client.post(reverse("console:board_memory", args=[board.pk]),
+                           {"content": "Please prioritise the docs.", "is_chat": "on"})
+    assert response.status_code == 302
+    note = BoardMemory.objects.get(board=board)
+    assert note.is_chat and note.tags == ["chat"] and note.author_user == member and note.source == "console"
+    html = client.get(reverse("console:board_memory", args=[board.pk])).content.decode()
+    assert "Please prioritise the docs." in html
+
+
+def test_an_outsider_cannot_read_or_write_board_memory(client, outsider, board):
+    client.force_login(outsider)
+    assert client.get(reverse("console:board_memory", args=[board.pk])).status_code == 404
+    assert client.post(reverse("console:board_memory", args=[board.pk]), {"content": "hi"}).status_code == 404
