@@ -142,6 +142,17 @@ def test_an_agent_token_does_not_open_the_people_routes(api_client, worker):
     from agents.tokens import mint_token
 
     token = mint_token(worker)
-    response = api_client.get("/api/v1/boards", HTTP_X_AGENT_TOKEN=token)
-    assert response.status_code in (401, 403)
-    assert_refused(response, response.status_code)
+    assert_refused(api_client.get("/api/v1/boards", HTTP_X_AGENT_TOKEN=token), 401)
+    assert_refused(api_client.get("/api/v1/boards", HTTP_AUTHORIZATION=f"Bearer {token}"), 401)
+
+
+def test_an_authenticated_agent_is_refused_by_the_people_routes(worker, board):
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from agents.api.boards import BoardListView
+
+    request = APIRequestFactory().get("/api/v1/boards")
+    force_authenticate(request, user=worker)
+    response = BoardListView.as_view()(request)
+    assert response.status_code == 403
+    assert "agent" in str(response.data["detail"]).lower()
