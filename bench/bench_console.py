@@ -112,7 +112,7 @@ def seed() -> tuple[object, object, list[str]]:
         "/", "/boards/", f"/boards/{board.pk}/", f"/boards/{board.pk}/?status=inbox",
         f"/boards/{board.pk}/edit", f"/boards/{board.pk}/tasks/{task.pk}/", "/approvals/", "/agents/",
         "/activity/", f"/boards/{board.pk}/webhooks/", f"/boards/{board.pk}/webhooks/{webhook.pk}/",
-        "/operations/", f"/boards/{board.pk}/live", "/live/dashboard", "/approvals/live",
+        f"/boards/{board.pk}/memory", "/operations/", f"/boards/{board.pk}/live", "/live/dashboard", "/approvals/live",
     ]
     return owner, board, pages
 

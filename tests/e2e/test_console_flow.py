@@ -136,6 +136,14 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     assert page.get_by_role("button", name="Replay delivery").is_visible()
     page.shot("webhook-payload")
 
+    # Board memory: what the agents read, including the approval decision and the event.
+    page.goto(f"/boards/{board.pk}/memory")
+    assert page.get_by_text("was approved by").is_visible()
+    page.get_by_role("textbox", name="Message").fill("Publish on Friday morning, not before.")
+    page.get_by_role("button", name="Post", exact=True).click()
+    assert page.get_by_text("Publish on Friday morning, not before.").is_visible()
+    page.shot("board-memory")
+
     # The rest of the console, for the record.
     page.get_by_role("link", name="Dashboard").click()
     page.shot("dashboard")
