@@ -337,6 +337,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several objects have a ``status``; each choice set gets its own stable component name.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "agents.models.Task.Status",
+        "AgentStatusEnum": "agents.serializers.AGENT_STATUSES",
+    },
 }
 
 APP_VERSION = "0.1.0"
