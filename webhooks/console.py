@@ -29,6 +29,7 @@ from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.serializers import WebhookWriteSerializer
 
 SECRET_BYTES = 32
+FAILING = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD)
 
 
 class WebhookForm(forms.Form):
@@ -98,7 +99,7 @@ def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
              .annotate(payload_count=Count("payloads", distinct=True),
                        last_received=Max("payloads__received_at"),
                        troubled=Count("payloads__deliveries", distinct=True,
-                                      filter=Q(payloads__deliveries__status__in=["failed", "dead"])))
+                                      filter=Q(payloads__deliveries__status__in=FAILING)))
              .order_by("-created_at"))
     return page(request, "webhooks/list.html", "boards", {
         "board": board, "page_obj": paginate(request, hooks), "form": form if can_manage else None,
@@ -109,7 +110,11 @@ def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
 def webhook_detail(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
     board = _board(request, board_id)
     webhook = _webhook(board, webhook_id)
-    payloads = (WebhookPayload.objects.filter(webhook=webhook)
+    failing_only = request.GET.get("show") == "failing"
+    payloads = WebhookPayload.objects.filter(webhook=webhook)
+    if failing_only:
+        payloads = payloads.filter(deliveries__status__in=FAILING).distinct()
+    payloads = (payloads
                 .prefetch_related(Prefetch("deliveries", queryset=WebhookDelivery.objects.select_related("agent")
                                            .order_by("-created_at")))
                 .order_by("-received_at"))
@@ -117,6 +122,7 @@ def webhook_detail(request: HttpRequest, board_id: Any, webhook_id: Any) -> Http
         "board": board, "webhook": webhook, "page_obj": paginate(request, payloads, per_page=20),
         "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
         "can_manage": access.is_admin(request.user, board.organization_id),
+        "failing_only": failing_only,
     })
 
 

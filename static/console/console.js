@@ -88,6 +88,9 @@
       fetch(url, { headers: headers, credentials: "same-origin", cache: "no-cache" })
         .then(function (response) {
           if (response.status === 304) { return null; }
+          // Signed out meanwhile (the fragment redirected to the sign-in page): reload, so the
+          // person lands on sign-in instead of seeing it inside the board.
+          if (response.redirected) { window.location.reload(); return null; }
           if (!response.ok) { throw new Error("live refresh answered " + response.status); }
           etag = response.headers.get("ETag") || "";
           return response.text();

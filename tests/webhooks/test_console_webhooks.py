@@ -129,3 +129,16 @@ def test_the_webhook_pages_render_with_a_bounded_number_of_queries(client, owner
         assert client.get(reverse("webhooks_console:webhooks", args=[board.pk])).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("webhooks_console:webhook", args=[board.pk, webhook.pk])).status_code == 200
+
+
+def test_the_webhook_page_can_show_only_payloads_whose_delivery_failed(client, owner, board, lead, ingest_client):
+    webhook = Webhook.objects.create(board=board)
+    post(ingest_client, webhook, {"name": "fine"}, ip="10.0.0.1")
+    post(ingest_client, webhook, {"name": "broken"}, ip="10.0.0.2")
+    WebhookDelivery.objects.filter(payload__payload__name="broken").update(status="dead", last_error="gateway down")
+    client.force_login(owner)
+    url = reverse("webhooks_console:webhook", args=[board.pk, webhook.pk])
+    everything = client.get(url).content.decode()
+    assert "&quot;fine&quot;" in everything and "&quot;broken&quot;" in everything
+    failing = client.get(url, {"show": "failing"}).content.decode()
+    assert "&quot;broken&quot;" in failing and "&quot;fine&quot;" not in failing and "gateway down" in failing
