@@ -27,7 +27,7 @@ class TokenSignInForm(forms.Form):
     token = forms.CharField(
         label="Access token", strip=True, max_length=500,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
-        help_text="The LOCAL_AUTH_TOKEN of this installation; `make run` prints it.",
+        help_text="The LOCAL_AUTH_TOKEN of this installation; the run command prints it when it starts.",
     )
 
 
@@ -72,6 +72,7 @@ class BoardForm(forms.ModelForm):
         self.fields["organization"].queryset = organizations
         self.fields["gateway"].queryset = gateways
         self.fields["gateway"].required = False
+        self.fields["gateway"].empty_label = "No gateway"
         if not self.instance._state.adding:
             # A board never moves between organizations.
             del self.fields["organization"]

@@ -254,3 +254,12 @@ def test_members_read_without_the_controls_they_may_not_use(client, member, boar
     assert "Post comment" in task_html and "Save changes" not in task_html
     queue = client.get(reverse("console:approvals")).content.decode()
     assert "Check." in queue and ">Approve</button>" not in queue
+
+
+def test_form_fields_are_labelled_and_described_for_assistive_technology(client, owner, board):
+    client.force_login(owner)
+    html = client.get(reverse("console:board_edit", args=[board.pk])).content.decode()
+    assert '<label for="id_name">' in html
+    assert 'aria-describedby="id_require_review_before_done_helptext"' in html
+    assert 'id="id_require_review_before_done_helptext"' in html
+    assert 'aria-describedby="id_objective_helptext"' in html and 'id="id_objective_helptext"' in html
