@@ -97,6 +97,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     else:
         token_form = TokenSignInForm(request.POST)
     if not limit.allowed:
+        logger.warning("Console sign-in rate limited", extra={"client_ip": client_ip(request)})
         response = _render(request, token_form, password_form,
                            f"Too many sign-in attempts from your address. Try again in {limit.retry_after} seconds.",
                            status=429, show_password=method == "password")
@@ -110,6 +111,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             if user is not None:
                 login(request, user)
                 return HttpResponseRedirect(_next_url(request))
+        logger.warning("Console sign-in refused: wrong username or password", extra={
+            "client_ip": client_ip(request), "username": request.POST.get("username", "")[:150]})
         return _render(request, token_form, password_form, "That username and password do not match.",
                        status=401, show_password=True)
 
@@ -122,6 +125,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if expected and hmac.compare_digest(presented, expected):
             login(request, local_operator(), backend="django.contrib.auth.backends.ModelBackend")
             return HttpResponseRedirect(_next_url(request))
+    logger.warning("Console sign-in refused: wrong token", extra={"client_ip": client_ip(request)})
     return _render(request, TokenSignInForm(), password_form, "That token is not right.", status=401)
 
 

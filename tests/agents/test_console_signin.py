@@ -136,3 +136,12 @@ def test_a_deactivated_user_cannot_sign_in_with_a_password(client, org):
     make_user("gone", org, "member", is_active=False)
     response = client.post(LOGIN, {"method": "password", "username": "gone", "password": "pw-gone"})
     assert response.status_code == 401
+
+
+def test_a_refused_sign_in_is_logged_with_the_client_address(client, caplog):
+    with caplog.at_level("WARNING", logger="agents.console"):
+        client.post(LOGIN, {"method": "token", "token": "guess"}, REMOTE_ADDR="10.1.2.3")
+    record = next(r for r in caplog.records if r.name == "agents.console")
+    assert record.getMessage() == "Console sign-in refused: wrong token"
+    assert record.client_ip == "10.1.2.3"
+    assert "guess" not in record.getMessage()
