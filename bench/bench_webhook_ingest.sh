@@ -14,7 +14,8 @@
 # an error. Prints accepted req/s, median and p99 latency, and the counts.
 #
 # Env: PG_URL (server, default postgres://postgres@127.0.0.1:5432), DB_NAME (mc_webhooks_bench),
-#      PORT (18650), ACTIVE (15 s), DRAIN (5 s), CONNECTIONS (16), THREADS (wrk threads, 2),
+#      PORT (18650), ACTIVE (15 s), DRAIN (3 s; below gunicorn's 5 s keep-alive, which would
+#      close the idle connections), CONNECTIONS (16), THREADS (wrk threads, 2),
 #      WEB_THREADS (threads per gunicorn worker, 1 = the sync workers of gunicorn.conf.py),
 #      RATE_LIMIT_BACKEND (redis, with RATE_LIMIT_REDIS_URL default redis://127.0.0.1:6379/6;
 #      or memory), KEEP_DB (1 keeps the database for inspection).
@@ -25,7 +26,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 DB_NAME=${DB_NAME:-mc_webhooks_bench}
 PORT=${PORT:-18650}
 ACTIVE=${ACTIVE:-15}
-DRAIN=${DRAIN:-5}
+DRAIN=${DRAIN:-3}
 CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}
 WEB_THREADS=${WEB_THREADS:-1}
