@@ -165,6 +165,11 @@ def test_a_phone_sized_screen_gets_a_usable_layout(console_page, live_server):
     page.shot("phone-dashboard")
     page.get_by_role("link", name="Approvals").click()
     page.shot("phone-approvals")
+    # The keyboard reaches the skip link first, and it lands on the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
     # Nothing overflows the screen sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     assert page.problems.items == []
