@@ -114,6 +114,51 @@
   var regions = document.querySelectorAll("[data-live-url]");
   for (var i = 0; i < regions.length; i++) { startLive(regions[i]); }
 
+  // ---- kanban drag and drop: dropping a card on a column submits the card's move form ------
+  // The select and button on each card stay the keyboard (and no-script) way to move it.
+  var dragged = null;
+  document.addEventListener("mousedown", function (event) {
+    var card = event.target.closest(".task-card");
+    if (card && card.querySelector("form") && !event.target.closest("select, button, a")) {
+      card.setAttribute("draggable", "true");
+    }
+  });
+  document.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest && event.target.closest(".task-card");
+    if (dragged) {
+      dragged.classList.add("is-dragging");
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", "");
+    }
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) { dragged.classList.remove("is-dragging"); dragged = null; }
+    var targets = document.querySelectorAll(".column.is-drop-target");
+    for (var i = 0; i < targets.length; i++) { targets[i].classList.remove("is-drop-target"); }
+  });
+  document.addEventListener("dragover", function (event) {
+    var column = dragged && event.target.closest && event.target.closest(".column[data-status]");
+    if (column) {
+      event.preventDefault();
+      column.classList.add("is-drop-target");
+    }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var column = event.target.closest && event.target.closest(".column[data-status]");
+    if (column && !column.contains(event.relatedTarget)) { column.classList.remove("is-drop-target"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var column = dragged && event.target.closest && event.target.closest(".column[data-status]");
+    if (!column) { return; }
+    event.preventDefault();
+    var form = dragged.querySelector("form");
+    var select = form && form.querySelector("select[name=status]");
+    var status = column.getAttribute("data-status");
+    if (!select || !select.querySelector('option[value="' + status + '"]')) { return; }
+    select.value = status;
+    form.requestSubmit();
+  });
+
   // ---- auto-submit filters: <select data-autosubmit> submits its form on change -----------
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]") && event.target.form) {

@@ -197,6 +197,11 @@ def test_the_board_refreshes_itself_cheaply_when_work_arrives(console_page):
     assert 200 in polls
     page.shot("board-live-update")
 
+    # A card dragged onto another column moves there, through the same form and rules.
+    page.locator(".task-card", has_text="Already there").drag_to(page.locator('.column[data-status="in_progress"]'))
+    page.locator(".message.success").wait_for()
+    assert Task.objects.get(title="Already there").status == "in_progress"
+
     page.emulate_media(color_scheme="dark")
     page.shot("board-dark")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
