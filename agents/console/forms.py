@@ -126,6 +126,9 @@ class TaskMoveForm(forms.Form):
 
 
 class TaskEditForm(forms.Form):
+    title = forms.CharField(max_length=500)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                                  help_text="What done looks like; the assignee reads it.")
     status = forms.ChoiceField(choices=Task.Status.choices)
     priority = forms.ChoiceField(choices=Task.Priority.choices)
     assigned_agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False,

@@ -289,6 +289,9 @@ def task_edit(request: HttpRequest, board_id: Any, task_id: Any) -> HttpResponse
         messages.error(request, "The change was not saved: check the fields.")
         return redirect(back)
     changes: dict[str, Any] = {}
+    for name in ("title", "description"):
+        if form.cleaned_data[name] != getattr(task, name):
+            changes[name] = form.cleaned_data[name]
     if form.cleaned_data["status"] != task.status:
         changes["status"] = form.cleaned_data["status"]
     if form.cleaned_data["priority"] != task.priority:
@@ -359,7 +362,8 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
                                                                                    "requested_by_user")
                      .order_by("-created_at")[:20])
     history = list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
-    edit_form = TaskEditForm(agents=agents, initial={"status": task.status, "priority": task.priority,
+    edit_form = TaskEditForm(agents=agents, initial={"title": task.title, "description": task.description,
+                                                     "status": task.status, "priority": task.priority,
                                                      "assigned_agent": task.assigned_agent_id})
     return page(request, "agents/task.html", "boards", {
         "board": board, "task": task, "comments": comments, "depends_on": depends_on,

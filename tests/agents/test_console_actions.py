@@ -144,7 +144,8 @@ def test_review_needs_a_comment_when_the_board_says_so_and_the_move_form_carries
     refused = client.post(reverse("console:task_move", args=[board.pk, task.pk]), {"status": "review"})
     assert "comment" in flash(refused)[0].lower()
     client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
-                {"status": "review", "priority": task.priority, "assigned_agent": "", "comment": "All done."})
+                {"title": task.title, "description": "", "status": "review", "priority": task.priority,
+                 "assigned_agent": "", "comment": "All done."})
     task.refresh_from_db()
     assert task.status == "review"
     assert TaskComment.objects.filter(task=task, message="All done.").exists()
@@ -276,3 +277,16 @@ def test_an_outsider_cannot_read_or_write_board_memory(client, outsider, board):
     client.force_login(outsider)
     assert client.get(reverse("console:board_memory", args=[board.pk])).status_code == 404
     assert client.post(reverse("console:board_memory", args=[board.pk]), {"content": "hi"}).status_code == 404
+
+
+def test_an_admin_edits_a_tasks_title_description_priority_and_assignee(client, owner, board, worker):
+    task = make_task(board, "Draft")
+    client.force_login(owner)
+    client.post(reverse("console:task_edit", args=[board.pk, task.pk]), {
+        "title": "Draft the post", "description": "About 800 words.", "status": "inbox", "priority": "urgent",
+        "assigned_agent": str(worker.pk), "comment": ""})
+    task.refresh_from_db()
+    assert (task.title, task.description, task.priority, task.assigned_agent) == (
+        "Draft the post", "About 800 words.", "urgent", worker)
+    event = ActivityEvent.objects.get(event_type="task.updated", task_id=task.pk)
+    assert set(event.data["changes"]) >= {"title", "description", "priority"}
