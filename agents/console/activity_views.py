@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from agents import access
 from agents.console.common import page, paginate, parse_uuid
-from agents.models import ActivityEvent, User
+from agents.models import ActivityEvent, Task, User
 
 EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Agents"), ("webhook.", "Webhooks"),
                   ("board.", "Boards"), ("gateway.", "Gateways"), ("memory.", "Board memory"), ("ops.", "Operations")]
@@ -41,8 +41,15 @@ def activity_timeline(request: HttpRequest) -> HttpResponse:
     elif kind == "user" and parse_uuid(actor_id):
         events = events.filter(actor_user_id=parse_uuid(actor_id))
 
+    page_obj = paginate(request, events.order_by("-created_at"))
+    # Link only the tasks that still exist; the record outlives deleted ones.
+    task_ids = {event.task_id for event in page_obj.object_list if event.task_id}
+    live_tasks = set(Task.objects.filter(pk__in=task_ids, board__in=access.visible_boards(request.user))
+                     .values_list("pk", flat=True)) if task_ids else set()
+    for event in page_obj.object_list:
+        event.task_exists = event.task_id in live_tasks
     context: dict[str, Any] = {
-        "page_obj": paginate(request, events.order_by("-created_at")),
+        "page_obj": page_obj,
         "boards": boards, "families": EVENT_FAMILIES,
         "actor_groups": [
             ("People", [(f"user:{u.pk}", u.get_full_name() or u.username) for u in people]),

@@ -263,3 +263,16 @@ def test_form_fields_are_labelled_and_described_for_assistive_technology(client,
     assert 'aria-describedby="id_require_review_before_done_helptext"' in html
     assert 'id="id_require_review_before_done_helptext"' in html
     assert 'aria-describedby="id_objective_helptext"' in html and 'id="id_objective_helptext"' in html
+
+
+def test_the_timeline_links_tasks_that_still_exist(client, owner, board):
+    kept = make_task(board, "Kept")
+    gone = make_task(board, "Gone")
+    activity.record("task.created", actor=owner, task=kept, message="Made kept")
+    activity.record("task.created", actor=owner, task=gone, message="Made gone")
+    gone_id = gone.pk
+    gone.delete()
+    client.force_login(owner)
+    html = client.get(reverse("console:activity")).content.decode()
+    assert reverse("console:task", args=[board.pk, kept.pk]) in html
+    assert str(gone_id) not in html and "Made gone" in html
