@@ -110,7 +110,7 @@ def seed() -> tuple[object, object, list[str]]:
     task = tasks[0]
     pages = [
         "/", "/boards/", f"/boards/{board.pk}/", f"/boards/{board.pk}/?status=inbox",
-        f"/boards/{board.pk}/edit", f"/boards/{board.pk}/tasks/{task.pk}/", "/approvals/", "/agents/",
+        f"/boards/{board.pk}/edit", f"/boards/{board.pk}/tasks/{task.pk}/", "/approvals/", "/agents/", "/gateways/",
         "/activity/", f"/boards/{board.pk}/webhooks/", f"/boards/{board.pk}/webhooks/{webhook.pk}/",
         f"/boards/{board.pk}/memory", "/operations/", f"/boards/{board.pk}/live", "/live/dashboard", "/approvals/live",
     ]

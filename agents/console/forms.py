@@ -60,7 +60,8 @@ class BoardForm(forms.ModelForm):
             **RULE_HELP,
             "slug": "Used in links; letters, numbers and dashes. Left empty, it is made from the name.",
             "objective": "What the agents on this board are working towards; they read it every heartbeat.",
-            "gateway": "The OpenClaw runtime that hosts this board's agents (optional).",
+            "gateway": "The OpenClaw runtime that hosts this board's agents (optional; register one on the "
+                       "Gateways page).",
             "max_agents": "Leads cannot create more agents than this on the board.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3}), "objective": forms.Textarea(attrs={"rows": 3})}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agents.console import activity_views, agent_views, approvals, signin, views
+from agents.console import activity_views, agent_views, approvals, gateway_views, signin, views
 
 app_name = "console"
 
@@ -32,5 +32,6 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/resolve", approvals.approval_resolve, name="approval_resolve"),
     path("agents/", agent_views.agents, name="agents"),
     path("agents/<uuid:agent_id>/rotate", agent_views.agent_rotate, name="agent_rotate"),
+    path("gateways/", gateway_views.gateways, name="gateways"),
     path("activity/", activity_views.activity_timeline, name="activity"),
 ]

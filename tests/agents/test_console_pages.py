@@ -22,6 +22,7 @@ def page_urls(board, task):
         reverse("console:task", args=[board.pk, task.pk]),
         reverse("console:approvals"),
         reverse("console:agents"),
+        reverse("console:gateways"),
         reverse("console:activity"),
         reverse("webhooks_console:webhooks", args=[board.pk]),
         reverse("console:board_memory", args=[board.pk]),
@@ -199,7 +200,7 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 
 # Queries per page, whatever the amount of data: session, user, the page's own reads.
 QUERY_BOUNDS = {"dashboard": 15, "boards": 7, "board": 13, "column": 8, "board_edit": 7, "task": 12,
-                "approvals": 9, "agents": 10, "activity": 10, "webhooks": 9, "memory": 8, "operations": 10}
+                "approvals": 9, "agents": 10, "gateways": 8, "activity": 10, "webhooks": 9, "memory": 8, "operations": 10}
 
 
 def test_every_page_renders_with_a_number_of_queries_that_does_not_grow_with_the_data(client, owner, board, lead,

@@ -1,0 +1,44 @@
+"""Gateways in the console: registered by admins, listed per organization, tokens never shown."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from agents.models import ActivityEvent, Gateway
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
+
+
+def test_an_admin_registers_a_gateway_and_its_token_is_not_shown(client, owner, org):
+    client.force_login(owner)
+    response = client.post(reverse("console:gateways"), {
+        "organization": str(org.pk), "name": "Lab", "url": "wss://lab.example:18789", "token": "gw-secret-123"})
+    assert response.status_code == 302
+    gateway = Gateway.objects.get(name="Lab")
+    assert gateway.organization == org and gateway.token == "gw-secret-123"
+    assert ActivityEvent.objects.filter(event_type="gateway.created").exists()
+    html = client.get(reverse("console:gateways")).content.decode()
+    assert "wss://lab.example:18789" in html and "gw-secret-123" not in html
+
+
+def test_a_gateway_address_must_be_a_websocket_url_as_the_api_requires(client, owner, org):
+    client.force_login(owner)
+    response = client.post(reverse("console:gateways"), {"organization": str(org.pk), "name": "Bad",
+                                                          "url": "http://nope"})
+    assert response.status_code == 422
+    assert b"A gateway URL starts with ws:// or wss://" in response.content
+    assert not Gateway.objects.filter(name="Bad").exists()
+
+
+def test_a_member_sees_gateways_but_cannot_register_one(client, member, gateway, other_gateway):
+    client.force_login(member)
+    html = client.get(reverse("console:gateways")).content.decode()
+    assert "Acme gateway" in html and "Globex gateway" not in html and "Register a gateway" not in html
+    response = client.post(reverse("console:gateways"), {"name": "Sneaky", "url": "ws://x"})
+    assert response.status_code == 403
+    assert not Gateway.objects.filter(name="Sneaky").exists()
+
+
+def test_the_gateways_page_needs_sign_in(client):
+    assert client.get(reverse("console:gateways")).status_code == 302
