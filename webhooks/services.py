@@ -3,11 +3,10 @@ replay a payload, record the target agent's pickup. Each writes its activity eve
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,25 +30,13 @@ class IngestedRequest:
     content_type: str
 
 
-def _pipelined() -> AbstractContextManager[Any]:
-    """On Postgres, send the inserts back to back and read their answers together.
-
-    None of them needs a result (ids are made here), so one network round trip carries
-    all of them instead of one each; errors still surface before the commit. Other
-    databases run them one by one."""
-    if connection.vendor != "postgresql":
-        return nullcontext()
-    connection.ensure_connection()
-    return connection.connection.pipeline()
-
-
 def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequest) -> WebhookPayload:
     """Payload, board-memory note, delivery, its job and the activity event: all or nothing.
 
     ``organization_id`` comes with the webhook's lookup so the activity row costs no query.
     """
     now = timezone.now()
-    with transaction.atomic(), _pipelined():
+    with transaction.atomic():
         stored = WebhookPayload.objects.create(
             webhook_id=webhook.pk, board_id=webhook.board_id, payload=incoming.payload, headers=incoming.headers,
             source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
