@@ -165,6 +165,17 @@ def test_a_phone_sized_screen_gets_a_usable_layout(console_page, live_server):
     page.shot("phone-dashboard")
     page.get_by_role("link", name="Approvals").click()
     page.shot("phone-approvals")
+    from agents import rules
+    from agents.identity import default_organization, local_operator
+
+    board = Board.objects.create(organization=default_organization(), name="Pocket", slug="pocket")
+    for title in ("Reply to the customer", "Fix the footer link", "Plan the week"):
+        rules.create_task(local_operator(), board, {"title": title})
+    page.goto(f"/boards/{board.pk}/")
+    page.shot("phone-board")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    page.goto("/approvals/")
+
     # The keyboard reaches the skip link first, and it lands on the content.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
