@@ -13,7 +13,7 @@
 # Env: PG_URL (server, default postgres://postgres@127.0.0.1:5432), DB_NAME (prefix,
 #      mc_agent_bench), PORT (first of two ports, 18510), DURATION (8s per run),
 #      ROUNDS (5), CONNECTIONS (4), THREADS (2), AGENTS (1000),
-#      RATE_LIMIT_BACKEND (memory; redis needs REDIS_URL).
+#      RATE_LIMIT_BACKEND (memory; redis needs REDIS_URL), GUNICORN_ARGS (--max-requests 0).
 # The servers trust 127.0.0.1 as a proxy and every request carries its own
 # X-Forwarded-For, so the agent_auth limit (20/60 per client IP) stays on and is counted
 # for each request without refusing the load.
@@ -28,11 +28,15 @@ ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-4}
 THREADS=${THREADS:-2}
 AGENTS=${AGENTS:-1000}
+# Workers are not recycled during the runs, so their CPU time can be read per run.
+GUNICORN_ARGS=${GUNICORN_ARGS:---max-requests 0}
 REFERENCE_RPS=27.7   # earlier implementation, 1 agent, GET /api/v1/agent/healthz (shared/reference)
 PYTHON=.venv/bin/python
 WORK=$(mktemp -d)
 RESULTS="$WORK/results.tsv"
 SERVER_PIDS=()
+declare -A MASTER_OF_PORT
+TICKS_PER_SECOND=$(getconf CLK_TCK)
 
 for tool in wrk curl psql; do
   command -v "$tool" >/dev/null || { echo "bench_agent_auth: needs $tool (apt-get install -y $tool)" >&2; exit 1; }
@@ -63,8 +67,9 @@ database() {
 serve() {
   local name=$1 port=$2
   DATABASE_URL="$PG_URL/$name" BIND="127.0.0.1:$port" \
-    .venv/bin/gunicorn -c gunicorn.conf.py missioncontrol.wsgi:application >>"$WORK/server-$port.log" 2>&1 &
+    .venv/bin/gunicorn -c gunicorn.conf.py $GUNICORN_ARGS missioncontrol.wsgi:application >>"$WORK/server-$port.log" 2>&1 &
   SERVER_PIDS+=("$!")
+  MASTER_OF_PORT[$port]=$!
   for _ in $(seq 100); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
     sleep 0.2
@@ -74,13 +79,29 @@ serve() {
   exit 1
 }
 
-# run LABEL AGENTS PORT TOKEN PATH: one wrk run; its RESULT line goes to $RESULTS.
+# worker_ticks PORT: CPU time (user + system, clock ticks) used so far by that server's workers.
+worker_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -P "${MASTER_OF_PORT[$1]}"); do
+    # Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+  done
+  echo "$total"
+}
+
+# run LABEL AGENTS PORT TOKEN PATH: one wrk run; its RESULT line (plus the workers' CPU
+# milliseconds per request, which other load on the machine hardly changes) goes to $RESULTS.
 run() {
-  local label=$1 count=$2 port=$3 token=$4 path=$5 out result
+  local label=$1 count=$2 port=$3 token=$4 path=$5 out result before after
+  before=$(worker_ticks "$port")
   out=$(AGENT_TOKEN=$token AGENT_PATH=$path \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s bench/agent_request.lua \
         "http://127.0.0.1:$port")
+  after=$(worker_ticks "$port")
   result=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
+  result=$($PYTHON -c 'import json, sys
+r = json.loads(sys.argv[1]); r["cpu_ms"] = round(int(sys.argv[2]) * 1000 / int(sys.argv[3]) / max(r["requests"], 1), 3)
+print(json.dumps(r))' "$result" "$((after - before))" "$TICKS_PER_SECOND")
   printf '%s\t%s\t%s\t%s\n' "$round" "$label" "$count" "$result" >>"$RESULTS"
   echo "  $label, $count agent(s): $result"
 }
@@ -172,18 +193,21 @@ def statuses(key):
 names = {"healthz": "GET /api/v1/agent/healthz", "boards": "GET /api/v1/agent/boards",
          "wrong-secret": "healthz, wrong secret (401)", "unknown-key": "healthz, unknown token (401)"}
 print(f"{len(runs[('healthz', few)])} rounds")
-print(f"{'workload':<32}{'agents':>7}{'req/s':>9}{'best':>8}{'p50 ms':>9}{'p99 ms':>9}  statuses (all runs)")
+print(f"{'workload':<32}{'agents':>7}{'req/s':>9}{'best':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>8}  statuses")
 for key in sorted(runs, key=lambda k: (list(names).index(k[0]), k[1])):
     print(f"{names[key[0]]:<32}{key[1]:>7}{median(key, 'rps'):>9.1f}{max(values(key, 'rps')):>8.0f}"
-          f"{median(key, 'p50_ms'):>9.2f}{median(key, 'p99_ms'):>9.2f}  {statuses(key)}")
-print("(req/s and latencies: medians over rounds; best: the fastest round)")
+          f"{median(key, 'p50_ms'):>9.2f}{median(key, 'p99_ms'):>9.2f}{median(key, 'cpu_ms'):>8.2f}  {statuses(key)}")
+print("(medians over rounds; best: the fastest round; CPU ms: gunicorn workers' CPU time per request)")
 print()
 for label in ("healthz", "boards"):
     print(f"{label}: {many} agents vs {few}: req/s ratio {paired_ratio(label, 'rps'):.3f}, "
-          f"median latency ratio {paired_ratio(label, 'p50_ms'):.3f} (medians of per-round ratios)")
+          f"median latency ratio {paired_ratio(label, 'p50_ms'):.3f}, "
+          f"CPU per request ratio {paired_ratio(label, 'cpu_ms'):.3f} (medians of per-round ratios)")
 right = median(("healthz", many), "p50_ms")
 print(f"wrong vs right token, {many} agents: median {median(('wrong-secret', many), 'p50_ms'):.2f} ms "
-      f"(wrong secret), {median(('unknown-key', many), 'p50_ms'):.2f} ms (unknown), {right:.2f} ms (right)")
+      f"(wrong secret), {median(('unknown-key', many), 'p50_ms'):.2f} ms (unknown), {right:.2f} ms (right); "
+      f"CPU {median(('wrong-secret', many), 'cpu_ms'):.2f} / {median(('unknown-key', many), 'cpu_ms'):.2f} / "
+      f"{median(('healthz', many), 'cpu_ms'):.2f} ms per request")
 print(f"one request alone: {alone_few} ms with {few} agent, {alone_many} ms with {many} agents")
 for count in (few, many):
     rps, best = median(("healthz", count), "rps"), max(values(("healthz", count), "rps"))
