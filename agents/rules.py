@@ -6,13 +6,12 @@ stable ``code`` and a sentence. Every change writes one activity event with its 
 
 Who may do what (``actor`` is a ``User`` or an ``Agent``):
 
-- **Admins** (owner or admin of the board's organization) may do everything a lead may
-  and more: create, change and delete any task field, move a task between any statuses,
-  request approvals, and resolve approvals.
-- **Members** read the boards of their organization and take part in the conversation:
-  they may comment on tasks and write board memory (chat and notes). Changing the plan
-  (creating, changing or deleting tasks), requesting and resolving approvals are for
-  admins: a member gets 403 ``admin_required``. People outside the organization get 404.
+- **People** of the board's organization (owners, admins and members alike) may do
+  everything a lead may and more: create, change and delete any task field, move a task
+  between any statuses, comment, write board memory, request approvals and resolve them.
+  Creating and changing boards, gateways, agents and tags is for owners and admins, and
+  is checked where those objects are changed (``agents.access``), not here. People
+  outside the organization get 404.
 - **Leads** create and delete tasks on their board and edit their fields; they move a
   task only out of ``review`` (to ``done``, or back to ``inbox``, which returns it to the
   worker who asked for review), or start an ``inbox`` task by assigning a worker in the
@@ -41,7 +40,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from agents import activity
-from agents.access import ADMIN_ROLES, agent_can_reach, role_in
+from agents.access import agent_can_reach, role_in
 from agents.models import (
     Agent,
     Approval,
@@ -74,21 +73,17 @@ SIMPLE_FIELDS = ("title", "description", "status", "priority", "due_at")
 
 
 def actor_role(actor: Actor, board: Board) -> str:
-    """``admin``, ``member``, ``lead``, ``worker`` or ``main`` for ``actor`` on ``board``.
+    """``person``, ``lead``, ``worker`` or ``main`` for ``actor`` on ``board``.
 
     People outside the organization get 404; agents outside their reach get 403."""
     if isinstance(actor, Agent):
         if not agent_can_reach(actor, board):
             raise RuleViolation(403, "board_out_of_reach", "This board is outside the agent's reach.")
         return actor.role
-    role = role_in(actor, board.organization_id)
-    if role is None:
+    if role_in(actor, board.organization_id) is None:
         raise Http404
-    return "admin" if role in ADMIN_ROLES else "member"
-
-
-def _refuse_member() -> RuleViolation:
-    return RuleViolation(403, "admin_required", "Only an owner or admin of the organization may do this.")
+    # Every role of the organization works on its boards; admin-only objects are elsewhere.
+    return "person"
 
 
 def _refuse_main() -> RuleViolation:
@@ -260,8 +255,6 @@ def _check_may_change(role: str, actor: Actor, board: Board, task: Task, old_sta
                       changes: dict[str, Any]) -> None:
     if role == "main":
         raise _refuse_main()
-    if role == "member":
-        raise _refuse_member()
     if role == "worker":
         assert isinstance(actor, Agent)
         _check_worker_change(actor, board, task, changes)
@@ -432,10 +425,8 @@ def _comment_text(comment: str | None) -> str | None:
 
 
 def create_task(actor: Actor, board: Board, data: dict[str, Any]) -> Task:
-    """A new task on ``board``; leads and admins create tasks."""
+    """A new task on ``board``; leads and people of the organization create tasks."""
     role = actor_role(actor, board)
-    if role == "member":
-        raise _refuse_member()
     if role == "main":
         raise _refuse_main()
     if role == "worker":
@@ -528,11 +519,9 @@ def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, 
 
 
 def delete_task(actor: Actor, task: Task) -> None:
-    """Remove a task; leads and admins delete. Its activity stays."""
+    """Remove a task; leads and people of the organization delete. Its activity stays."""
     board = task.board
     role = actor_role(actor, board)
-    if role == "member":
-        raise _refuse_member()
     if role == "main":
         raise _refuse_main()
     if role == "worker":
@@ -615,10 +604,8 @@ def _check_no_pending_approval(tasks: list[Task]) -> None:
 
 
 def request_approval(actor: Actor, board: Board, data: dict[str, Any]) -> Approval:
-    """A pending approval on ``board``, asked by a board agent or an admin."""
+    """A pending approval on ``board``, asked by a board agent or a person of the organization."""
     role = actor_role(actor, board)
-    if role == "member":
-        raise _refuse_member()
     _require_board_worker_or_person(role)
     if data.get("status", Approval.Status.PENDING) != Approval.Status.PENDING:
         raise RuleViolation(422, "approval_must_be_pending",
@@ -658,12 +645,11 @@ def _link_tasks(approval: Approval, tasks: list[Task]) -> None:
 
 
 def resolve_approval(user: Actor, approval: Approval, status: str) -> Approval:
-    """Approve or reject a pending approval; people only (admins). The board lead is told."""
+    """Approve or reject a pending approval; any person of the organization. The board lead is told."""
     if isinstance(user, Agent):
         raise RuleViolation(403, "only_people_resolve_approvals", "Only people approve or reject approvals.")
     board = approval.board
-    if actor_role(user, board) != "admin":
-        raise _refuse_member()
+    actor_role(user, board)  # 404 for people outside the organization
     if status not in (Approval.Status.APPROVED, Approval.Status.REJECTED):
         raise RuleViolation(422, "invalid_resolution", "status must be approved or rejected.", field="status")
     with transaction.atomic():

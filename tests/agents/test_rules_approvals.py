@@ -128,10 +128,10 @@ def test_agents_cannot_resolve_approvals(lead, worker, board):
         rules.resolve_approval(lead, approval, "approved")
 
 
-def test_members_cannot_resolve_approvals(member, worker, board):
+def test_members_resolve_approvals(member, worker, board):
     approval = rules.request_approval(worker, board, ask())
-    with refused(403, "admin_required"):
-        rules.resolve_approval(member, approval, "approved")
+    approval = rules.resolve_approval(member, approval, "approved")
+    assert approval.status == "approved" and approval.resolved_by == member
 
 
 def test_a_resolution_must_be_approved_or_rejected(admin_user, worker, board):
@@ -147,11 +147,14 @@ def test_an_approval_is_resolved_once(admin_user, worker, board):
         rules.resolve_approval(admin_user, approval, "rejected")
 
 
-def test_members_and_the_main_agent_cannot_request_approvals(member, main_agent, board):
-    with refused(403, "admin_required"):
-        rules.request_approval(member, board, ask())
+def test_the_main_agent_cannot_request_approvals(main_agent, board):
     with refused(403, "board_agents_only"):
         rules.request_approval(main_agent, board, ask())
+
+
+def test_a_member_may_request_an_approval(member, board):
+    approval = rules.request_approval(member, board, ask())
+    assert approval.requested_by_user == member and approval.status == "pending"
 
 
 def test_an_admin_may_request_an_approval(admin_user, board):
