@@ -11,6 +11,8 @@ from rest_framework.response import Response
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 200
+# Far beyond any real list, and small enough for every database's OFFSET (a bigint).
+MAX_OFFSET = 10**9
 
 
 def parse_paging(request: Request) -> tuple[int, int]:
@@ -27,8 +29,8 @@ def parse_paging(request: Request) -> tuple[int, int]:
             errors[name] = f"{name} must be a whole number."
     if "limit" not in errors and not 1 <= values["limit"] <= MAX_LIMIT:
         errors["limit"] = f"limit must be between 1 and {MAX_LIMIT}."
-    if "offset" not in errors and values["offset"] < 0:
-        errors["offset"] = "offset must be 0 or more."
+    if "offset" not in errors and not 0 <= values["offset"] <= MAX_OFFSET:
+        errors["offset"] = f"offset must be between 0 and {MAX_OFFSET}."
     if errors:
         raise ValidationError(errors)
     return values["limit"], values["offset"]
@@ -61,5 +63,5 @@ class LimitOffsetEnvelopePagination(BasePagination):
         return [
             {"name": "limit", "required": False, "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-            {"name": "offset", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "offset", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
         ]
