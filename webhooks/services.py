@@ -15,6 +15,7 @@ from agents.models import Agent, BoardMemory, User
 from webhooks.delivery import OPEN_STATUSES, is_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.payloads import memory_note
+from webhooks.rows import insert_rows
 from webhooks.tasks import enqueue_delivery
 
 MEMORY_SOURCE = "webhook"
@@ -36,17 +37,17 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
     ``organization_id`` comes with the webhook's lookup so the activity row costs no query.
     """
     now = timezone.now()
+    stored = WebhookPayload(
+        webhook_id=webhook.pk, board_id=webhook.board_id, payload=incoming.payload, headers=incoming.headers,
+        source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
+    note = BoardMemory(
+        board_id=webhook.board_id, source=MEMORY_SOURCE, tags=["webhook", f"webhook:{webhook.pk}"],
+        content=memory_note(description=webhook.description, board_id=webhook.board_id, webhook_id=webhook.pk,
+                            payload_id=stored.pk, payload=incoming.payload),
+        created_at=now)
+    delivery = WebhookDelivery(payload=stored, agent_id=webhook.agent_id, next_attempt_at=now, created_at=now)
     with transaction.atomic():
-        stored = WebhookPayload.objects.create(
-            webhook_id=webhook.pk, board_id=webhook.board_id, payload=incoming.payload, headers=incoming.headers,
-            source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
-        BoardMemory.objects.create(
-            board_id=webhook.board_id, source=MEMORY_SOURCE, tags=["webhook", f"webhook:{webhook.pk}"],
-            content=memory_note(description=webhook.description, board_id=webhook.board_id, webhook_id=webhook.pk,
-                                payload_id=stored.pk, payload=incoming.payload),
-            created_at=now)
-        delivery = WebhookDelivery.objects.create(payload=stored, agent_id=webhook.agent_id, next_attempt_at=now,
-                                                  created_at=now)
+        insert_rows([stored, note, delivery])
         enqueue_delivery(delivery)
         activity.record("webhook.payload_received", actor=None, board=webhook.board_id, organization=organization_id,
                         message="Webhook payload received.",

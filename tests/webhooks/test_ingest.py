@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import uuid
 from unittest import mock
@@ -362,21 +361,35 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_counted_and_stored(webho
 # --- all or nothing ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failing", [
-    "agents.models.BoardMemory.objects",
-    "webhooks.models.WebhookDelivery.objects",
-    "webhooks.services.enqueue_delivery",
-])
-def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, failing):
-    target, _, attribute = failing.rpartition(".")
-    if attribute == "objects":
-        module_name, _, model_name = target.rpartition(".")
-        manager = getattr(importlib.import_module(module_name), model_name).objects
-        patcher = mock.patch.object(manager, "create", side_effect=RuntimeError("database went away"))
-    else:
-        patcher = mock.patch(failing, side_effect=RuntimeError("queue insert failed"))
+def _insert_the_payload_then_fail(objects, **kwargs):
+    from webhooks.rows import insert_rows
 
-    with patcher:
+    insert_rows(objects[:1], **kwargs)
+    raise RuntimeError("database went away after the payload insert")
+
+
+@pytest.mark.parametrize("patcher", [
+    lambda: mock.patch("webhooks.services.insert_rows", side_effect=_insert_the_payload_then_fail),
+    lambda: mock.patch("webhooks.services.enqueue_delivery", side_effect=RuntimeError("queue insert failed")),
+    lambda: mock.patch("webhooks.services.activity.record", side_effect=RuntimeError("activity insert failed")),
+], ids=["after-the-payload-insert", "job", "activity"])
+def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, patcher):
+    with patcher():
+        response = post(ingest_client, webhook, {"a": 1})
+
+    assert_refused(response, 500)
+    assert stored_counts() == NOTHING
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at a real commit
+def test_a_row_refused_at_commit_takes_the_whole_ingest_with_it(ingest_client, webhook):
+    from webhooks import ingest, services
+
+    def store_with_a_dangling_agent(hook, organization_id, incoming):
+        hook.agent_id = uuid.uuid4()  # the delivery row's foreign key fails when the transaction commits
+        return services.store_payload(hook, organization_id, incoming)
+
+    with mock.patch.object(ingest, "store_payload", side_effect=store_with_a_dangling_agent):
         response = post(ingest_client, webhook, {"a": 1})
 
     assert_refused(response, 500)

@@ -1,0 +1,52 @@
+"""insert_rows: several new rows of different tables in one go."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from agents.models import BoardMemory
+from webhooks.models import WebhookDelivery, WebhookPayload
+from webhooks.rows import insert_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def new_rows(webhook):
+    payload = WebhookPayload(webhook=webhook, board_id=webhook.board_id, payload={"a": [1, "é"]},
+                             headers={"x-event": "push"})
+    note = BoardMemory(board_id=webhook.board_id, content="note", tags=["webhook"])
+    delivery = WebhookDelivery(payload=payload)
+    return payload, note, delivery
+
+
+def test_rows_of_several_tables_are_stored_as_save_would_store_them(webhook):
+    payload, note, delivery = new_rows(webhook)
+
+    insert_rows([payload, note, delivery])
+
+    stored = WebhookPayload.objects.get()
+    assert stored.pk == payload.pk and stored.payload == {"a": [1, "é"]} and stored.headers == {"x-event": "push"}
+    assert BoardMemory.objects.get().tags == ["webhook"]
+    row = WebhookDelivery.objects.get()
+    assert row.payload_id == payload.pk and row.status == "pending" and row.updated_at is not None
+    assert not payload._state.adding
+
+
+def test_on_postgres_they_travel_in_one_statement(webhook, django_assert_num_queries):
+    if connection.vendor != "postgresql":
+        pytest.skip("one statement is a Postgres feature; other databases insert row by row")
+    with django_assert_num_queries(1):
+        insert_rows(list(new_rows(webhook)))
+
+
+def test_a_refused_row_leaves_none_of_them(webhook):
+    payload, note, delivery = new_rows(webhook)
+    WebhookPayload.objects.create(pk=payload.pk, webhook=webhook, board_id=webhook.board_id)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows([note, payload, delivery])
+
+    assert not BoardMemory.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+
