@@ -7,8 +7,11 @@
 # created last; then, on the large database, a wrong token (right key, wrong secret) and
 # an unknown one. Runs alternate between the two servers for ROUNDS rounds and the
 # medians are reported (and the best run, the one least disturbed by other load on a
-# shared machine); ratios are taken within a round, between runs seconds apart. The cost of authenticating must not grow with the number of agents,
-# and a wrong token must cost what a right one does. Prints one table and the ratios.
+# shared machine); ratios are taken within a round, between runs seconds apart. The
+# gunicorn workers' CPU time per request is reported too: other load on the machine
+# slows requests down but hardly changes what each one costs. The cost of authenticating
+# must not grow with the number of agents, and a wrong token must cost what a right one
+# does. Prints one table and the ratios.
 #
 # Env: PG_URL (server, default postgres://postgres@127.0.0.1:5432), DB_NAME (prefix,
 #      mc_agent_bench), PORT (first of two ports, 18510), DURATION (8s per run),
