@@ -303,3 +303,11 @@ def test_readme_keeps_the_two_commands_a_newcomer_needs():
     assert "make run     # install into .venv, migrate, start the web server and the worker" in readme
     assert "make test    # install into .venv, run the whole test suite" in readme
     assert "test-artifacts/screenshots/" in readme
+
+
+def test_every_document_the_readme_and_docs_point_to_exists():
+    texts = [(ROOT / "README.md").read_text(encoding="utf-8")]
+    texts += [path.read_text(encoding="utf-8") for path in (ROOT / "docs").glob("*.md")]
+    named = {name for text in texts for name in re.findall(r"docs/[\w-]+\.md", text)}
+    assert "docs/operations.md" in named
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
