@@ -314,7 +314,7 @@ USE_TZ = True
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["missioncontrol.api.parsers.JSONParser"],
     # User routes: the token class of AUTH_MODE first (its "Bearer" challenge makes failures
     # 401), then the console's session. Agent routes set their own class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
