@@ -239,3 +239,50 @@ def test_probes_are_json_even_for_wrong_methods(client):
     response = client.delete("/readyz")
     assert response.status_code == 405
     assert response.json()["detail"] == "Method not allowed; use GET."
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/healthz"), ("delete", "/readyz"), ("put", "/healthz"),
+                                              ("post", "/readyz")])
+def test_writes_to_a_probe_are_405_in_the_envelope_even_with_csrf_checks(method, path):
+    from django.test import Client
+
+    # A real server enforces CSRF; without the exemption this was a 403 "CSRF cookie not set".
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    body = response.json()
+    assert body["detail"] == "Method not allowed; use GET." and body["request_id"] == response["X-Request-ID"]
+
+
+def wsgi_call(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
+    """The response as a WSGI server receives it (the test client drops HEAD bodies itself)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.client import RequestFactory
+
+    environ = RequestFactory()._base_environ(PATH_INFO=path, REQUEST_METHOD=method)
+    seen: dict[str, object] = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    chunks = WSGIHandler()(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    return str(seen["status"]), seen["headers"], body  # type: ignore[return-value]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_head_on_a_probe_sends_no_body(path):
+    status, headers, body = wsgi_call("HEAD", path)
+    assert status.startswith("200")
+    assert body == b""
+    assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_on_a_probe_still_sends_its_body():
+    status, _headers, body = wsgi_call("GET", "/healthz")
+    assert status.startswith("200") and json.loads(body) == {"ok": True}
