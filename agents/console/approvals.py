@@ -51,11 +51,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
     queryset, status, board_id = _queryset(request)
     # Decisions return to the queue as filtered, also when the form came from a live refresh.
     back = reverse("console:approvals") + "?" + request.GET.urlencode()
-    # Only admins decide; members see the queue without the buttons.
-    admin_org_ids = set(access.admin_organizations(request.user).values_list("pk", flat=True))
     page_obj = paginate(request, queryset, per_page=25)
-    for approval in page_obj.object_list:
-        approval.can_decide = approval.board.organization_id in admin_org_ids
     return {"page_obj": page_obj, "status": status, "filters": FILTERS,
             "board_id": str(board_id or ""), "back": back}
 

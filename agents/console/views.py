@@ -173,11 +173,9 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
     return columns
 
 
-def _board_body_context(request: HttpRequest, board: Board, can_admin: bool | None = None) -> dict[str, Any]:
-    # Members read the board; the move menus are for those who may change it.
-    if can_admin is None:
-        can_admin = access.is_admin(request.user, board.organization_id)
-    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES, "can_admin": can_admin}
+def _board_body_context(request: HttpRequest, board: Board) -> dict[str, Any]:
+    # Everyone who sees the board gets the move menus; agents.rules decides each move.
+    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES}
 
 
 @login_required
@@ -195,7 +193,7 @@ def board_detail(request: HttpRequest, board_id: Any) -> HttpResponse:
         context["list_label"] = Task.Status(status).label
         context["page_obj"] = paginate(request, board_tasks(board).filter(status=status).order_by("-updated_at"))
     else:
-        context.update(_board_body_context(request, board, context["can_admin"]))
+        context.update(_board_body_context(request, board))
         context["etag"] = etag_for("board", *board_fingerprint(board))
     return page(request, "agents/board.html", "boards", context)
 
@@ -371,7 +369,6 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
         "approvals": approvals, "history": history, "edit_form": edit_form,
         "comment_form": CommentForm(), "approval_form": ApprovalRequestForm(),
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
-        "can_admin": access.is_admin(request.user, board.organization_id),
     })
 
 
