@@ -8,6 +8,7 @@ handlers below, which answer JSON on API paths and the console's pages elsewhere
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -69,6 +70,46 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(error_body(exc.detail), status=status_code, headers=headers)
 
 
+PLAIN_PAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "You may not do this."),
+    404: ("Not found", "There is nothing here, or it is not yours to see."),
+    500: ("Something went wrong", "The error is logged with its request id. Try again in a moment."),
+}
+_logged_fallbacks: set[int] = set()
+
+
+def forget_logged_fallbacks() -> None:
+    """Tests want to see the next fallback logged again."""
+    _logged_fallbacks.clear()
+
+
+def _plain_page(status_code: int) -> HttpResponse:
+    title, sentence = PLAIN_PAGES[status_code]
+    html = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Mission Control"
+            f"</title></head><body><h1>{title}</h1><p>{sentence}</p><p><a href=\"/\">Go to the dashboard</a></p>"
+            "</body></html>")
+    return HttpResponse(html, status=status_code, content_type="text/html; charset=utf-8")
+
+
+def _page(status_code: int, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """The console's error page, or a plain one when that page cannot render.
+
+    The pages use the console layout and its static files; without ``collectstatic`` the
+    manifest storage raises on every ``{% static %}``, and an error inside the 500
+    handler would leave the client with the server's bare error page and no request id."""
+    try:
+        return render()
+    except Exception:
+        if status_code not in _logged_fallbacks:
+            # Once per kind of page: an unknown URL hit in a loop must not flood the log.
+            _logged_fallbacks.add(status_code)
+            logger.warning("The %s page could not render; answering a plain page instead (is the "
+                           "staticfiles manifest missing? run manage.py collectstatic)", status_code,
+                           exc_info=True)
+        return _plain_page(status_code)
+
+
 def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
     if isinstance(exception, RequestDataTooBig):
         # Django files an oversized body under "bad request"; the client needs to know
@@ -76,23 +117,23 @@ def bad_request(request: HttpRequest, exception: Exception, template_name: str =
         return error_response(413, "Request body is too large.")
     if wants_json_errors(request):
         return error_response(400, "Bad request.")
-    return defaults.bad_request(request, exception)
+    return _page(400, lambda: defaults.bad_request(request, exception))
 
 
 def permission_denied(request: HttpRequest, exception: Exception, template_name: str = "403.html") -> HttpResponse:
     if wants_json_errors(request):
         return error_response(403, "You do not have permission to perform this action.")
-    return defaults.permission_denied(request, exception)
+    return _page(403, lambda: defaults.permission_denied(request, exception))
 
 
 def page_not_found(request: HttpRequest, exception: Exception, template_name: str = "404.html") -> HttpResponse:
     if wants_json_errors(request):
         return error_response(404, "Not found.")
-    return defaults.page_not_found(request, exception)
+    return _page(404, lambda: defaults.page_not_found(request, exception))
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
     # Django has already logged the traceback on django.request with the request id.
     if wants_json_errors(request):
         return error_response(500, "Internal server error.")
-    return defaults.server_error(request)
+    return _page(500, lambda: defaults.server_error(request))
