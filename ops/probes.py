@@ -3,8 +3,8 @@
 Liveness touches nothing: it answers as long as the process can serve a request, so an
 orchestrator restarts only a process that is truly stuck. Readiness asks the question
 "should traffic come here?": it runs a real query and looks for unapplied migrations
-(both required), and reports the caches and the background worker, which degrade the
-service but do not stop it.
+(both required), and reports the caches, the background worker and the collected static
+files, which degrade the service but do not stop it.
 
 Other parts of the system add their own informational checks with ``register_check``;
 the console's operations page shows ``readiness()`` as it is.
@@ -217,10 +217,34 @@ def check_worker() -> CheckResult:
     return result
 
 
+def static_manifest_missing() -> bool | None:
+    """Whether ``collectstatic``'s manifest is missing; None for a storage that needs none."""
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.core.files.storage import storages
+
+    storage = storages["staticfiles"]
+    if not isinstance(storage, ManifestFilesMixin):
+        return None
+    return not storage.manifest_storage.exists(storage.manifest_name)
+
+
+def check_static() -> CheckResult:
+    """Every console page links its CSS through the manifest; without it they cannot render."""
+    missing = static_manifest_missing()
+    if missing is None:
+        return {"ok": True, "manifest": False}
+    if missing:
+        return {"ok": False, "manifest": True,
+                "error": "The staticfiles manifest is missing, so console pages cannot render; "
+                         "run manage.py collectstatic."}
+    return {"ok": True, "manifest": True}
+
+
 register_check("database", check_database, required=True)
 register_check("migrations", check_migrations, required=True, needs_database=True)
 register_check("cache", check_cache)
 register_check("worker", check_worker, needs_database=True)
+register_check("static", check_static)
 
 
 # --- views -----------------------------------------------------------------------------

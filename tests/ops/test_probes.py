@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from datetime import timedelta
 
@@ -286,3 +287,52 @@ def test_head_on_a_probe_sends_no_body(path):
 def test_get_on_a_probe_still_sends_its_body():
     status, _headers, body = wsgi_call("GET", "/healthz")
     assert status.startswith("200") and json.loads(body) == {"ok": True}
+
+
+@pytest.fixture
+def manifest_storage(settings, tmp_path):
+    """The production storage over an empty STATIC_ROOT, as before any collectstatic."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_a_missing_static_manifest_is_degraded_with_the_fix_named(client, manifest_storage):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    static = response.json()["checks"]["static"]
+    assert static["ok"] is False and static["status"] == "degraded"
+    assert "run manage.py collectstatic" in static["error"]
+
+
+@pytest.mark.django_db
+def test_a_collected_static_manifest_is_ok(client, manifest_storage):
+    (manifest_storage / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    static = client.get("/readyz").json()["checks"]["static"]
+    assert static == {"ok": True, "status": "ok", "manifest": True}
+
+
+@pytest.mark.django_db
+def test_a_storage_without_a_manifest_needs_none(client, console_static):
+    static = client.get("/readyz").json()["checks"]["static"]
+    assert static == {"ok": True, "status": "ok", "manifest": False}
+
+
+def test_server_start_warns_once_when_the_static_manifest_is_missing(manifest_storage, caplog):
+    from ops import startup
+
+    with caplog.at_level(logging.WARNING, logger="ops.startup"):
+        startup.warn_about_static_files()
+    (record,) = [r for r in caplog.records if r.name == "ops.startup"]
+    assert record.levelno == logging.WARNING and "collectstatic" in record.getMessage()
+
+
+def test_server_start_is_quiet_when_the_static_manifest_exists(manifest_storage, caplog):
+    from ops import startup
+
+    (manifest_storage / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    with caplog.at_level(logging.WARNING, logger="ops.startup"):
+        startup.warn_about_static_files()
+    assert not [r for r in caplog.records if r.name == "ops.startup"]
