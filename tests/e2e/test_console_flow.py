@@ -120,6 +120,11 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     assert endpoint.endswith(webhook.endpoint_path)
     page.shot("webhook-created")
 
+    # The page's own "Try it" command works as printed.
+    try_it = subprocess.run(["bash", "-c", page.locator("#try-command").inner_text()], capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert json.loads(try_it.stdout)["ok"] is True, try_it.stdout + try_it.stderr
+
     body = json.dumps({"action": "opened", "issue": {"number": 42, "title": "Launch checklist"}})
     signature = "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
     result = subprocess.run(
@@ -127,13 +132,15 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
          "-H", "Content-Type: application/json", "-H", f"X-Hub-Signature-256: {signature}", "--data-binary", body],
         capture_output=True, text=True, timeout=30, check=False)
     assert result.stdout == "202", result.stderr
-    assert WebhookPayload.objects.filter(webhook=webhook).count() == 1
+    assert WebhookPayload.objects.filter(webhook=webhook).count() == 2
 
     page.get_by_role("link", name="Open the webhook").click()
-    page.locator("summary", has_text="Payload").first.click()
+    for summary in page.locator("summary", has_text="Payload").all():
+        summary.click()
     assert page.get_by_text('"title": "Launch checklist"').is_visible()
+    assert page.get_by_text('"hello": "mission control"').is_visible()
     assert page.locator(".badge.pending, .badge.delivered").first.is_visible()
-    assert page.get_by_role("button", name="Replay delivery").is_visible()
+    assert page.get_by_role("button", name="Replay delivery").first.is_visible()
     page.shot("webhook-payload")
 
     # Board memory: what the agents read, including the approval decision and the event.
