@@ -67,6 +67,8 @@ TASK_FIELDS = ("title", "description", "status", "priority", "due_at", "assigned
                "depends_on_task_ids", "tag_ids")
 # Names the normalized changes use (model-side values: objects, not ids).
 SIMPLE_FIELDS = ("title", "description", "status", "priority", "due_at")
+# Refusals name fields as the client sent them, not as the changes hold them.
+API_FIELD_NAMES = {"assigned_agent": "assigned_agent_id", "depends_on": "depends_on_task_ids", "tags": "tag_ids"}
 
 
 # --- who is acting ---------------------------------------------------------------------
@@ -227,7 +229,7 @@ def _check_worker_may_touch(worker: Agent, task: Task) -> None:
 
 def _check_worker_change(worker: Agent, board: Board, task: Task, changes: dict[str, Any]) -> None:
     _check_worker_may_touch(worker, task)
-    other = sorted(set(changes) - {"status"})
+    other = sorted(API_FIELD_NAMES.get(name, name) for name in set(changes) - {"status"})
     if other:
         raise RuleViolation(403, "worker_can_only_change_status", "Workers may only change a task's status.",
                             fields=other)

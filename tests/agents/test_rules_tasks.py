@@ -6,7 +6,7 @@ import pytest
 from django.http import Http404
 
 from agents import rules
-from agents.models import ActivityEvent, Task, TaskComment
+from agents.models import ActivityEvent, Tag, Task, TaskComment
 from tests.agents.rules_helpers import refused
 from tests.conftest import make_agent, make_board, make_task
 
@@ -163,6 +163,17 @@ def test_a_worker_can_only_change_the_status(worker, board):
     assert caught.value.detail["fields"] == ["title"]
     task.refresh_from_db()
     assert task.status == "inbox"
+
+
+def test_a_worker_refusal_names_the_fields_as_the_client_sent_them(worker, board):
+    other = make_agent("Other", board=board)
+    dependency = make_task(board, "First")
+    tag = Tag.objects.create(organization=board.organization, name="Docs", slug="docs")
+    task = make_task(board)
+    with refused(403, "worker_can_only_change_status") as caught:
+        rules.update_task(worker, task, {"status": "in_progress", "assigned_agent_id": str(other.pk),
+                                         "depends_on_task_ids": [str(dependency.pk)], "tag_ids": [str(tag.pk)]})
+    assert caught.value.detail["fields"] == ["assigned_agent_id", "depends_on_task_ids", "tag_ids"]
 
 
 def test_a_worker_resending_unchanged_fields_is_fine(worker, board):
