@@ -62,6 +62,22 @@ trap cleanup EXIT
 
 count() { psql "$DATABASE_URL" -tAc "SELECT count(*) FROM $1"; }
 
+# CPU used so far (clock ticks) by the given processes; gone processes count 0.
+cpu_ticks() {
+  local total=0 pid stat
+  for pid in "$@"; do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    stat=${stat##*) }   # fields after the command name, which may contain spaces
+    set -- $stat
+    total=$((total + ${12} + ${13}))   # utime + stime
+  done
+  echo "$total"
+}
+# CPU of this shell's finished children (wrk runs as one).
+children_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
+web_pids() { pgrep -P "$SERVER_PID" | tr '\n' ' '; }
+db_pids() { psql "$PG_URL/postgres" -tAc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB_NAME'" | tr '\n' ' '; }
+
 # --- the load script: signed POSTs, a new client IP each, quiet after ACTIVE seconds ------
 cat >"$WORK/ingest.lua" <<'LUA'
 local path = assert(os.getenv("INGEST_PATH"))
@@ -177,16 +193,28 @@ payloads_before=$(count webhooks_webhookpayload)
 deliveries_before=$(count webhooks_webhookdelivery)
 jobs_before=$(count django_tasks_database_dbtaskresult)
 
+# The machine may be shared with other work, which makes req/s noisy; the CPU each accepted
+# request costs (web workers, Postgres, wrk) does not depend on that, and bounds what two
+# idle cores could do.
+pids_web=$(web_pids); pids_db=$(db_pids)
+web_ticks=$(cpu_ticks $pids_web); db_ticks=$(cpu_ticks $pids_db)
+
 echo "== wrk -t$THREADS -c$CONNECTIONS: ${ACTIVE}s of load, ${DRAIN}s to drain"
+wrk_ticks=$(children_ticks)
 out=$(ACTIVE=$ACTIVE wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((ACTIVE + DRAIN))s" --timeout 30s --latency \
       -s "$WORK/ingest.lua" "$BASE_URL")
 result=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
+web_ticks=$(( $(cpu_ticks $(web_pids)) - web_ticks ))
+# Connections opened during the run count from zero.
+db_ticks=$(( $(cpu_ticks $(db_pids)) - db_ticks ))
+wrk_ticks=$(( $(children_ticks) - wrk_ticks ))
 
 payloads=$(( $(count webhooks_webhookpayload) - payloads_before ))
 deliveries=$(( $(count webhooks_webhookdelivery) - deliveries_before ))
 jobs=$(( $(count django_tasks_database_dbtaskresult) - jobs_before ))
 
-$PYTHON - "$result" "$ACTIVE" "$payloads" "$deliveries" "$jobs" "$REFERENCE_RPS" <<'PY'
+$PYTHON - "$result" "$ACTIVE" "$payloads" "$deliveries" "$jobs" "$REFERENCE_RPS" "$web_ticks" "$db_ticks" \
+  "$wrk_ticks" "$(getconf CLK_TCK)" "$(nproc)" <<'PY'
 import json, sys
 
 r = json.loads(sys.argv[1])
@@ -198,6 +226,12 @@ print(f"accepted (202): {accepted} in {active} s = {rps:.1f} req/s "
 print(f"latency: p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms")
 print(f"answers: {r['status']}, socket errors: {r['socket_errors']}")
 print(f"stored: {payloads} payload rows, {deliveries} delivery rows, {jobs} job rows")
+web, db, load, hz, cores = (int(value) for value in sys.argv[7:12])
+if accepted:
+    per = {name: ticks / hz * 1000 / accepted for name, ticks in (("web", web), ("postgres", db), ("wrk", load))}
+    total = sum(per.values())
+    print(f"CPU per accepted request: web workers {per['web']:.2f} ms, Postgres {per['postgres']:.2f} ms, "
+          f"wrk {per['wrk']:.2f} ms; all {cores} cores for this alone: at most {cores * 1000 / total:.0f} req/s")
 # Socket errors are reported but do not decide: a request lost on a broken connection either
 # was stored (and then the rows exceed the 202s) or was not (and nothing was promised).
 ok = payloads == deliveries == jobs == accepted

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import F
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from agents.models import Board
 from ops import throttle
 from ops.client_ip import client_ip
 from ops.errors import error_response
@@ -24,7 +25,31 @@ from webhooks.payloads import captured_headers, decode_body
 from webhooks.services import IngestedRequest, store_payload
 
 THROTTLE_SCOPE = "webhook_ingest"
-_WEBHOOK_FIELDS = ("id", "board_id", "enabled", "secret", "signature_header", "agent_id", "description")
+_COLUMNS = ("enabled", "secret", "signature_header", "agent_id", "description")
+
+
+def find_webhook(board_id: UUID, webhook_id: UUID) -> tuple[Webhook, Any] | None:
+    """The webhook with that id on that board, and its board's organization id.
+
+    Written as one plain SELECT: it runs on every ingest, and building the same query
+    through the ORM costs several times what the database takes to answer it."""
+    quote = connection.ops.quote_name
+    uuid_field = Webhook._meta.pk
+    sql = (f"SELECT {', '.join('w.' + quote(column) for column in _COLUMNS)}, b.{quote('organization_id')} "
+           f"FROM {quote(Webhook._meta.db_table)} w JOIN {quote(Board._meta.db_table)} b ON b.{quote('id')} = "
+           f"w.{quote('board_id')} WHERE w.{quote('id')} = %s AND w.{quote('board_id')} = %s")
+    params = [uuid_field.get_db_prep_value(webhook_id, connection), uuid_field.get_db_prep_value(board_id, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    enabled, secret, signature_header, agent_id, description, organization_id = row
+    webhook = Webhook(id=webhook_id, board_id=board_id, enabled=bool(enabled), secret=secret,
+                      signature_header=signature_header, description=description,
+                      agent_id=uuid_field.to_python(agent_id) if agent_id is not None else None)
+    webhook._state.adding = False
+    return webhook, uuid_field.to_python(organization_id)
 
 
 def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpResponse:
@@ -34,11 +59,10 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
         return error_response(429, f"Request was throttled. Expected available in {limited.retry_after} seconds.",
                               headers={"Retry-After": str(limited.retry_after)})
 
-    # One query finds the webhook on that board and the organization the activity row needs.
-    webhook: Any = (Webhook.objects.filter(pk=webhook_id, board_id=board_id)
-                    .annotate(organization_id=F("board__organization_id")).only(*_WEBHOOK_FIELDS).first())
-    if webhook is None:
+    found = find_webhook(board_id, webhook_id)
+    if found is None:
         return error_response(404, "Not found.")
+    webhook, organization_id = found
     if not webhook.enabled:
         return error_response(410, "Webhook is disabled.")
 
@@ -52,7 +76,7 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
             return error_response(403, "Invalid webhook signature.")
 
     content_type = request.META.get("CONTENT_TYPE", "")
-    stored = store_payload(webhook, webhook.organization_id, IngestedRequest(
+    stored = store_payload(webhook, organization_id, IngestedRequest(
         payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
         source_ip=ip, content_type=content_type))
     return JsonResponse({"ok": True, "board_id": str(webhook.board_id), "webhook_id": str(webhook.pk),
