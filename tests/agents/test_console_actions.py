@@ -286,3 +286,12 @@ def test_an_admin_edits_a_tasks_title_description_priority_and_assignee(client, 
         "Draft the post", "About 800 words.", "urgent", worker)
     event = ActivityEvent.objects.get(event_type="task.updated", task_id=task.pk)
     assert set(event.data["changes"]) >= {"title", "description", "priority"}
+
+
+def test_the_queue_shows_a_reason_given_only_in_the_payload(client, owner, board, worker):
+    task = make_task(board, "Merge")
+    rules.request_approval(worker, board, {"action_type": "merge", "task_id": str(task.pk), "confidence": 70,
+                                           "payload": {"decision": {"reason": "CI is green on main."}}})
+    client.force_login(owner)
+    html = client.get(reverse("console:approvals")).content.decode()
+    assert '<div class="reason">CI is green on main.</div>' in html
