@@ -64,9 +64,19 @@ class BrowserProblems:
     def expect_status(self, url_part: str, status: int) -> None:
         self.expected_statuses[url_part] = status
 
+    def _expected(self, url: str, status: int) -> bool:
+        return any(part in url and expected == status for part, expected in self.expected_statuses.items())
+
     def on_console(self, message: object) -> None:
-        if message.type == "error":  # type: ignore[attr-defined]
-            self.items.append(f"console error: {message.text}")  # type: ignore[attr-defined]
+        if message.type != "error":  # type: ignore[attr-defined]
+            return
+        text = message.text  # type: ignore[attr-defined]
+        # Chromium also logs every error response; an expected one is not a problem.
+        loaded = re.search(r"responded with a status of (\d+)", text)
+        url = (message.location or {}).get("url", "")  # type: ignore[attr-defined]
+        if loaded and self._expected(url, int(loaded.group(1))):
+            return
+        self.items.append(f"console error: {text}")
 
     def on_page_error(self, error: object) -> None:
         self.items.append(f"page error: {error}")
@@ -84,7 +94,7 @@ class BrowserProblems:
         if status < 400:
             return
         url = response.url  # type: ignore[attr-defined]
-        if any(part in url and expected == status for part, expected in self.expected_statuses.items()):
+        if self._expected(url, status):
             return
         self.items.append(f"HTTP {status}: {url}")
 

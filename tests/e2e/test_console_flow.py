@@ -227,3 +227,14 @@ def test_the_board_refreshes_itself_cheaply_when_work_arrives(console_page):
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(15, 18, 22)"
     assert page.problems.items == []
+
+
+def test_a_wrong_token_is_refused_in_the_browser_with_a_sentence(console_page):
+    page = console_page
+    page.problems.expect_status("/login/", 401)
+    page.goto("/login/")
+    page.get_by_label("Access token").fill("not-the-token")
+    page.get_by_role("button", name="Sign in with token").click()
+    assert page.get_by_role("alert").inner_text() == "That token is not right."
+    page.shot("sign-in-refused")
+    assert page.problems.items == []
