@@ -167,8 +167,15 @@ def measure(step: str, argument: str) -> dict[str, Any]:
     return figures
 
 
-def run_step(step: str, argument: str, url: str) -> dict[str, Any]:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "missioncontrol.settings"}
+def step_environment(url: str, folder: Path) -> dict[str, str]:
+    """The bench database, and a backup folder inside the temporary one: the steps must
+    never write the checkout's var/backups or its last-backup marker, which /readyz reads."""
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "missioncontrol.settings",
+            "BACKUP_DIR": str(folder / "backups")}
+
+
+def run_step(step: str, argument: str, url: str, folder: Path) -> dict[str, Any]:
+    env = step_environment(url, folder)
     completed = subprocess.run([sys.executable, __file__, "--measure", step, argument], env=env,
                                capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -187,15 +194,16 @@ def main() -> None:
 
     if options.measure:
         setup_django(os.environ["DATABASE_URL"])
+        from django.conf import settings
+
+        # The child reads settings afresh; BACKUP_DIR came from step_environment.
+        settings.BACKUP_STATE_FILE = Path(settings.BACKUP_DIR) / "last-backup.json"
         print(json.dumps(measure(*options.measure)))
         return
 
     folder = Path(tempfile.mkdtemp(prefix="mc-backup-bench-"))
     url = database_url(options.engine, folder)
     setup_django(url)
-    from django.conf import settings
-
-    settings.BACKUP_STATE_FILE = folder / "last-backup.json"
     try:
         if options.engine == "postgres":
             recreate_postgres_database()
@@ -206,9 +214,9 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        backup = run_step("backup", str(folder / "backups"), url)
-        drill = run_step("drill", backup["path"], url)
-        restore = run_step("restore", backup["path"], url)
+        backup = run_step("backup", str(folder / "backups"), url, folder)
+        drill = run_step("drill", backup["path"], url, folder)
+        restore = run_step("restore", backup["path"], url, folder)
         print(f"dump size: {backup['size'] / 1024 / 1024:.1f} MiB ({backup['rows']} rows)")
         print(f"{'step':<8} {'seconds':>8} {'python rss at start':>18} {'python peak rss':>16} {'tool peak rss':>14}")
         for name, figures in (("backup", backup), ("drill", drill), ("restore", restore)):

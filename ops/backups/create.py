@@ -125,7 +125,7 @@ def _create_backup(target: DatabaseTarget, output_dir: Path | None, keep: int | 
             manifest_path.with_name(manifest_path.name + ".partial").unlink(missing_ok=True)
             raise _os_error(exc, manifest_path) from exc
         try:
-            state.record_success(dump_path, manifest.created_at, size)
+            state.record_success(dump_path, manifest.created_at, size, target)
         except OSError as exc:
             # The backup itself is complete; only the readiness probe will not know of it.
             logger.warning("Could not record the backup in %s: %s", state.state_path(), exc)

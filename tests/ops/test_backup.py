@@ -8,9 +8,11 @@ import errno
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -495,6 +497,68 @@ def test_readiness_shows_the_time_of_the_last_successful_backup(out, client, bac
     assert check["last_success_at"] == result.manifest.created_at
     assert check["size"] == result.manifest.size
     assert 0 <= check["age_seconds"] < 120
+
+
+def test_the_backup_marker_names_the_database_without_its_password(out, backup_state_file):
+    from ops.backups import state
+
+    target = DatabaseTarget(engine=POSTGRES, name="mc", host="db.internal", port="5433", user="mc",
+                            password="s3cret")
+    state.record_success(out / "mc.dump", "2026-01-02T03:04:05Z", 10, target)
+    marker = json.loads(backup_state_file.read_text())
+    assert marker["database"] == {"engine": "postgresql", "name": "mc", "host": "db.internal", "port": "5433"}
+    assert "s3cret" not in backup_state_file.read_text()
+
+
+@pytest.mark.django_db
+def test_readiness_ignores_a_backup_of_another_database(out, backup_state_file, backup_check, client):
+    from ops.backups import state
+
+    other = DatabaseTarget(engine=SQLITE, name="/tmp/some-other-database.sqlite3")
+    state.record_success(out / "other.sqlite3", "2026-01-02T03:04:05Z", 10, other)
+    check = client.get("/readyz").json()["checks"]["backup"]
+    assert check["last_success_at"] is None
+    assert state.last_success() is None
+
+
+@pytest.mark.django_db
+def test_readiness_ignores_a_marker_that_does_not_say_which_database(backup_state_file, backup_check, client):
+    backup_state_file.parent.mkdir(parents=True)
+    backup_state_file.write_text(json.dumps({"created_at": "2026-01-02T03:04:05Z", "path": "/tmp/x", "size": 1}))
+    assert client.get("/readyz").json()["checks"]["backup"]["last_success_at"] is None
+
+
+@pytest.mark.django_db
+def test_a_marker_for_this_database_is_read_back(out, backup_state_file):
+    from ops.backups import state
+
+    state.record_success(out / "mc.dump", "2026-01-02T03:04:05Z", 10, target_for())
+    assert state.last_success()["created_at"] == "2026-01-02T03:04:05Z"
+
+
+def test_the_backup_benchmark_keeps_its_marker_in_its_own_folder(tmp_path):
+    # Its steps run in child processes that read settings afresh; a marker set only in the
+    # parent let them write the checkout's var/last-backup.json, which /readyz then showed.
+    import importlib.util
+
+    from django.conf import settings
+
+    bench_path = Path(__file__).resolve().parents[2] / "bench" / "bench_backup.py"
+    spec = importlib.util.spec_from_file_location("bench_backup", bench_path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    real_marker = settings.VAR_DIR / "last-backup.json"
+    before = real_marker.read_bytes() if real_marker.exists() else None
+    url = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    with closing(sqlite3.connect(tmp_path / "bench.sqlite3")) as database:
+        database.execute("CREATE TABLE t (x)")
+    completed = subprocess.run([sys.executable, str(bench_path), "--measure", "backup", str(tmp_path / "out")],
+                               env=bench.step_environment(url, tmp_path), capture_output=True, text=True,
+                               timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    marker = json.loads((tmp_path / "backups" / "last-backup.json").read_text())
+    assert marker["path"].startswith(str(tmp_path / "out"))
+    assert (real_marker.read_bytes() if real_marker.exists() else None) == before
 
 
 def _no_database_checks():

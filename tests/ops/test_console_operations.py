@@ -34,8 +34,11 @@ def test_without_a_backup_the_page_says_how_to_make_one(client, member, settings
 
 def test_the_last_backup_is_shown_with_its_time_and_file(client, member, settings, tmp_path):
     state = tmp_path / "last-backup.json"
+    from ops.backups.state import database_identity
+    from ops.backups.target import target_for
+
     state.write_text(json.dumps({"created_at": "2026-01-02T03:04:05+00:00", "path": "/backups/mc-1.dump",
-                                 "size": 2048}))
+                                 "size": 2048, "database": database_identity(target_for())}))
     settings.BACKUP_STATE_FILE = state
     client.force_login(member)
     html = client.get(reverse("ops_console:operations")).content.decode()
