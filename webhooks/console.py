@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
@@ -50,6 +50,12 @@ class WebhookForm(forms.Form):
     def __init__(self, *args: Any, board: Board, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["agent"].queryset = Agent.objects.filter(board=board).order_by("name")
+
+
+def _count(queryset: Any) -> Subquery:
+    """``SELECT COUNT(*)`` of ``queryset`` as a subquery (a Func, so Django adds no GROUP BY)."""
+    return Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")[:1],
+                    output_field=IntegerField())
 
 
 def _board(request: HttpRequest, board_id: Any, *, admin: bool = False) -> Board:
@@ -95,11 +101,14 @@ def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
                 return response
             form.add_error(None, validation_text(serializer.errors))
         status = 422
+    # Correlated subqueries, each served by an index, rather than one join of every payload
+    # with every delivery: a busy webhook has many thousands of both.
+    payloads = WebhookPayload.objects.filter(webhook=OuterRef("pk"))
+    failing = WebhookDelivery.objects.filter(payload__webhook=OuterRef("pk"), status__in=FAILING)
     hooks = (Webhook.objects.filter(board=board).select_related("agent")
-             .annotate(payload_count=Count("payloads", distinct=True),
-                       last_received=Max("payloads__received_at"),
-                       troubled=Count("payloads__deliveries", distinct=True,
-                                      filter=Q(payloads__deliveries__status__in=FAILING)))
+             .annotate(payload_count=_count(payloads),
+                       last_received=Subquery(payloads.order_by("-received_at").values("received_at")[:1]),
+                       troubled=_count(failing))
              .order_by("-created_at"))
     return page(request, "webhooks/list.html", "boards", {
         "board": board, "page_obj": paginate(request, hooks), "form": form if can_manage else None,
