@@ -30,3 +30,8 @@ def test_pages_link_hashed_file_names_after_collectstatic(client, member, collec
     assert css and js
     assert (collected / css.group(1).removeprefix("/static/")).exists()
     assert (collected / (js.group(1).removeprefix("/static/") + ".gz")).exists()
+
+    # whitenoise serves the hashed names as immutable, so browsers keep them for good.
+    served = client.get(css.group(1))
+    assert served.status_code == 200
+    assert "immutable" in served["Cache-Control"] and "max-age=315360000" in served["Cache-Control"]
