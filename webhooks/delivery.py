@@ -4,10 +4,13 @@ A delivery belongs to one payload and drives its attempts. Each attempt is a job
 failed attempt schedules the next job (exponential backoff with jitter) in the same
 transaction that records the failure, until ``WEBHOOK_DELIVERY_MAX_ATTEMPTS`` attempts
 have failed and the delivery is ``dead``. A person's replay starts a new cycle: the
-``cycle`` number on the row moves on, and jobs of earlier cycles stand down.
+``cycle`` number on the row moves on, and jobs of earlier cycles stand down. A job also
+names the attempt it is for: a job run twice (its worker died after recording the
+attempt, and the job was reaped) finds the attempt done and stands down, instead of
+starting a second chain of retries.
 
-Status changes are conditional UPDATEs on (id, cycle, status): the agent picking the
-payload up, a replay and a running attempt may race, and exactly one of them wins.
+Status changes are conditional UPDATEs on (id, cycle, attempts, status): the agent
+picking the payload up, a replay and a running attempt may race, and exactly one wins.
 """
 
 from __future__ import annotations
@@ -68,17 +71,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def run_attempt(delivery_id: str, cycle: int, *, now: datetime | None = None) -> str:
-    """One attempt at ``delivery_id`` in ``cycle``. Returns what became of it."""
+def run_attempt(delivery_id: str, cycle: int, attempt: int, *, now: datetime | None = None) -> str:
+    """Attempt number ``attempt`` at ``delivery_id`` in ``cycle``. Returns what became of it."""
     delivery = (WebhookDelivery.objects.select_related("payload__webhook__board")
                 .filter(pk=delivery_id).first())
     if delivery is None:
         return "gone"
-    if delivery.cycle != cycle or delivery.status not in OPEN_STATUSES:
+    if delivery.cycle != cycle or delivery.attempts != attempt - 1 or delivery.status not in OPEN_STATUSES:
         return "skipped"
     payload = delivery.payload
     webhook = payload.webhook
-    attempt = delivery.attempts + 1
     now = now or timezone.now()
     target = target_for(webhook)
 
@@ -117,13 +119,16 @@ def run_attempt(delivery_id: str, cycle: int, *, now: datetime | None = None) ->
         changes["delivered_at"] = now
 
     with transaction.atomic():
-        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, cycle=cycle, status__in=OPEN_STATUSES).update(**changes)
+        claimed = (WebhookDelivery.objects
+                   .filter(pk=delivery.pk, cycle=cycle, attempts=attempt - 1, status__in=OPEN_STATUSES)
+                   .update(**changes))
         if not claimed:
             # Picked up by the agent or replayed while this attempt ran; the winner has recorded it.
             return "skipped"
         data = {"delivery_id": str(delivery.pk), "payload_id": str(payload.pk), "webhook_id": str(webhook.pk),
                 "attempt": attempt, "cycle": cycle}
         if retry_at is not None:
+            delivery.attempts = attempt
             enqueue_delivery(delivery, run_after=retry_at)
         if status == WebhookDelivery.Status.DEAD:
             activity.record("webhook.delivery_dead", actor=None, board=webhook.board, agent=target,

@@ -15,15 +15,15 @@ from webhooks.models import WebhookDelivery
 
 
 @task()
-def deliver_payload(delivery_id: str, cycle: int) -> str:
-    """One delivery attempt; the answer says what became of it (for the job's record)."""
+def deliver_payload(delivery_id: str, cycle: int, attempt: int) -> str:
+    """Attempt number ``attempt`` of ``cycle``; the answer says what became of it (for the job's record)."""
     from webhooks.delivery import run_attempt  # the attempt logic enqueues this task in turn
 
-    return run_attempt(delivery_id, cycle)
+    return run_attempt(delivery_id, cycle, attempt)
 
 
 def enqueue_delivery(delivery: WebhookDelivery, *, run_after: datetime | None = None) -> str:
-    """Queue an attempt for ``delivery``'s current cycle; call inside the transaction that
-    changed the delivery so both commit together. Returns the job id."""
+    """Queue the next attempt of ``delivery``'s current cycle; call inside the transaction
+    that changed the delivery so both commit together. Returns the job id."""
     job = deliver_payload.using(run_after=run_after) if run_after is not None else deliver_payload
-    return job.enqueue(str(delivery.pk), delivery.cycle).id
+    return job.enqueue(str(delivery.pk), delivery.cycle, delivery.attempts + 1).id

@@ -122,7 +122,7 @@ def test_a_failed_attempt_is_retried_later_with_backoff(ingest_client, webhook, 
     assert delivery.attempts == 1
     assert "ConnectionError: gateway unreachable" in delivery.last_error
     retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
-    assert retry.args_kwargs["args"] == [str(delivery.id), 1]
+    assert retry.args_kwargs["args"] == [str(delivery.id), 1, 2]
     # First retry: 10 s base, jittered between half and all of it.
     wait = (retry.run_after - started).total_seconds()
     assert 4.5 <= wait <= 11
@@ -201,9 +201,29 @@ def test_a_job_of_an_earlier_cycle_stands_down(ingest_client, webhook, lead):
     delivery = ingest_one(ingest_client, webhook)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(cycle=2)
 
-    assert delivery_module.run_attempt(str(delivery.pk), 1) == "skipped"
+    assert delivery_module.run_attempt(str(delivery.pk), 1, 1) == "skipped"
     delivery.refresh_from_db()
     assert delivery.attempts == 0
+
+
+def test_a_job_run_again_after_its_attempt_was_recorded_stands_down(ingest_client, webhook, lead, notifier_swap,
+                                                                    delivery_settings):
+    # The worker recorded attempt 1 (and queued the retry), then died before marking its job
+    # done; the reaper hands the job out again.
+    notifier = notifier_swap(FailingNotifier())
+    delivery = ingest_one(ingest_client, webhook)
+    run_worker()
+    first_job = DBTaskResult.objects.get(status=TaskResultStatus.SUCCESSFUL)
+    DBTaskResult.objects.filter(pk=first_job.pk).update(status=TaskResultStatus.READY)
+
+    run_worker()
+
+    first_job.refresh_from_db()
+    assert first_job.return_value == "skipped"
+    assert notifier.calls == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1  # still one retry chain
 
 
 def test_a_job_for_a_deleted_delivery_finishes_quietly(ingest_client, webhook, lead):

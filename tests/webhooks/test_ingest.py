@@ -72,7 +72,7 @@ def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_cli
     job = DBTaskResult.objects.get()
     assert job.status == TaskResultStatus.READY
     assert job.task_path == "webhooks.tasks.deliver_payload"
-    assert job.args_kwargs["args"] == [str(delivery.id), 1]
+    assert job.args_kwargs["args"] == [str(delivery.id), 1, 1]
     event = ActivityEvent.objects.get(event_type="webhook.payload_received")
     assert event.actor_type == "system"
     assert event.board_id == webhook.board_id

@@ -50,7 +50,7 @@ def test_an_admin_replays_a_dead_delivery_as_a_new_cycle(client_for, owner, webh
     assert body["status"] == "pending" and body["attempts"] == 0 and body["cycle"] == 2
     assert body["last_error"] == ""
     job = DBTaskResult.objects.get(status=TaskResultStatus.READY)
-    assert job.args_kwargs["args"] == [str(dead_delivery.id), 2]
+    assert job.args_kwargs["args"] == [str(dead_delivery.id), 2, 1]
     event = ActivityEvent.objects.get(event_type="webhook.payload_redelivered")
     assert event.actor_type == "user" and event.actor_user_id == owner.id
     assert event.data["payload_id"] == str(dead_delivery.payload_id)
