@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,7 +19,7 @@ from agents import access
 from agents.api import roster
 from agents.console.common import page, paginate, parse_uuid
 from agents.console.forms import AgentCreateForm
-from agents.models import Agent
+from agents.models import PRESENCE_ONLINE_WINDOW, Agent
 from agents.refusals import RuleViolation
 
 
@@ -35,7 +36,19 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     board_id = parse_uuid(request.GET.get("board_id"))
     if board_id:
         agents = agents.filter(board_id=board_id)
-    return {"page_obj": paginate(request, agents),
+    presence = request.GET.get("presence", "")
+    online_since = timezone.now() - PRESENCE_ONLINE_WINDOW
+    if presence == "online":
+        agents = agents.filter(last_seen_at__gte=online_since)
+    elif presence == "offline":
+        agents = agents.filter(last_seen_at__lt=online_since)
+    elif presence == "provisioning":
+        agents = agents.filter(last_seen_at__isnull=True)
+    else:
+        presence = ""
+    return {"page_obj": paginate(request, agents), "presence": presence,
+            "presence_choices": [("online", "Online"), ("offline", "Offline"),
+                                 ("provisioning", "Never connected")],
             "board_choices": list(access.visible_boards(request.user).only("id", "name").order_by("name")),
             "board_id": str(board_id or ""),
             "can_manage": access.admin_organizations(request.user).exists()}

@@ -276,3 +276,21 @@ def test_the_timeline_links_tasks_that_still_exist(client, owner, board):
     html = client.get(reverse("console:activity")).content.decode()
     assert reverse("console:task", args=[board.pk, kept.pk]) in html
     assert str(gone_id) not in html and "Made gone" in html
+
+
+def test_the_agents_page_filters_by_presence(client, owner, board):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_agent("Fresh", board=board, last_seen_at=timezone.now())
+    make_agent("Stale", board=board, last_seen_at=timezone.now() - timedelta(hours=2))
+    make_agent("Newborn", board=board)
+    client.force_login(owner)
+    url = reverse("console:agents")
+    online = client.get(url, {"presence": "online"}).content.decode()
+    assert "Fresh" in online and "Stale" not in online and "Newborn" not in online
+    offline = client.get(url, {"presence": "offline"}).content.decode()
+    assert "Stale" in offline and "Fresh" not in offline
+    waiting = client.get(url, {"presence": "provisioning"}).content.decode()
+    assert "Newborn" in waiting and "Fresh" not in waiting and "Never connected" in waiting
