@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.text import slugify
 
-from agents.models import Agent, Board, Gateway, Organization, Task
+from agents.models import Agent, Board, Gateway, Organization, Tag, Task
 
 RULE_HELP = {
     "require_approval_for_done": "A task can only be marked done once a person has approved an approval "
@@ -183,3 +183,20 @@ class MemoryForm(forms.Form):
                               help_text="Agents read board memory on every heartbeat: context, decisions, answers.")
     is_chat = forms.BooleanField(required=False, initial=True, label="Chat message",
                                  help_text="Chat is a conversation with the agents; otherwise it is a lasting note.")
+
+
+class TaskRelationsForm(forms.Form):
+    """Dependencies and tags of a task. Validation accepts any task of the board; the menu
+    offers the current dependencies and the most recently changed tasks, so it stays short."""
+
+    depends_on = forms.ModelMultipleChoiceField(
+        queryset=Task.objects.none(), required=False, label="Waits for",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="The task stays blocked in the inbox until these are done. Hold Ctrl or ⌘ to pick several.")
+    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.none(), required=False,
+                                          widget=forms.SelectMultiple(attrs={"size": 4}))
+
+    def __init__(self, *args: Any, tasks: QuerySet[Task], tags: QuerySet[Tag], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["depends_on"].queryset = tasks
+        self.fields["tags"].queryset = tags

@@ -24,6 +24,7 @@ urlpatterns = [
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/move", views.task_move, name="task_move"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/edit", views.task_edit, name="task_edit"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/delete", views.task_delete, name="task_delete"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/relations", views.task_relations, name="task_relations"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/comments", views.task_comment, name="task_comment"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/approval", views.task_request_approval,
          name="task_approval"),

@@ -37,6 +37,7 @@ from agents.console.forms import (
     TaskCreateForm,
     TaskEditForm,
     TaskMoveForm,
+    TaskRelationsForm,
 )
 from agents.models import (
     ActivityEvent,
@@ -45,12 +46,15 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    Tag,
     Task,
     TaskComment,
     TaskDependency,
 )
 from agents.refusals import RuleViolation
 
+# Tasks offered in a task's dependency menu (besides its current dependencies).
+DEPENDENCY_CHOICES = 100
 # Cards per kanban column; the rest of a column is one click away, paged.
 COLUMN_LIMIT = 30
 STATUSES = list(Task.Status.choices)
@@ -360,6 +364,14 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
                                                                                    "requested_by_user")
                      .order_by("-created_at")[:20])
     history = list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
+    current_ids = [t.pk for t in depends_on]
+    recent = (Task.objects.filter(board=board).exclude(pk=task.pk).order_by("-updated_at")
+              .values("pk")[:DEPENDENCY_CHOICES])
+    tags = list(task.tags.all())
+    relations_form = TaskRelationsForm(
+        tasks=Task.objects.filter(Q(pk__in=current_ids) | Q(pk__in=recent)).only("id", "title").order_by("title"),
+        tags=Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
+        initial={"depends_on": current_ids, "tags": [t.pk for t in tags]})
     edit_form = TaskEditForm(agents=agents, initial={"title": task.title, "description": task.description,
                                                      "status": task.status, "priority": task.priority,
                                                      "assigned_agent": task.assigned_agent_id})
@@ -368,6 +380,7 @@ def task_detail(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRespon
         "dependents": dependents, "blocked_by": [t for t in depends_on if t.status != Task.Status.DONE],
         "approvals": approvals, "history": history, "edit_form": edit_form,
         "comment_form": CommentForm(), "approval_form": ApprovalRequestForm(),
+        "relations_form": relations_form, "tags": tags,
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
     })
 
@@ -409,3 +422,24 @@ def board_memory(request: HttpRequest, board_id: Any) -> HttpResponse:
     return page(request, "agents/board_memory.html", "boards", {
         "board": board, "form": form, "page_obj": paginate(request, notes.order_by("-created_at")),
         "chat_only": request.GET.get("chat") == "1"})
+
+
+@login_required
+@require_POST
+def task_relations(request: HttpRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    board, task = _get_task(request, board_id, task_id)
+    back = reverse("console:task", args=[board.pk, task.pk])
+    form = TaskRelationsForm(request.POST, tasks=Task.objects.filter(board=board),
+                             tags=Tag.objects.filter(organization_id=board.organization_id))
+    if not form.is_valid():
+        messages.error(request, "Pick dependencies among this board's tasks and tags of its organization.")
+        return redirect(back)
+    changes = {"depends_on_task_ids": [str(t.pk) for t in form.cleaned_data["depends_on"]],
+               "tag_ids": [str(t.pk) for t in form.cleaned_data["tags"]]}
+    try:
+        rules.update_task(request.user, task, changes)
+    except (RuleViolation, ApiValidationError) as exc:
+        _refuse(request, exc)
+        return redirect(back)
+    messages.success(request, "Dependencies and tags saved.")
+    return redirect(back)

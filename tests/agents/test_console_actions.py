@@ -295,3 +295,43 @@ def test_the_queue_shows_a_reason_given_only_in_the_payload(client, owner, board
     client.force_login(owner)
     html = client.get(reverse("console:approvals")).content.decode()
     assert '<div class="reason">CI is green on main.</div>' in html
+
+
+def test_dependencies_and_tags_are_set_from_the_task_page(client, owner, org, board):
+    from agents.models import Tag
+
+    first = make_task(board, "Write")
+    second = make_task(board, "Publish")
+    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
+    client.force_login(owner)
+    client.post(reverse("console:task_relations", args=[board.pk, second.pk]),
+                {"depends_on": [str(first.pk)], "tags": [str(tag.pk)]})
+    assert list(second.depends_on.all()) == [first]
+    assert list(second.tags.all()) == [tag]
+    html = client.get(reverse("console:task", args=[board.pk, second.pk])).content.decode()
+    assert "Blocked" in html and ">Docs<" in html
+
+
+def test_a_dependency_cycle_is_refused_with_the_rules_sentence(client, owner, board):
+    first = make_task(board, "Write")
+    second = make_task(board, "Publish")
+    rules.update_task(owner, second, {"depends_on_task_ids": [str(first.pk)]})
+    client.force_login(owner)
+    response = client.post(reverse("console:task_relations", args=[board.pk, first.pk]),
+                           {"depends_on": [str(second.pk)]})
+    with pytest.raises(Exception) as refusal:
+        rules.update_task(owner, first, {"depends_on_task_ids": [str(second.pk)]})
+    assert flash(response) == [refusal.value.message]
+    assert list(first.depends_on.all()) == []
+
+
+def test_a_task_of_another_board_cannot_become_a_dependency(client, owner, org, board):
+    from tests.conftest import make_board
+
+    foreign = make_task(make_board(org, "Elsewhere"), "Not here")
+    task = make_task(board, "Here")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_relations", args=[board.pk, task.pk]),
+                           {"depends_on": [str(foreign.pk)]})
+    assert "this board's tasks" in flash(response)[0]
+    assert list(task.depends_on.all()) == []
