@@ -167,3 +167,21 @@ def payload_replay(request: HttpRequest, board_id: Any, webhook_id: Any, payload
     else:
         messages.success(request, "Delivery replayed: the worker tries again now.")
     return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+
+
+@login_required
+@require_POST
+def webhook_new_secret(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    """A fresh secret, shown once; senders signing with the old one are refused from now on."""
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return _forbidden(request, "change a webhook's secret")
+    webhook = _webhook(board, webhook_id)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    services.update_webhook(webhook, request.user, secret=secret)
+    response = page(request, "webhooks/created.html", "boards", {
+        "board": board, "webhook": webhook, "secret": secret, "rotated": True,
+        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
+        "header": webhook.signature_header or "X-Hub-Signature-256"})
+    add_never_cache_headers(response)
+    return response

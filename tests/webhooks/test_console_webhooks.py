@@ -144,3 +144,25 @@ def test_the_webhook_page_can_show_only_payloads_whose_delivery_failed(client, o
     assert "&quot;fine&quot;" in everything and "&quot;broken&quot;" in everything
     failing = client.get(url, {"show": "failing"}).content.decode()
     assert "&quot;broken&quot;" in failing and "&quot;fine&quot;" not in failing and "gateway down" in failing
+
+
+def test_a_new_secret_is_shown_once_and_the_old_signature_stops_working(client, owner, board, lead, ingest_client):
+    webhook = Webhook.objects.create(board=board, secret="s3cret-for-tests")
+    body = b'{"n": 1}'
+    assert post(ingest_client, webhook, body, headers=signed_headers(body)).status_code == 202
+    client.force_login(owner)
+    response = client.post(reverse("webhooks_console:secret", args=[board.pk, webhook.pk]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    secret = response.context["secret"]
+    assert secret in response.content.decode() and b"previous secret are refused" in response.content
+    assert post(ingest_client, webhook, body, headers=signed_headers(body), ip="10.0.0.9").status_code == 403
+    fresh = signed_headers(body, secret=secret)
+    assert post(ingest_client, webhook, body, headers=fresh, ip="10.0.0.10").status_code == 202
+
+
+def test_a_member_cannot_change_a_webhook_secret(client, member, board):
+    webhook = Webhook.objects.create(board=board, secret="keep")
+    client.force_login(member)
+    assert client.post(reverse("webhooks_console:secret", args=[board.pk, webhook.pk])).status_code == 403
+    webhook.refresh_from_db()
+    assert webhook.secret == "keep"
