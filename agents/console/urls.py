@@ -17,6 +17,7 @@ urlpatterns = [
     path("boards/new", views.board_create, name="board_create"),
     path("boards/<uuid:board_id>/", views.board_detail, name="board"),
     path("boards/<uuid:board_id>/edit", views.board_edit, name="board_edit"),
+    path("boards/<uuid:board_id>/delete", views.board_delete, name="board_delete"),
     path("boards/<uuid:board_id>/live", views.board_live, name="board_live"),
     path("boards/<uuid:board_id>/memory", views.board_memory, name="board_memory"),
     path("boards/<uuid:board_id>/tasks/new", views.task_create, name="task_create"),

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -443,3 +444,22 @@ def task_relations(request: HttpRequest, board_id: Any, task_id: Any) -> HttpRes
         return redirect(back)
     messages.success(request, "Dependencies and tags saved.")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def board_delete(request: HttpRequest, board_id: Any) -> HttpResponse:
+    """Delete a board with its tasks; its activity stays (events keep plain ids)."""
+    board = access.get_board_for(request.user, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return page(request, "console/forbidden.html", "boards",
+                    {"reason": "Only an owner or admin of the organization may delete a board."}, status=403)
+    if request.POST.get("confirm_name", "").strip() != board.name:
+        messages.error(request, "Type the board's name exactly to delete it.")
+        return redirect("console:board_edit", board_id=board.pk)
+    name = board.name
+    with transaction.atomic():
+        activity.record("board.deleted", actor=request.user, board=board, message=f"Board {name} deleted")
+        board.delete()
+    messages.success(request, f"Board “{name}” deleted. Its history stays in the activity timeline.")
+    return redirect("console:boards")

@@ -335,3 +335,23 @@ def test_a_task_of_another_board_cannot_become_a_dependency(client, owner, org, 
                            {"depends_on": [str(foreign.pk)]})
     assert "this board's tasks" in flash(response)[0]
     assert list(task.depends_on.all()) == []
+
+
+def test_an_admin_deletes_a_board_by_typing_its_name_and_its_history_stays(client, owner, board):
+    task = make_task(board, "Goes too")
+    client.force_login(owner)
+    refused = client.post(reverse("console:board_delete", args=[board.pk]), {"confirm_name": "launch"})
+    assert flash(refused) == ["Type the board's name exactly to delete it."]
+    assert Board.objects.filter(pk=board.pk).exists()
+
+    response = client.post(reverse("console:board_delete", args=[board.pk]), {"confirm_name": "Launch"})
+    assert response["Location"] == reverse("console:boards")
+    assert not Board.objects.filter(pk=board.pk).exists() and not Task.objects.filter(pk=task.pk).exists()
+    assert ActivityEvent.objects.filter(event_type="board.deleted", board_id=board.pk).exists()
+
+
+def test_a_member_cannot_delete_a_board(client, member, board):
+    client.force_login(member)
+    response = client.post(reverse("console:board_delete", args=[board.pk]), {"confirm_name": "Launch"})
+    assert response.status_code == 403
+    assert Board.objects.filter(pk=board.pk).exists()
