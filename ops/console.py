@@ -26,6 +26,9 @@ CHECK_TITLES = {
     "migrations": ("Migrations", "Every migration is applied. Required: run manage.py migrate otherwise."),
     "cache": ("Caches", "The shared cache and the rate-limit counters. When they fail, limits are not enforced."),
     "worker": ("Background worker", "Runs webhook deliveries (manage.py db_worker). Jobs wait while it is down."),
+    "static": ("Static files", "The console's CSS and script, collected with cache-busting names "
+                               "(manage.py collectstatic)."),
+    "backup": ("Backups", "When the last backup succeeded. Informational: schedule manage.py backup."),
 }
 
 
