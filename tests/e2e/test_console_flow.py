@@ -49,6 +49,9 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     assert page.get_by_role("heading", name="Launch").is_visible()
     board = Board.objects.get(name="Launch")
     page.shot("board-empty")
+    page.get_by_role("link", name="Edit board").click()
+    assert page.get_by_label("Require review before done").is_visible()
+    page.shot("board-settings")
 
     # An agent: its token is shown once, with a copy button.
     page.get_by_role("link", name="Agents", exact=True).first.click()
