@@ -99,6 +99,14 @@ class BrowserProblems:
         self.items.append(f"HTTP {status}: {url}")
 
 
+@pytest.fixture(autouse=True)
+def fresh_sign_in_limit():
+    """Every browser test signs in from 127.0.0.1; earlier tests must not use up its limit."""
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()
+
+
 @pytest.fixture
 def console_page(browser, live_server, request, settings):
     """A fresh browser page on the live server, watched for errors, with a ``shot(name)`` helper."""
