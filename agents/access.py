@@ -1,9 +1,10 @@
 """Who can see and change what, by organization.
 
 People reach the objects of the organizations they are members of; anything else is
-404 (its existence is not revealed). Members read; owners and admins change (403 for a
-member who tries). Board agents reach their own board; the main agent reaches the
-boards of its organization.
+404 (its existence is not revealed). Every member works on the boards: tasks, comments,
+board memory and approvals (``agents.rules``). Owners and admins also create and change
+boards, gateways, agents and tags (403 ``admin_required`` for a member who tries). Board
+agents reach their own board; the main agent reaches the boards of its organization.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class Agent(models.Model):
     gateway = models.ForeignKey(Gateway, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents")
     name = models.CharField(max_length=200)
     is_board_lead = models.BooleanField(default=False)
-    # Token = "<token_key>.<secret>"; only the key and a keyed digest of the whole token are stored.
+    # Token = "mc_<token_key>_<secret>"; only the key and a keyed digest of the whole token are stored.
     token_key = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
     token_digest = models.CharField(max_length=128, blank=True, default="", editable=False)
     token_rotated_at = models.DateTimeField(null=True, blank=True)
