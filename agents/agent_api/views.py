@@ -138,7 +138,8 @@ class AgentListView(AgentAPIView):
         agent = self.agent
         board_id = request.query_params.get("board_id")
         if board_id:
-            board = self.get_board_for_agent(board_id)
+            # A malformed id is bad input (422), as on every other query filter.
+            board = self.get_board_for_agent(uuid_or_422(board_id, "board_id"))
             agents = Agent.objects.filter(board=board)
         elif agent.board_id is not None:
             agents = Agent.objects.filter(board_id=agent.board_id)

@@ -132,6 +132,13 @@ def test_filtering_agents_by_a_board_out_of_reach_is_403(worker, other_board):
     assert response.json()["detail"]["code"] == "board_out_of_reach"
 
 
+def test_filtering_agents_by_a_malformed_board_id_is_422_like_every_other_filter(worker):
+    response = agent_client(mint_token(worker)).get("/api/v1/agent/agents", {"board_id": "junk"})
+
+    assert response.status_code == 422
+    assert "board_id" in response.json()["detail"]
+
+
 def test_tags_are_those_of_the_boards_organization_as_a_plain_list(worker, board, org, other_org):
     Tag.objects.create(organization=org, name="Backend", slug="backend", color="112233")
     Tag.objects.create(organization=other_org, name="Secret", slug="secret", color="445566")
