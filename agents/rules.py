@@ -506,7 +506,8 @@ def _comment_only(actor: Actor, role: str, task: Task, comment: str | None) -> T
 
 def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, Any],
                    comment: TaskComment | None) -> None:
-    data: dict[str, Any] = {"changes": sorted(wanted)}
+    # Clients read these names next to the task's fields, so they are the API's names.
+    data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted)}
     if comment is not None:
         data["comment_id"] = str(comment.pk)
     if task.assigned_agent_id is not None:

@@ -252,6 +252,18 @@ def test_a_lead_edits_fields_and_that_is_one_update_event(lead, board):
     assert event.event_type == "task.updated" and event.data["changes"] == ["priority", "title"]
 
 
+def test_the_update_event_names_changed_fields_as_the_api_does(admin_user, worker, board, org):
+    dependency = make_task(board, title="First", status="done")
+    tag = Tag.objects.create(organization=org, name="Ops", slug="ops", color="112233")
+    task = make_task(board, title="Second")
+
+    rules.update_task(admin_user, task, {"assigned_agent_id": worker.pk, "depends_on_task_ids": [dependency.pk],
+                                         "tag_ids": [tag.pk]})
+
+    event = ActivityEvent.objects.get(event_type="task.updated")
+    assert event.data["changes"] == ["assigned_agent_id", "depends_on_task_ids", "tag_ids"]
+
+
 # --- update: people -----------------------------------------------------------------------
 
 
