@@ -621,12 +621,18 @@ def request_approval(actor: Actor, board: Board, data: dict[str, Any]) -> Approv
     payload = data.get("payload") or {}
     if not isinstance(payload, dict):
         raise RuleViolation(422, "payload_invalid", "payload must be an object.", field="payload")
+    lead_reasoning = data.get("lead_reasoning") or ""
+    if not isinstance(lead_reasoning, str):
+        raise RuleViolation(422, "lead_reasoning_invalid", "lead_reasoning must be text.", field="lead_reasoning")
+    if lead_reasoning.strip() and not payload.get("reason"):
+        # Agents and older clients read the reason from payload.reason.
+        payload = {**payload, "reason": lead_reasoning}
     with transaction.atomic():
         tasks = _approval_tasks(data, board)
         _check_no_pending_approval(tasks)
         approval = Approval.objects.create(
             board=board, action_type=action_type.strip(), payload=payload, confidence=confidence,
-            rubric_scores=scores, lead_reasoning=data.get("lead_reasoning") or "",
+            rubric_scores=scores, lead_reasoning=lead_reasoning,
             agent=actor if isinstance(actor, Agent) else None,
             requested_by_user=actor if isinstance(actor, User) else None)
         _link_tasks(approval, tasks)

@@ -290,8 +290,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Approval
+        # The contract's read fields, plus the reason the agent gave (required on create).
         fields = ["id", "board_id", "action_type", "task_id", "task_ids", "task_titles", "payload", "confidence",
-                  "rubric_scores", "status", "agent_id", "created_at", "resolved_at"]
+                  "rubric_scores", "status", "agent_id", "created_at", "resolved_at", "lead_reasoning"]
         read_only_fields = fields
 
     @staticmethod

@@ -142,6 +142,34 @@ def test_an_approval_needs_a_reason(board, worker, worker_api):
     assert response.json()["detail"]["code"] == "approval_reason_required"
 
 
+def test_the_reason_an_agent_gives_reads_back_as_lead_reasoning_and_payload_reason(board, worker, lead_api,
+                                                                                    worker_api):
+    task = make_task(board, "Reasoned", assigned_agent=worker)
+
+    asked = worker_api.post(f"/api/v1/agent/boards/{board.id}/approvals",
+                            {"action_type": "mark_done", "task_id": str(task.id), "confidence": 85,
+                             "lead_reasoning": "All checks are green.", "payload": {"pr": 12}}, format="json")
+
+    assert asked.status_code == 201
+    assert asked.json()["lead_reasoning"] == "All checks are green."
+    assert asked.json()["payload"] == {"pr": 12, "reason": "All checks are green."}
+    listed = lead_api.get(f"/api/v1/agent/boards/{board.id}/approvals").json()["items"]
+    assert [(item["lead_reasoning"], item["payload"]["reason"]) for item in listed] == [
+        ("All checks are green.", "All checks are green.")]
+
+
+def test_a_reason_already_in_the_payload_is_kept(board, worker, worker_api):
+    task = make_task(board, "Two reasons", assigned_agent=worker)
+
+    asked = worker_api.post(f"/api/v1/agent/boards/{board.id}/approvals",
+                            {"action_type": "mark_done", "task_id": str(task.id), "confidence": 85,
+                             "lead_reasoning": "Summary.", "payload": {"reason": "The long story."}}, format="json")
+
+    assert asked.status_code == 201
+    assert asked.json()["payload"] == {"reason": "The long story."}
+    assert asked.json()["lead_reasoning"] == "Summary."
+
+
 def test_a_task_has_one_pending_approval_at_a_time(board, worker, worker_api):
     task = make_task(board, "Once", assigned_agent=worker)
     body = {"action_type": "mark_done", "task_id": str(task.id), "confidence": 50, "lead_reasoning": "Ready."}

@@ -11,7 +11,7 @@ from tests.conftest import make_task
 pytestmark = pytest.mark.django_db
 
 APPROVAL_FIELDS = {"id", "board_id", "action_type", "task_id", "task_ids", "task_titles", "payload", "confidence",
-                   "rubric_scores", "status", "agent_id", "created_at", "resolved_at"}
+                   "rubric_scores", "status", "agent_id", "created_at", "resolved_at", "lead_reasoning"}
 
 
 @pytest.fixture
