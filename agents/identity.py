@@ -14,7 +14,7 @@ DEFAULT_ORGANIZATION_SLUG = "default"
 
 
 def default_organization() -> Organization:
-    """The organization of local mode and of new Clerk users, created on first use."""
+    """The organization of local mode (and of ``grant_role`` without ``--organization``), created on first use."""
     org = Organization.objects.filter(is_default=True).first()
     if org is not None:
         return org
@@ -56,7 +56,10 @@ def local_operator() -> User:
 
 
 def clerk_user(sub: str, claims: dict[str, object] | None = None) -> User:
-    """The user for a Clerk ``sub``; new users join the default organization as members."""
+    """The user for a Clerk ``sub``, created on first sign-in without any membership.
+
+    Anyone may be able to sign up to the Clerk application, so signing in grants nothing:
+    an operator gives access with ``manage.py grant_role``."""
     user = User.objects.filter(clerk_user_id=sub).first()
     if user is not None:
         return user
@@ -69,5 +72,4 @@ def clerk_user(sub: str, claims: dict[str, object] | None = None) -> User:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        _ensure_membership(user, default_organization(), Membership.Role.MEMBER)
     return user

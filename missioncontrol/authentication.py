@@ -155,15 +155,21 @@ class ClerkJWTAuthentication(BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("Session token signed by an unknown key.")
         try:
-            return jwt.decode(token, key=key.key, algorithms=["RS256"], issuer=settings.CLERK_ISSUER,
-                              leeway=settings.CLERK_LEEWAY,
-                              options={"require": ["exp", "iss", "sub"], "verify_aud": False})
+            claims = jwt.decode(token, key=key.key, algorithms=["RS256"], issuer=settings.CLERK_ISSUER,
+                                leeway=settings.CLERK_LEEWAY,
+                                options={"require": ["exp", "iss", "sub"], "verify_aud": False})
         except jwt.ExpiredSignatureError as exc:
             raise exceptions.AuthenticationFailed("Session token has expired.") from exc
         except jwt.InvalidIssuerError as exc:
             raise exceptions.AuthenticationFailed("Session token has the wrong issuer.") from exc
         except jwt.PyJWTError as exc:
             raise exceptions.AuthenticationFailed("Invalid session token.") from exc
+        sub = claims.get("sub")
+        # "require" only checks that the claim is there; an empty sub would name no one
+        # (and every such token would be the same user).
+        if not isinstance(sub, str) or not sub.strip():
+            raise exceptions.AuthenticationFailed("Invalid session token.")
+        return claims
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"

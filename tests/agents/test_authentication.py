@@ -231,8 +231,13 @@ def test_a_valid_clerk_token_is_the_user_of_its_sub(clerk, keys):
     user = User.objects.get(clerk_user_id="user_2abc")
     assert response.json() == {"username": user.username}
     assert user.email == "ada@example.com"
-    membership = Membership.objects.get(user=user)
-    assert membership.role == "member" and membership.organization.is_default
+
+
+def test_a_new_clerk_user_joins_no_organization(clerk, keys, org):
+    assert call(session_token(keys["current"])).status_code == 200
+
+    user = User.objects.get(clerk_user_id="user_2abc")
+    assert not Membership.objects.filter(user=user).exists()
 
 
 def test_the_same_sub_is_the_same_user_every_time(clerk, keys):
@@ -266,6 +271,12 @@ def test_a_token_without_sub_is_401(clerk, keys):
     token = jwt.encode({"iss": ISSUER, "exp": now + 60}, keys["current"], algorithm="RS256",
                        headers={"kid": "kid-current"})
     assert_unauthorized(call(token), "Invalid session token.")
+
+
+@pytest.mark.parametrize("sub", ["", "   ", 42])
+def test_a_token_whose_sub_names_no_one_is_401(clerk, keys, sub):
+    assert_unauthorized(call(session_token(keys["current"], sub=sub)), "Invalid session token.")
+    assert not User.objects.filter(username__startswith="clerk-").exists()
 
 
 def test_a_token_with_another_algorithm_is_401(clerk):
