@@ -11,6 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import JSONNull
+
+from missioncontrol.api import parsers
 from webhooks.signatures import DEFAULT_SIGNATURE_HEADERS
 
 # Headers worth keeping besides X-*: they tell an agent what sent the event and in what form.
@@ -22,18 +25,30 @@ NOTE_PREVIEW_CHARS = 2000
 
 
 def decode_body(body: bytes) -> Any:
-    """JSON when it parses, else text; an empty body is ``{}``.
+    """JSON when it is JSON we can store, else text; an empty body is ``{}``.
 
     Trying JSON whatever the content type says covers both rules of the contract (declared
-    JSON, or a body that parses); a body declared JSON that does not parse is kept as text
-    rather than refused, so a sender's bug never loses an event."""
+    JSON, or a body that parses). JSON is read as strictly as the API reads it
+    (``missioncontrol.api.parsers.loads``): NaN and out-of-range numbers, lone surrogates,
+    NUL characters and deep nesting make the body text instead. A body that is not such
+    JSON is kept as text rather than refused, so a sender's bug never loses an event and a
+    well-signed body within the size limit is always stored. The text is the body decoded
+    as UTF-8 with U+FFFD for bytes that are not UTF-8 and for NUL, which Postgres text
+    cannot hold. A top-level ``null`` stays JSON null (see ``storable``)."""
     if not body.strip():
         return {}
     text = body.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return parsers.loads(text)
     except ValueError:
-        return text
+        return text.replace("\x00", "\ufffd")
+
+
+def storable(payload: Any) -> Any:
+    """The value to give the model field: Python's None there means SQL NULL, which the
+    NOT NULL column refuses; a JSON ``null`` body is stored as the JSON value null and
+    read back as None."""
+    return JSONNull() if payload is None else payload
 
 
 def _header_name(meta_key: str) -> str:

@@ -14,7 +14,7 @@ from agents import activity
 from agents.models import Agent, BoardMemory, User
 from webhooks.delivery import OPEN_STATUSES, is_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
-from webhooks.payloads import memory_note
+from webhooks.payloads import memory_note, storable
 from webhooks.rows import insert_rows
 from webhooks.tasks import enqueue_delivery
 
@@ -38,7 +38,7 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
     """
     now = timezone.now()
     stored = WebhookPayload(
-        webhook_id=webhook.pk, board_id=webhook.board_id, payload=incoming.payload, headers=incoming.headers,
+        webhook_id=webhook.pk, board_id=webhook.board_id, payload=storable(incoming.payload), headers=incoming.headers,
         source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
     note = BoardMemory(
         board_id=webhook.board_id, source=MEMORY_SOURCE, tags=["webhook", f"webhook:{webhook.pk}"],

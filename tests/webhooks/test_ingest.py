@@ -7,6 +7,7 @@ import uuid
 from unittest import mock
 
 import pytest
+from django.db.models import JSONNull
 from django.tasks import TaskResultStatus
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
@@ -144,6 +145,50 @@ def test_bodies_are_stored_as_json_when_they_parse_else_as_text(ingest_client, w
     assert payload.payload == stored
     if body:  # the test client sends no content type with an empty body
         assert payload.content_type == content_type
+
+
+DEEP_JSON = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize(("body", "stored"), [
+    (b"NaN", "NaN"),
+    (b'{"a": -Infinity}', '{"a": -Infinity}'),
+    (b'{"a": 1e999}', '{"a": 1e999}'),
+    (b'"\\ud800"', '"\\ud800"'),
+    (b'{"\\udc00": 1}', '{"\\udc00": 1}'),
+    (b'{"a": "x\\u0000y"}', '{"a": "x\\u0000y"}'),
+    (b'{"a\\u0000": 1}', '{"a\\u0000": 1}'),
+    (b'{"a": "x\x00y"}', '{"a": "x\ufffdy"}'),
+    (b"ab\x00cd", "ab\ufffdcd"),
+    (b"caf\xc3\xa9 \xff", "caf\u00e9 \ufffd"),
+    (DEEP_JSON, DEEP_JSON.decode()),
+])
+def test_a_body_that_is_not_storable_json_is_stored_as_text_and_accepted(ingest_client, webhook, body, stored):
+    response = post(ingest_client, webhook, body)
+
+    assert response.status_code == 202, response.content
+    payload = WebhookPayload.objects.get()
+    assert payload.payload == stored
+    assert payload.content_type == "application/json"
+    assert BoardMemory.objects.filter(source="webhook").count() == 1
+
+
+def test_a_json_null_body_is_stored_as_json_null(ingest_client, webhook):
+    response = post(ingest_client, webhook, b"null")
+
+    assert response.status_code == 202, response.content
+    payload = WebhookPayload.objects.get()
+    assert payload.payload is None
+    assert WebhookPayload.objects.filter(payload=JSONNull()).exists()  # JSON null, not SQL NULL
+    assert "\nnull\n" in BoardMemory.objects.get(source="webhook").content
+
+
+def test_a_signed_body_that_is_not_storable_json_is_accepted(ingest_client, signed_webhook):
+    body = b'{"n": NaN, "s": "\\ud800"}'
+    response = post(ingest_client, signed_webhook, body, headers=signed_headers(body))
+
+    assert response.status_code == 202, response.content
+    assert WebhookPayload.objects.get().payload == body.decode()
 
 
 # --- captured headers --------------------------------------------------------------------
