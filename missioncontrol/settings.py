@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestTimingMiddleware",
     "ops.middleware.JsonErrorMiddleware",
+    "ops.middleware.NulCharacterMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
     "ops.middleware.ClientIpMiddleware",
     "corsheaders.middleware.CorsMiddleware",
