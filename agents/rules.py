@@ -47,6 +47,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    Gateway,
     Tag,
     Task,
     TaskComment,
@@ -54,9 +55,11 @@ from agents.models import (
     User,
 )
 from agents.refusals import RuleViolation
+from agents.tokens import mint_token
 
 __all__ = [
-    "RuleViolation", "actor_role", "add_comment", "blocked_by_map", "create_memory", "create_task",
+    "RuleViolation", "actor_role", "add_comment", "blocked_by_map", "check_board_has_room", "create_agent",
+    "create_memory", "create_task",
     "delete_task", "request_approval", "resolve_approval", "update_task",
 ]
 
@@ -712,6 +715,86 @@ def create_memory(actor: Actor, board: Board, data: dict[str, Any]) -> BoardMemo
         activity.record("memory.created", actor=actor, board=board, message="Chat message" if memory.is_chat
                         else "Board memory note", data={"memory_id": str(memory.pk), "is_chat": memory.is_chat})
     return memory
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+AGENT_NAME_MAX_LENGTH = 200
+
+
+def _agent_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise RuleViolation(422, "agent_name_required", "An agent needs a name.", field="name")
+    name = name.strip()
+    if len(name) > AGENT_NAME_MAX_LENGTH:
+        raise RuleViolation(422, "agent_name_too_long", f"A name has at most {AGENT_NAME_MAX_LENGTH} characters.",
+                            field="name")
+    return name
+
+
+def check_board_has_room(board: Board, name: str, lead: bool, exclude: Agent | None = None) -> None:
+    """409 when the board is full (for a new agent), has an agent of that name, or already has
+    a lead and ``lead`` is asked for. ``exclude``: the agent being changed."""
+    agents = Agent.objects.filter(board=board)
+    if exclude is not None:
+        agents = agents.exclude(pk=exclude.pk)
+    else:
+        count = agents.count()
+        if count >= board.max_agents:
+            raise RuleViolation(409, "board_full",
+                                f"The board already has {count} agents, its maximum of {board.max_agents}.",
+                                max_agents=board.max_agents)
+    if agents.filter(name__iexact=name).exists():
+        raise RuleViolation(409, "agent_name_taken", f"The board already has an agent named {name!r}.")
+    if lead and agents.filter(is_board_lead=True).exists():
+        raise RuleViolation(409, "board_has_lead", "The board already has a lead.")
+
+
+def save_agent(agent: Agent, save: Any) -> Any:
+    """Runs ``save``; the database constraints settle races the checks cannot see."""
+    try:
+        with transaction.atomic():
+            return save()
+    except IntegrityError as exc:
+        if agent.board_id is None:
+            raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.") from exc
+        raise RuleViolation(409, "agent_name_taken",
+                            "The board already has an agent of that name, or already has a lead.") from exc
+
+
+def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway: Gateway | None = None,
+                 is_board_lead: bool = False) -> tuple[Agent, str]:
+    """A new agent and its token (shown once): on ``board`` (its gateway by default), or without
+    a board as ``gateway``'s main agent.
+
+    The caller has checked that ``actor`` may add agents there (an admin of the organization,
+    or the board's lead). Refusals: 422 for a bad name or shape, 409 when the board is full,
+    the name is taken on the board, the board has a lead, or the gateway has a main agent."""
+    name = _agent_name(name)
+    with transaction.atomic():
+        if board is not None:
+            # The board row lock serializes concurrent creates, so two cannot both take the last seat.
+            board = Board.objects.select_for_update().get(pk=board.pk)
+            check_board_has_room(board, name, is_board_lead)
+            agent = Agent(name=name, board=board, organization_id=board.organization_id,
+                          gateway=gateway if gateway is not None else board.gateway, is_board_lead=is_board_lead)
+        else:
+            if gateway is None:
+                raise RuleViolation(422, "gateway_required",
+                                    "An agent without a board is its gateway's main agent: give gateway_id or board_id.",
+                                    field="gateway_id")
+            if is_board_lead:
+                raise RuleViolation(422, "lead_needs_board", "Only an agent on a board can be its lead.",
+                                    field="is_board_lead")
+            if Agent.objects.filter(gateway=gateway, board__isnull=True).exists():
+                raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.")
+            agent = Agent(name=name, board=None, organization_id=gateway.organization_id, gateway=gateway)
+        token = save_agent(agent, lambda: mint_token(agent))
+        by = f"{actor.name} added" if isinstance(actor, Agent) else "Created"
+        activity.record("agent.created", actor=actor, board=agent.board_id, agent=agent,
+                        organization=agent.organization_id, message=f"{by} the {agent.role} agent {agent.name}",
+                        data={"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead})
+    return agent, token
 
 
 # --- reading helpers for views ---------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from agents import access, activity
+from agents import access, activity, rules
 from agents.models import Agent, Board, Gateway, User
 from agents.refusals import RuleViolation
 from agents.tokens import mint_token
@@ -25,64 +25,20 @@ def _gateway_in(org_id: Any, gateway_id: Any) -> Gateway:
     return gateway
 
 
-def _check_board_has_room(board: Board, name: str, lead: bool, exclude: Agent | None = None) -> None:
-    agents = Agent.objects.filter(board=board)
-    if exclude is not None:
-        agents = agents.exclude(pk=exclude.pk)
-    else:
-        count = agents.count()
-        if count >= board.max_agents:
-            raise RuleViolation(409, "board_full",
-                                f"The board already has {count} agents, its maximum of {board.max_agents}.",
-                                max_agents=board.max_agents)
-    if agents.filter(name__iexact=name).exists():
-        raise RuleViolation(409, "agent_name_taken", f"The board already has an agent named {name!r}.")
-    if lead and agents.filter(is_board_lead=True).exists():
-        raise RuleViolation(409, "board_has_lead", "The board already has a lead.")
-
-
-def _save(agent: Agent, save: Any) -> Any:
-    """The database constraints settle races the checks above cannot see."""
-    try:
-        with transaction.atomic():
-            return save()
-    except IntegrityError as exc:
-        if agent.board_id is None:
-            raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.") from exc
-        raise RuleViolation(409, "agent_name_taken",
-                            "The board already has an agent of that name, or already has a lead.") from exc
-
-
 def create_agent(user: User, data: dict[str, Any]) -> tuple[Agent, str]:
-    """A board agent (``board_id``) or a gateway's main agent (no board), and its token."""
-    name, lead = data["name"], bool(data.get("is_board_lead"))
-    with transaction.atomic():
-        if data.get("board_id") is not None:
-            board = access.get_board_for(user, data["board_id"], admin=True)
-            # The board row lock serializes concurrent creates, so two cannot both take the last seat.
-            board = Board.objects.select_for_update().get(pk=board.pk)
-            gateway_id = data.get("gateway_id")
-            gateway = _gateway_in(board.organization_id, gateway_id) if gateway_id else board.gateway
-            _check_board_has_room(board, name, lead)
-            agent = Agent(name=name, board=board, organization_id=board.organization_id, gateway=gateway,
-                          is_board_lead=lead)
-        else:
-            if data.get("gateway_id") is None:
-                raise RuleViolation(422, "gateway_required",
-                                    "An agent without a board is its gateway's main agent: give gateway_id or board_id.",
-                                    field="gateway_id")
-            if lead:
-                raise RuleViolation(422, "lead_needs_board", "Only an agent on a board can be its lead.",
-                                    field="is_board_lead")
-            gateway = access.get_gateway_for(user, data["gateway_id"], admin=True)
-            if Agent.objects.filter(gateway=gateway, board__isnull=True).exists():
-                raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.")
-            agent = Agent(name=name, board=None, organization_id=gateway.organization_id, gateway=gateway)
-        token = _save(agent, lambda: mint_token(agent))
-        activity.record("agent.created", actor=user, board=agent.board_id, agent=agent,
-                        organization=agent.organization_id, message=f"Agent {agent.name} created",
-                        data={"name": agent.name, "role": agent.role})
-    return agent, token
+    """A board agent (``board_id``) or a gateway's main agent (no board), and its token.
+
+    Checks that ``user`` administers the board or gateway; ``rules.create_agent`` does the rest."""
+    board: Board | None = None
+    gateway: Gateway | None = None
+    if data.get("board_id") is not None:
+        board = access.get_board_for(user, data["board_id"], admin=True)
+        if data.get("gateway_id"):
+            gateway = _gateway_in(board.organization_id, data["gateway_id"])
+    elif data.get("gateway_id") is not None:
+        gateway = access.get_gateway_for(user, data["gateway_id"], admin=True)
+    return rules.create_agent(user, name=data["name"], board=board, gateway=gateway,
+                              is_board_lead=bool(data.get("is_board_lead")))
 
 
 def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
@@ -102,8 +58,8 @@ def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
                                     field="is_board_lead")
             agent.is_board_lead = bool(data["is_board_lead"])
         if agent.board is not None:
-            _check_board_has_room(agent.board, agent.name, agent.is_board_lead, exclude=agent)
-        _save(agent, agent.save)
+            rules.check_board_has_room(agent.board, agent.name, agent.is_board_lead, exclude=agent)
+        rules.save_agent(agent, agent.save)
         activity.record("agent.updated", actor=user, board=agent.board_id, agent=agent,
                         organization=agent.organization_id, message=f"Agent {agent.name} changed",
                         data={"fields": sorted(data)})
