@@ -191,15 +191,22 @@ class NulCharacterMiddleware:
         return self.get_response(request)
 
 
+def is_webhook_ingest(request: HttpRequest) -> bool:
+    return request.method == "POST" and WEBHOOK_INGEST_PATH.fullmatch(request.path) is not None
+
+
 def body_limit_for(request: HttpRequest) -> int:
     """The largest body accepted for this request: webhook payloads have their own limit."""
-    if request.method == "POST" and WEBHOOK_INGEST_PATH.fullmatch(request.path):
-        return settings.WEBHOOK_MAX_PAYLOAD_BYTES
-    return settings.API_MAX_BODY_BYTES
+    return settings.WEBHOOK_MAX_PAYLOAD_BYTES if is_webhook_ingest(request) else settings.API_MAX_BODY_BYTES
 
 
 def too_large_response(limit: int) -> HttpResponse:
     return error_response(413, f"Request body is larger than the limit of {limit} bytes.")
+
+
+def body_over_limit(request: HttpRequest) -> bool:
+    """Whether ``BodySizeLimitMiddleware`` left the 413 of this (ingest) request to the view."""
+    return bool(getattr(request, "body_over_limit", False))
 
 
 class BodySizeLimitMiddleware:
@@ -212,6 +219,11 @@ class BodySizeLimitMiddleware:
     known length. The webhook ingest route uses ``WEBHOOK_MAX_PAYLOAD_BYTES``; every
     other path ``API_MAX_BODY_BYTES``. Django's own lazy ``RequestDataTooBig`` (raised
     when a view reads ``request.POST``) is turned into 413 as well, never 400.
+
+    The ingest route is the exception to answering here: its contract checks the rate
+    limit and the webhook (429, 404, 410) before the size. An over-limit ingest request
+    is passed on with ``request.body_over_limit = True`` and an empty body, so nothing
+    downstream can read past the limit, and the view answers 413 after its own checks.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -226,7 +238,7 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 return error_response(400, "Content-Length is not a number.")
             if length > limit:
-                return too_large_response(limit)
+                return self._over_limit(request, limit)
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             if not request.META.get("wsgi.input_terminated"):
                 # Reading would run into the next request on a keep-alive connection;
@@ -237,10 +249,21 @@ class BodySizeLimitMiddleware:
             except Exception:  # noqa: BLE001  (a broken chunk or a client gone mid-body)
                 return error_response(400, "The request body could not be read.")
             if body is None:
-                return too_large_response(limit)
-            request.META["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
+                return self._over_limit(request, limit)
+            self._replace_body(request, body)
         return self.get_response(request)
+
+    def _over_limit(self, request: HttpRequest, limit: int) -> HttpResponseBase:
+        if not is_webhook_ingest(request):
+            return too_large_response(limit)
+        request.body_over_limit = True  # type: ignore[attr-defined]
+        self._replace_body(request, b"")
+        return self.get_response(request)
+
+    @staticmethod
+    def _replace_body(request: HttpRequest, body: bytes) -> None:
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
 
     @staticmethod
     def _read_counting(stream: Any, limit: int) -> bytes | None:

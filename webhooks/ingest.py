@@ -3,8 +3,10 @@
 A plain Django view rather than DRF: the route is open (no authentication to run), takes
 any content type, and is the busiest write path, so it skips DRF's request wrapping and
 content negotiation. Errors still leave in the ``{detail, request_id}`` envelope. The
-checks run in the order of the HTTP contract; the body size limit (413) is enforced
-earlier by ``ops.middleware.BodySizeLimitMiddleware``, before the body is read at all.
+checks run in the order of the HTTP contract: 429, 404/410, 413, 403. The size is
+measured by ``ops.middleware.BodySizeLimitMiddleware`` (from ``Content-Length``, or
+counting a chunked body to one byte past the limit); for this route it does not answer
+but marks the request and hands on an empty body, and the 413 is answered here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -19,6 +22,7 @@ from agents.models import Board
 from ops import throttle
 from ops.client_ip import client_ip
 from ops.errors import error_response
+from ops.middleware import body_over_limit, too_large_response
 from webhooks import signatures
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body
@@ -65,6 +69,8 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
     webhook, organization_id = found
     if not webhook.enabled:
         return error_response(410, "Webhook is disabled.")
+    if body_over_limit(request):
+        return too_large_response(settings.WEBHOOK_MAX_PAYLOAD_BYTES)
 
     body = request.body
     if webhook.secret:

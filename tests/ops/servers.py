@@ -1,5 +1,7 @@
 """Real servers for the ops tests: gunicorn (chunked bodies, several worker processes)
-and a private redis-server that a test may stop. Ports come from 18100-18199."""
+and a private redis-server that a test may stop. Ports come from 18100-18199 (the webhook
+server tests use 18600-18619); with ``TEST_SERVER_PORT_BASE`` set, from the hundred ports
+above it instead, so two people running these tests on one machine do not collide."""
 
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ CONFIG_VARIABLES = (
     "WEBHOOK_MAX_PAYLOAD_BYTES", "API_MAX_BODY_BYTES", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
     "DB_AUTO_MIGRATE", "BIND", "WEB_CONCURRENCY",
 )
+
+
+def port(number: int) -> int:
+    """The port a test asks for, moved into ``TEST_SERVER_PORT_BASE``'s hundred when set."""
+    base = os.environ.get("TEST_SERVER_PORT_BASE")
+    return int(base) + number % 100 if base else number
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -166,12 +166,67 @@ def test_a_chunked_body_on_a_server_that_cannot_end_it_needs_a_length(limits):
     assert json.loads(body)["detail"] == "A Content-Length header is required."
 
 
+class CountingStream(io.RawIOBase):
+    """A request body that remembers how much of it was read."""
+
+    def __init__(self, body: bytes) -> None:
+        self.source, self.consumed = io.BytesIO(body), 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.consumed += len(data)
+        return data
+
+
+def test_an_over_limit_chunked_ingest_body_is_read_one_byte_past_the_limit_and_no_further(limits):
+    environ = chunked_environ(INGEST, b"")
+    environ["wsgi.input"] = stream = CountingStream(b"y" * 100_000)
+    status, headers, body = wsgi_call(environ)
+    assert status.startswith("413")
+    assert json.loads(body)["detail"] == "Request body is larger than the limit of 300 bytes."
+    assert stream.consumed == 301
+
+
+def test_an_over_limit_ingest_body_by_content_length_is_never_read(limits):
+    environ = chunked_environ(INGEST, b"")
+    del environ["HTTP_TRANSFER_ENCODING"]
+    environ["CONTENT_LENGTH"] = "100000"
+    environ["wsgi.input"] = stream = CountingStream(b"y" * 100_000)
+    status, headers, body = wsgi_call(environ)
+    assert status.startswith("413")
+    assert stream.consumed == 0
+
+
+def test_the_ingest_route_decides_its_413_after_its_rate_limit(client, limits):
+    limits.RATE_LIMITS = {**limits.RATE_LIMITS, "webhook_ingest": (1, 60)}
+    ip = "203.0.113.51"  # a client of its own: counters outlive a test
+    assert client.post(INGEST, data=b"x" * 10, content_type="text/plain", REMOTE_ADDR=ip).status_code == 202
+    response = client.post(INGEST, data=b"x" * 301, content_type="text/plain", REMOTE_ADDR=ip)
+    assert response.status_code == 429
+
+
+def test_an_over_limit_ingest_request_reaches_the_view_marked_with_an_empty_body(client, limits, monkeypatch):
+    import tests.ops.urls
+
+    seen = {}
+
+    def record(self, request, **kwargs):
+        seen["over"], seen["body"] = getattr(request, "body_over_limit", False), request.body
+        return tests.ops.urls.Response({}, status=202)
+
+    monkeypatch.setattr(tests.ops.urls.IngestLikeView, "post", record)
+    client.post(INGEST, data=b"x" * 301, content_type="text/plain")
+    assert seen == {"over": True, "body": b""}
+    client.post(INGEST, data=b"x" * 300, content_type="text/plain")
+    assert seen == {"over": False, "body": b"x" * 300}
+
+
 # --- through a real gunicorn, which de-chunks Transfer-Encoding: chunked -------------------
 
 @pytest.fixture(scope="module")
 def gunicorn_port(tmp_path_factory):
     env = {"API_MAX_BODY_BYTES": "1000", "WEBHOOK_MAX_PAYLOAD_BYTES": "5000", "REQUEST_LOG_SLOW_MS": "0"}
-    with servers.gunicorn(18110, env, workers=2, tmp_path=tmp_path_factory.mktemp("gunicorn")) as port:
+    with servers.gunicorn(servers.port(18110), env, workers=2, tmp_path=tmp_path_factory.mktemp("gunicorn")) as port:
         yield port
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops.middleware import body_over_limit, too_large_response
 from ops.throttle import ScopedIpThrottle
 
 
@@ -113,6 +115,8 @@ class IngestLikeView(APIView):
     throttle_scope = "webhook_ingest"
 
     def post(self, request: Request, board_id: object, webhook_id: object) -> Response:
+        if body_over_limit(request):
+            return too_large_response(settings.WEBHOOK_MAX_PAYLOAD_BYTES)
         return Response({"length": len(request.body)}, status=202)
 
 

@@ -289,6 +289,43 @@ def test_the_limit_follows_the_setting(ingest_client, webhook, settings):
     assert post(ingest_client, webhook, b"y" * 100, content_type="text/plain").status_code == 202
 
 
+def test_an_over_limit_body_from_a_throttled_ip_is_429_not_413(ingest_client, webhook, settings):
+    settings.WEBHOOK_MAX_PAYLOAD_BYTES = 100
+    for _ in range(60):
+        post(ingest_client, webhook, {}, ip="198.51.100.20")
+
+    response = post(ingest_client, webhook, b"x" * 101, content_type="text/plain", ip="198.51.100.20")
+
+    assert_refused(response, 429)
+    assert "Retry-After" in response
+
+
+def test_an_over_limit_body_to_an_unknown_webhook_is_404_not_413(ingest_client, webhook, settings):
+    settings.WEBHOOK_MAX_PAYLOAD_BYTES = 100
+    path = f"/api/v1/boards/{webhook.board_id}/webhooks/{uuid.uuid4()}"
+
+    assert_refused(post(ingest_client, webhook, b"x" * 101, content_type="text/plain", path=path), 404)
+
+
+def test_an_over_limit_body_to_a_disabled_webhook_is_410_not_413(ingest_client, webhook, settings):
+    settings.WEBHOOK_MAX_PAYLOAD_BYTES = 100
+    webhook.enabled = False
+    webhook.save()
+
+    response = post(ingest_client, webhook, b"x" * 101, content_type="text/plain")
+
+    assert_refused(response, 410, "Webhook is disabled.")
+
+
+def test_an_over_limit_body_is_413_before_its_signature_is_checked(ingest_client, signed_webhook, settings):
+    settings.WEBHOOK_MAX_PAYLOAD_BYTES = 100
+
+    response = post(ingest_client, signed_webhook, b"x" * 101, content_type="text/plain")
+
+    assert_refused(response, 413, "Request body is larger than the limit of 100 bytes.")
+    assert stored_counts() == NOTHING
+
+
 # --- signatures --------------------------------------------------------------------------
 
 BODY = b'{"zen": "Keep it logically awesome."}'

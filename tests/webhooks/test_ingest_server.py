@@ -17,7 +17,7 @@ from tests.ops import servers
 pytestmark = pytest.mark.slow
 
 ONE_MIB = 1_048_576
-PORT = 18601
+PORT = servers.port(18601)
 SECRET = "server-test-secret"
 
 SEED = f"""
@@ -28,7 +28,8 @@ board = Board.objects.create(organization=org, name="Ingest", slug="ingest")
 Agent.objects.create(organization=org, board=board, name="Lead", is_board_lead=True)
 plain = Webhook.objects.create(board=board)
 signed = Webhook.objects.create(board=board, secret={SECRET!r})
-print(board.id, plain.id, signed.id)
+disabled = Webhook.objects.create(board=board, enabled=False)
+print(board.id, plain.id, signed.id, disabled.id)
 """
 
 
@@ -42,10 +43,14 @@ def server(tmp_path_factory):
                    check=True)
     seeded = subprocess.run([*manage, "shell", "-v0", "-c", SEED], env=servers.clean_env(env), cwd=servers.REPO,
                             check=True, capture_output=True, text=True)
-    board_id, plain_id, signed_id = seeded.stdout.split()
-    with servers.gunicorn(PORT, env, workers=2, tmp_path=folder):
+    board_id, plain_id, signed_id, disabled_id = seeded.stdout.split()
+    # One worker: the rate limit is counted per process with the in-memory backend, and a
+    # test of the 429 needs one counter. Clients are told apart by X-Forwarded-For.
+    with servers.gunicorn(PORT, {**env, "TRUSTED_PROXIES": "127.0.0.1"}, workers=1, tmp_path=folder):
         yield {"database": database, "plain": f"/api/v1/boards/{board_id}/webhooks/{plain_id}",
-               "signed": f"/api/v1/boards/{board_id}/webhooks/{signed_id}"}
+               "signed": f"/api/v1/boards/{board_id}/webhooks/{signed_id}",
+               "disabled": f"/api/v1/boards/{board_id}/webhooks/{disabled_id}",
+               "unknown": f"/api/v1/boards/{board_id}/webhooks/00000000-0000-0000-0000-000000000000"}
 
 
 def stored_payloads(server) -> int:
@@ -111,3 +116,31 @@ def test_a_signed_json_payload_is_accepted_through_the_real_server(server):
 
     assert status == 202
     assert stored_payloads(server) == before + 1
+
+
+OVER_BY_LENGTH = b"a" * (ONE_MIB + 1)
+OVER_CHUNKED = [b"a" * 65536] * 16 + [b"z"]
+
+
+@pytest.mark.parametrize("body", [OVER_BY_LENGTH, OVER_CHUNKED], ids=["content-length", "chunked"])
+def test_an_over_limit_body_to_an_unknown_webhook_is_404(server, body):
+    status, answer = send(server["unknown"], body)
+
+    assert status == 404 and set(answer) == {"detail", "request_id"}
+
+
+@pytest.mark.parametrize("body", [OVER_BY_LENGTH, OVER_CHUNKED], ids=["content-length", "chunked"])
+def test_an_over_limit_body_to_a_disabled_webhook_is_410(server, body):
+    status, answer = send(server["disabled"], body)
+
+    assert (status, answer["detail"]) == (410, "Webhook is disabled.")
+
+
+def test_an_over_limit_body_from_a_client_over_the_rate_limit_is_429(server):
+    client = {"X-Forwarded-For": "192.0.2.61"}
+    for _ in range(60):
+        send(server["unknown"], b"{}", headers=client)
+
+    for body in (OVER_BY_LENGTH, OVER_CHUNKED):
+        status, answer = send(server["plain"], body, headers=client)
+        assert status == 429 and set(answer) == {"detail", "request_id"}
