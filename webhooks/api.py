@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +31,7 @@ from agents.models import Board
 from agents.refusals import RuleViolation
 from missioncontrol.api.schema import NO_CONTENT, error_responses
 from webhooks import services
+from webhooks.ingest import ingest
 from webhooks.models import Webhook, WebhookPayload
 from webhooks.serializers import (
     AgentPayloadSerializer,
@@ -99,6 +105,35 @@ class WebhookDetailView(PersonView):
         board = access.get_board_for(request.user, board_id, admin=True)
         services.delete_webhook(_webhook_on(board, webhook_id), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+INGEST_ACCEPTED = inline_serializer("WebhookIngestAccepted", fields={
+    "ok": serializers.BooleanField(), "board_id": serializers.UUIDField(), "webhook_id": serializers.UUIDField(),
+    "payload_id": serializers.UUIDField()})
+
+
+class WebhookEndpointView(WebhookDetailView):
+    """The shared path as the OpenAPI document shows it: the user API's GET, PATCH and
+    DELETE, and the open ingest POST. ``webhooks.urls.webhook_endpoint`` sends a POST
+    straight to ``webhooks.ingest.ingest``, outside DRF, so this class is only read by
+    the schema generator; ``post`` hands over the same way should it ever be routed."""
+
+    @extend_schema(
+        operation_id="webhooks_ingest", tags=TAGS, auth=[{}],
+        summary="Deliver an event to a board (open: no credentials, optional HMAC signature)",
+        description=(
+            "Called by outside services. Any body up to WEBHOOK_MAX_PAYLOAD_BYTES is accepted: JSON is stored "
+            "as JSON, anything else as text. When the webhook has a secret, the body must be signed with "
+            "HMAC-SHA256 in X-Hub-Signature-256 or X-Webhook-Signature (or the webhook's signature_header), "
+            "hex, `sha256=` prefix optional. Checks run in this order: 429, 404/410, 413, 403."),
+        request={"application/json": OpenApiTypes.ANY, "*/*": OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                                     description="HMAC-SHA256 of the raw body, when the webhook has a secret.")
+                    for name in ("X-Hub-Signature-256", "X-Webhook-Signature")],
+        responses={202: OpenApiResponse(INGEST_ACCEPTED, description="Stored; it will be delivered."),
+                   **error_responses(403, 404, 410, 413, 429)})
+    def post(self, request: Request, board_id: UUID, webhook_id: UUID) -> HttpResponse:
+        return ingest(request._request, board_id, webhook_id)
 
 
 class WebhookPayloadListView(PersonView):

@@ -28,8 +28,8 @@ def webhook_endpoint(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> 
     return _detail(request, board_id=board_id, webhook_id=webhook_id)
 
 
-# drf-spectacular documents the configuration view through the dispatcher.
-webhook_endpoint.cls = api.WebhookDetailView  # type: ignore[attr-defined]
+# drf-spectacular documents both halves (configuration and ingest) through the dispatcher.
+webhook_endpoint.cls = api.WebhookEndpointView  # type: ignore[attr-defined]
 webhook_endpoint.initkwargs = {}  # type: ignore[attr-defined]
 
 _BOARD = "api/v1/boards/<uuid:board_id>/webhooks"

@@ -24,13 +24,16 @@ def document(django_db_blocker):
     return json.loads(json.dumps(schema, default=str))
 
 
+INGEST = "/api/v1/boards/{board_id}/webhooks/{webhook_id}"
+
+
 def user_operations(document):
     """Every operation of the user API (not the agent API, not webhook ingest)."""
     for path, item in document["paths"].items():
         if not path.startswith("/api/v1/") or path.startswith("/api/v1/agent/"):
             continue
         for method in METHODS:
-            if method in item:
+            if method in item and (path, method) != (INGEST, "post"):
                 yield path, method, item[method]
 
 
@@ -97,3 +100,18 @@ def test_the_gateway_token_is_write_only(document):
     schemas = document["components"]["schemas"]
     assert "token" not in schemas["Gateway"]["properties"]
     assert "token" in schemas["GatewayWriteRequest"]["properties"]
+
+
+def test_the_open_webhook_ingest_is_documented_without_authentication(document):
+    operation = document["paths"][INGEST]["post"]
+
+    assert operation["operationId"] == "webhooks_ingest"
+    assert operation["security"] == [{}]
+    accepted = operation["responses"]["202"]["content"]["application/json"]["schema"]
+    component = document["components"]["schemas"][accepted["$ref"].rsplit("/", 1)[1]]
+    assert set(component["required"]) == {"ok", "board_id", "webhook_id", "payload_id"}
+    for code in ("403", "404", "410", "413", "429"):
+        schema = operation["responses"][code]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": ERROR_REF}, code
+    assert "401" not in operation["responses"]
+    assert {"get", "patch", "delete"} <= set(document["paths"][INGEST])
