@@ -2,10 +2,11 @@
 
 A scope (``agent_auth``, ``webhook_ingest``, ...) has a rate in ``settings.RATE_LIMITS``
 as ``(requests, seconds)``. Time is cut into windows of that many seconds; each caller
-(usually the client IP) has one counter per scope and window. ``cache.add`` creates the
-counter and ``cache.incr`` bumps it; both are atomic on Redis (SET NX, INCRBY) and under
-LocMemCache's lock, so concurrent requests from several workers never both take the
-last slot.
+(usually the client IP) has one counter per scope and window. On Redis one small Lua
+script increments the counter and, when it has just been created, sets its expiry: one
+round trip per request, and atomic, so concurrent requests from several workers never
+both take the last slot. On LocMemCache (one process) ``cache.add`` creates the counter
+and ``cache.incr`` bumps it under the cache's lock.
 
 When the cache fails (Redis down), requests are allowed: refusing every agent and every
 webhook because a counter store is away would turn a degraded dependency into an outage.
@@ -33,6 +34,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django_redis.cache import RedisCache
+from redis.commands.core import Script
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
@@ -125,7 +128,19 @@ def hit(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
     return ThrottleResult(allowed=count <= limit, retry_after=retry_after, count=count)
 
 
+# INCR creates a missing key at 1; only then does it need its expiry. Keys are the cache's
+# own (``make_key``), so the counters stay readable and deletable through the cache.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_count_script: Script | None = None
+
+
 def _increment(cache: Any, key: str, timeout: int) -> int:
+    if isinstance(cache, RedisCache):
+        return _increment_on_redis(cache, key, timeout)
     for _ in range(2):
         cache.add(key, 0, timeout)
         try:
@@ -134,6 +149,15 @@ def _increment(cache: Any, key: str, timeout: int) -> int:
             # The key expired between add and incr (only at a window's very end): start again.
             continue
     raise RuntimeError(f"Could not count {key!r} in the rate-limit cache.")
+
+
+def _increment_on_redis(cache: RedisCache, key: str, timeout: int) -> int:
+    """One EVALSHA (EVAL once per Redis server, when it does not know the script yet)."""
+    global _count_script
+    client = cache.client.get_client(write=True)
+    if _count_script is None:
+        _count_script = client.register_script(_COUNT_SCRIPT)
+    return int(_count_script(keys=[cache.make_key(key)], args=[timeout], client=client))
 
 
 def enforce(scope: str, request: HttpRequest) -> None:

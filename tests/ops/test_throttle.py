@@ -18,10 +18,10 @@ from ops import probes, throttle
 from tests.conftest import STRICT_SERVICES
 from tests.ops import servers
 
-CLOSED_PORT = 18190
-PRIVATE_REDIS_PORT = 18150
-CONCURRENCY_GUNICORN_PORT = 18111
-REFUSING_GUNICORN_PORT = 18112
+CLOSED_PORT = servers.port(18190)
+PRIVATE_REDIS_PORT = servers.port(18150)
+CONCURRENCY_GUNICORN_PORT = servers.port(18111)
+REFUSING_GUNICORN_PORT = servers.port(18112)
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +133,36 @@ def test_counting_works_on_redis(settings, redis_url):
     key = caches["ratelimit"].make_key(f"throttle:test_scope:{int(time.time() // 60)}:198.51.100.1")
     ttl = caches["ratelimit"].client.get_client().ttl(key)
     assert 1 <= ttl <= 61  # counters expire with their window
+
+
+def test_a_counted_request_costs_one_round_trip_to_redis(settings, redis_url, monkeypatch):
+    import redis.connection
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
+    throttle.hit("test_scope", "198.51.100.3")  # the first call may also load the script
+    sent = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return real_send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    result = throttle.hit("test_scope", "198.51.100.3")
+    assert (result.allowed, result.count) == (True, 2)
+    assert len(sent) == 1
+
+
+def test_the_redis_counter_expires_with_its_window_even_when_it_starts_on_redis(settings, redis_url):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
+    ident = f"198.51.100.{random.randint(10, 250)}"
+    now = time.time()
+    assert throttle.hit("test_scope", ident, now=now).count == 1
+    key = caches["ratelimit"].make_key(f"throttle:test_scope:{int(now // 60)}:{ident}")
+    assert 1 <= caches["ratelimit"].client.get_client().ttl(key) <= 61
+    assert caches["ratelimit"].get(f"throttle:test_scope:{int(now // 60)}:{ident}") == 1  # readable by the cache
 
 
 # --- atomic across worker processes on Redis ------------------------------------------------
