@@ -29,6 +29,7 @@ new task is treated as coming from ``inbox``).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -587,7 +588,8 @@ def _approval_numbers(data: dict[str, Any]) -> tuple[int, dict[str, int]]:
             isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in scores.items()):
         raise RuleViolation(422, "rubric_scores_invalid", "rubric_scores must map names to whole numbers.",
                             field="rubric_scores")
-    return round(confidence), scores
+    # Half up (85.5 -> 86): Python's round() would send halves to the even neighbour.
+    return math.floor(confidence + 0.5), scores
 
 
 def _approval_tasks(data: dict[str, Any], board: Board) -> list[Task]:

@@ -313,12 +313,22 @@ class ApprovalSerializer(serializers.ModelSerializer):
         return [link.task.title for link in self._links(approval)]
 
 
+class PercentField(serializers.FloatField):
+    """A number from 0 to 100, decimals allowed (true/false are not numbers here)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ApprovalCreateSerializer(StrictSerializer):
     action_type = serializers.CharField(max_length=100)
     task_id = serializers.UUIDField(required=False, allow_null=True)
     task_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
     payload = serializers.DictField(required=False)
-    confidence = serializers.IntegerField(min_value=0, max_value=100)
+    # Agents often send a decimal; it is stored rounded to a whole number.
+    confidence = PercentField(min_value=0, max_value=100)
     rubric_scores = serializers.DictField(child=serializers.IntegerField(), required=False)
     lead_reasoning = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=[Approval.Status.PENDING], required=False,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, ClassVar
 
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.access import agent_can_reach
+from agents.api.base import validated
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
@@ -41,6 +44,40 @@ class IsAgent(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.user, Agent)
+
+
+# Agents were written against a server that ignored keys it did not know and took null for
+# any optional field; LLM-driven agents send both routinely. The agent routes accept that
+# (the user API stays strict, so people's typos are reported).
+NULL_MEANS_EMPTY = {"description": ""}
+NULL_MEANS_ABSENT = frozenset({"comment", "payload", "rubric_scores", "lead_reasoning", "tags", "source",
+                               "priority", "task_ids", "depends_on_task_ids", "tag_ids"})
+
+
+@lru_cache(maxsize=32)
+def _writable_fields(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
+    return frozenset(name for name, field in serializer_class().fields.items() if not field.read_only)
+
+
+def agent_input(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+    """The body as ``validated`` checks it, after dropping unknown keys and reading ``null``
+    (and a blank ``comment``) in an optional field as "not given". ``"status": null`` stays a 422."""
+    data = request.data
+    if isinstance(data, dict):
+        writable = _writable_fields(serializer_class)
+        kept: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in writable:
+                continue
+            if value is None and name in NULL_MEANS_EMPTY:
+                value = NULL_MEANS_EMPTY[name]
+            elif value is None and name in NULL_MEANS_ABSENT:
+                continue
+            elif name == "comment" and isinstance(value, str) and not value.strip():
+                continue
+            kept[name] = value
+        data = kept
+    return validated(serializer_class, request, data=data, **kwargs)
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:

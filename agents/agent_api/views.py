@@ -18,10 +18,17 @@ from rest_framework.response import Response
 
 from agents import presence, rules
 from agents.access import boards_for_agent
-from agents.agent_api.base import ALL_ROLES, BOARD_ROLES, LEAD, AgentAPIView, parse_uuid
+from agents.agent_api.base import (
+    ALL_ROLES,
+    BOARD_ROLES,
+    LEAD,
+    AgentAPIView,
+    agent_input,
+    parse_uuid,
+)
 from agents.agent_api.openapi import agent_operation
 from agents.agent_api.workers import create_worker
-from agents.api.base import query_bool, query_choices, validated
+from agents.api.base import query_bool, query_choices
 from agents.api.tasks import TASK_FILTERS, filter_tasks
 from agents.models import Agent, Approval, Board, BoardMemory, Tag, Task
 from agents.refusals import RuleViolation
@@ -152,7 +159,11 @@ class AgentListView(AgentAPIView):
         intent="create_worker_agent",
         when_to_use=["The board needs another worker for a kind of work nobody on it does."],
         when_not_to_use=["The board already has an idle worker who can take the task: assign it instead."],
-        request=inline_serializer("AgentWorkerCreate", fields={"name": serializers.CharField(max_length=200)}),
+        request=inline_serializer("AgentWorkerCreate", fields={
+            "name": serializers.CharField(max_length=200),
+            "board_id": serializers.UUIDField(required=False, allow_null=True,
+                                              help_text="Optional; when given, it must be your own board."),
+        }),
         responses={201: AgentWithTokenSerializer, **error_responses(*AUTH_ERRORS, 403, 409, 422)},
     )
     def post(self, request: Request) -> Response:
@@ -226,7 +237,7 @@ class TaskListView(AgentAPIView):
     )
     def post(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        task = rules.create_task(self.agent, board, validated(TaskWriteSerializer, request))
+        task = rules.create_task(self.agent, board, agent_input(TaskWriteSerializer, request))
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -245,7 +256,7 @@ class TaskDetailView(AgentAPIView):
     def patch(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
         task = task_on_board(board, task_id)
-        changes = validated(TaskUpdateSerializer, request, partial=True)
+        changes = agent_input(TaskUpdateSerializer, request, partial=True)
         comment = changes.pop("comment", None)
         task = rules.update_task(self.agent, task, changes, comment=comment)
         return Response(TaskSerializer(task).data)
@@ -287,7 +298,7 @@ class CommentListView(AgentAPIView):
     )
     def post(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
         task = task_on_board(self.get_board_for_agent(board_id), task_id)
-        comment = rules.add_comment(self.agent, task, validated(CommentWriteSerializer, request)["message"])
+        comment = rules.add_comment(self.agent, task, agent_input(CommentWriteSerializer, request)["message"])
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -323,7 +334,7 @@ class MemoryListView(AgentAPIView):
     )
     def post(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        memory = rules.create_memory(self.agent, board, validated(BoardMemoryWriteSerializer, request))
+        memory = rules.create_memory(self.agent, board, agent_input(BoardMemoryWriteSerializer, request))
         return Response(BoardMemorySerializer(memory).data, status=status.HTTP_201_CREATED)
 
 
@@ -362,6 +373,6 @@ class ApprovalListView(AgentAPIView):
     )
     def post(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        approval = rules.request_approval(self.agent, board, validated(ApprovalCreateSerializer, request))
+        approval = rules.request_approval(self.agent, board, agent_input(ApprovalCreateSerializer, request))
         return Response(ApprovalSerializer(approval_queryset().get(pk=approval.pk)).data,
                         status=status.HTTP_201_CREATED)

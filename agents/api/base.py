@@ -44,11 +44,14 @@ def paginated(request: Request, queryset: QuerySet[Any], serializer_class: type[
     return paginator.get_paginated_response(data)
 
 
-def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
-    """The request body checked by ``serializer_class``; problems are 422 with field errors."""
-    if not isinstance(request.data, dict):
+def validated(serializer_class: type[serializers.Serializer], request: Request, data: Any = None,
+              **kwargs: Any) -> dict[str, Any]:
+    """The request body (or ``data``) checked by ``serializer_class``; problems are 422 with field errors."""
+    if data is None:
+        data = request.data
+    if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer = serializer_class(data=data, context={"request": request}, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

@@ -205,7 +205,7 @@ def test_a_lead_cannot_reuse_a_name_on_its_board(lead, worker):
     assert response.json()["detail"]["code"] == "agent_name_taken"
 
 
-def test_a_worker_needs_a_name_and_nothing_else(lead):
+def test_a_worker_needs_a_name_and_a_lead_cannot_add_a_lead(lead):
     client = agent_client(mint_token(lead))
 
     nameless = client.post("/api/v1/agent/agents", {"name": ""}, format="json")
@@ -213,7 +213,7 @@ def test_a_worker_needs_a_name_and_nothing_else(lead):
 
     assert nameless.status_code == promoted.status_code == 422
     assert nameless.json()["detail"]["code"] == "agent_name_required"
-    assert promoted.json()["detail"]["code"] == "unknown_field"
+    assert promoted.json()["detail"]["code"] == "workers_only"
 
 
 def test_workers_of_other_boards_do_not_count_against_the_limit(lead, board, org, gateway):
