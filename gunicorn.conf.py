@@ -5,7 +5,11 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-worker_class = "sync"
+# One thread per worker (sync) unless WEB_THREADS asks for more: then each worker is a
+# gthread worker serving that many requests at once, which suits hosts where requests
+# mostly wait on the database. Each thread holds its own database connection.
+threads = max(1, int(os.environ.get("WEB_THREADS") or "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 # Load the application once in the master: configuration errors stop gunicorn before any
 # worker forks, with the system check's sentence instead of a loop of failing workers.
 preload_app = True

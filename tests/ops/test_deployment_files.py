@@ -24,6 +24,7 @@ from ops import config as cfg
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ROOT / "missioncontrol" / "settings.py"
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 ENV_EXAMPLE = ROOT / ".env.example"
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
@@ -47,6 +48,32 @@ def variables_read_in_settings() -> set[str]:
         ):
             names.add(node.args[0].value)
     return names
+
+
+def variables_read_in_gunicorn_conf() -> set[str]:
+    """Names passed as the first argument of ``os.environ.get("NAME", ...)`` in gunicorn.conf.py,
+    which reads its few variables itself (it runs before Django's settings)."""
+    names = set()
+    for node in ast.walk(ast.parse(GUNICORN_CONF.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and ast.unparse(node.func.value) == "os.environ"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def gunicorn_settings(**environment: str) -> dict:
+    """The module-level names gunicorn.conf.py defines under ``environment``."""
+    import runpy
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, environment):
+        return runpy.run_path(str(GUNICORN_CONF))
 
 
 def check_ids() -> set[str]:
@@ -121,6 +148,24 @@ def test_every_variable_read_in_settings_is_in_the_configuration_reference():
     reference = CONFIGURATION_DOC.read_text(encoding="utf-8")
     missing = sorted(name for name in variables_read_in_settings() if f"`{name}`" not in reference)
     assert missing == []
+
+
+def test_every_variable_read_in_gunicorn_conf_is_in_env_example_and_both_references():
+    names = variables_read_in_gunicorn_conf()
+    assert {"WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "WEB_THREADS"} <= names
+    example = ENV_EXAMPLE.read_text(encoding="utf-8")
+    reference = CONFIGURATION_DOC.read_text(encoding="utf-8") + DEPLOYMENT_DOC.read_text(encoding="utf-8")
+    # BIND is shown commented out: Compose sets it, and an uncommented line would not apply there.
+    assert sorted(name for name in names if not re.search(rf"^(# )?{name}=", example, re.MULTILINE)) == []
+    assert sorted(name for name in names if f"`{name}`" not in reference) == []
+
+
+def test_gunicorn_runs_sync_workers_by_default_and_threads_when_asked():
+    default = gunicorn_settings(WEB_THREADS="")
+    assert (default["worker_class"], default["threads"]) == ("sync", 1)
+    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "sync"
+    threaded = gunicorn_settings(WEB_THREADS="4")
+    assert (threaded["worker_class"], threaded["threads"]) == ("gthread", 4)
 
 
 def test_every_configuration_check_id_is_in_the_configuration_reference():
