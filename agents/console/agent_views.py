@@ -37,6 +37,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     if board_id:
         agents = agents.filter(board_id=board_id)
     presence = request.GET.get("presence", "")
+    admin_org_ids = set(access.admin_organizations(request.user).values_list("pk", flat=True))
     online_since = timezone.now() - PRESENCE_ONLINE_WINDOW
     if presence == "online":
         agents = agents.filter(last_seen_at__gte=online_since)
@@ -51,7 +52,8 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
                                  ("provisioning", "Never connected")],
             "board_choices": list(access.visible_boards(request.user).only("id", "name").order_by("name")),
             "board_id": str(board_id or ""),
-            "can_manage": access.admin_organizations(request.user).exists()}
+            # Rotating is per agent: an admin of one organization may be a member of another.
+            "admin_org_ids": admin_org_ids, "can_manage": bool(admin_org_ids)}
 
 
 @login_required

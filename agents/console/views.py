@@ -115,7 +115,9 @@ def _rule_fields(form: BoardForm) -> list[Any]:
 @require_http_methods(["GET", "HEAD", "POST"])
 def board_create(request: HttpRequest) -> HttpResponse:
     if not access.admin_organizations(request.user).exists():
-        raise Http404
+        # 403 as the API answers a member who creates a board: the page exists, the right is missing.
+        return page(request, "console/forbidden.html", "boards",
+                    {"reason": "Only an owner or admin of an organization may create a board."}, status=403)
     form = _board_form(request, None)
     if request.method == "POST" and form.is_valid():
         board = form.save()

@@ -61,6 +61,44 @@ def test_a_member_creates_and_moves_tasks(client, member, board):
     assert task.status == "in_progress"
 
 
+def test_a_member_changes_a_task_and_its_tags_from_the_task_page(client, member, org, board, worker):
+    from agents.models import Tag
+
+    task = make_task(board, "Draft")
+    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
+    client.force_login(member)
+    client.post(reverse("console:task_edit", args=[board.pk, task.pk]), {
+        "title": "Draft the post", "description": "", "status": "in_progress", "priority": "high",
+        "assigned_agent": str(worker.pk), "comment": "Starting now."})
+    client.post(reverse("console:task_relations", args=[board.pk, task.pk]), {"tags": [str(tag.pk)]})
+    task.refresh_from_db()
+    assert (task.title, task.status, task.priority, task.assigned_agent) == (
+        "Draft the post", "in_progress", "high", worker)
+    assert list(task.tags.all()) == [tag]
+    assert ActivityEvent.objects.filter(event_type="task.updated", task_id=task.pk, actor_user_id=member.pk).exists()
+
+
+def test_a_member_asks_for_approval_and_another_member_resolves_it_in_the_queue(client, member, org, board):
+    from tests.conftest import make_user
+
+    task = make_task(board, "Publish", status="in_progress")
+    client.force_login(member)
+    client.post(reverse("console:task_approval", args=[board.pk, task.pk]),
+                {"action_type": "mark_done", "reasoning": "Proofread twice.", "confidence": 90})
+    approval = Approval.objects.get(board=board)
+    assert approval.requested_by_user == member and approval.status == "pending"
+
+    colleague = make_user("colleague", org, "member")
+    client.force_login(colleague)
+    queue = client.get(reverse("console:approvals")).content.decode()
+    assert "Proofread twice." in queue and ">Approve</button>" in queue
+    response = client.post(reverse("console:approval_resolve", args=[approval.pk]),
+                           {"status": "rejected", "back": "/approvals/"})
+    assert response.status_code == 302 and response["Location"] == "/approvals/"
+    approval.refresh_from_db()
+    assert approval.status == "rejected" and approval.resolved_by == colleague
+
+
 def test_a_member_may_comment_on_a_task(client, member, board):
     task = make_task(board, "Discuss")
     client.force_login(member)
@@ -227,6 +265,26 @@ def test_a_member_cannot_create_agents_or_rotate_tokens(client, member, board, w
     assert tokens.authenticate_token(old) == worker
 
 
+def test_a_member_sees_agents_without_the_new_agent_form_or_token_rotation(client, member, worker):
+    client.force_login(member)
+    html = client.get(reverse("console:agents")).content.decode()
+    assert worker.name in html
+    assert "Create agent" not in html and "Rotate token" not in html
+
+
+def test_an_admin_of_one_organization_rotates_only_that_organizations_tokens(client, outsider, org, worker,
+                                                                              foreign_agent):
+    from agents.models import Membership
+
+    Membership.objects.create(user=outsider, organization=org, role="member")
+    client.force_login(outsider)
+    html = client.get(reverse("console:agents")).content.decode()
+    assert reverse("console:agent_rotate", args=[foreign_agent.pk]) in html
+    assert worker.name in html and reverse("console:agent_rotate", args=[worker.pk]) not in html
+    response = client.post(reverse("console:agent_rotate", args=[worker.pk]))
+    assert response.status_code == 403 and b"Only an owner or admin" in response.content
+
+
 def test_an_outsider_cannot_rotate_a_token_of_another_organization(client, outsider, worker):
     client.force_login(outsider)
     assert client.post(reverse("console:agent_rotate", args=[worker.pk])).status_code == 404
@@ -295,6 +353,20 @@ def test_the_queue_shows_a_reason_given_only_in_the_payload(client, owner, board
     client.force_login(owner)
     html = client.get(reverse("console:approvals")).content.decode()
     assert '<div class="reason">CI is green on main.</div>' in html
+
+
+def test_the_queue_shows_the_reason_once_and_only_what_else_the_payload_carries(client, owner, board, worker):
+    plain = make_task(board, "Plain")
+    rich = make_task(board, "Rich")
+    rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(plain.pk), "confidence": 70,
+                                           "lead_reasoning": "Tests pass."})
+    rules.request_approval(worker, board, {"action_type": "deploy", "task_id": str(rich.pk), "confidence": 70,
+                                           "lead_reasoning": "Staging is green.",
+                                           "payload": {"environment": "production"}})
+    client.force_login(owner)
+    html = client.get(reverse("console:approvals")).content.decode()
+    assert html.count("Tests pass.") == 1 and html.count("Staging is green.") == 1
+    assert html.count("Details the agent attached") == 1 and "&quot;environment&quot;: &quot;production&quot;" in html
 
 
 def test_dependencies_and_tags_are_set_from_the_task_page(client, owner, org, board):

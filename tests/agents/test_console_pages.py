@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from agents import activity, rules
-from agents.models import Approval, ApprovalTask, TaskComment, TaskDependency
+from agents.models import Approval, ApprovalTask, Board, TaskComment, TaskDependency
 from tests.conftest import make_agent, make_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
@@ -95,7 +95,13 @@ def test_a_member_sees_only_their_organizations_boards_agents_and_activity(
 
 def test_a_member_cannot_open_the_board_forms_meant_for_admins(client, member, board):
     client.force_login(member)
-    assert client.get(reverse("console:board_create")).status_code == 404
+    boards_html = client.get(reverse("console:boards")).content.decode()
+    assert "New board" not in boards_html
+    for response in (client.get(reverse("console:board_create")),
+                     client.post(reverse("console:board_create"), {"name": "Sneaky", "max_agents": 3})):
+        assert response.status_code == 403
+        assert b"Only an owner or admin of an organization may create a board." in response.content
+    assert not Board.objects.filter(name="Sneaky").exists()
     response = client.get(reverse("console:board_edit", args=[board.pk]))
     assert response.status_code == 403
     assert b"Only an owner or admin" in response.content
