@@ -88,3 +88,18 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def attached_details(approval: Any) -> Any:
+    """What the approval's payload adds to the reason shown above it, or None when nothing.
+
+    Approvals without a ``reason`` in the payload get the reasoning copied there for older
+    clients; repeating it under "Details the agent attached" would only say it twice."""
+    payload = getattr(approval, "payload", None)
+    if not isinstance(payload, dict):
+        return payload
+    shown = approval.lead_reasoning or payload.get("reason")
+    if shown and payload.get("reason") == shown:
+        payload = {key: value for key, value in payload.items() if key != "reason"}
+    return payload or None

@@ -107,11 +107,21 @@ def fresh_sign_in_limit():
     caches["ratelimit"].clear()
 
 
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The screenshot folder, emptied once per session: it shows exactly the pages of the last
+    run, never a page an earlier run saved under a number the flow no longer uses."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.iterdir():
+        if old.is_file():
+            old.unlink()
+    return SCREENSHOTS
+
+
 @pytest.fixture
-def console_page(browser, live_server, request, settings):
+def console_page(browser, live_server, request, settings, screenshots):
     """A fresh browser page on the live server, watched for errors, with a ``shot(name)`` helper."""
     settings.BASE_URL = live_server.url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     problems = BrowserProblems()
@@ -124,7 +134,7 @@ def console_page(browser, live_server, request, settings):
 
     def shot(name: str) -> Path:
         counter["n"] += 1
-        path = SCREENSHOTS / f"{prefix}-{counter['n']:02d}-{name}.png"
+        path = screenshots / f"{prefix}-{counter['n']:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -100,7 +100,7 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     assert page.locator(".message.success").is_visible()
     page.shot("task-page")
     page.get_by_role("link", name="Approvals").first.click()
-    assert page.get_by_text("The post is written and proofread").is_visible()
+    assert page.locator(".approval .reason", has_text="The post is written and proofread").is_visible()
     page.shot("approvals-queue")
     page.get_by_role("button", name="Approve").click()
     assert page.locator(".message.success").is_visible()
