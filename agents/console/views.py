@@ -192,7 +192,8 @@ def board_detail(request: HttpRequest, board_id: Any) -> HttpResponse:
     agents = Agent.objects.filter(board=board).order_by("name")
     context: dict[str, Any] = {"board": board, "statuses": STATUSES,
                                "create_form": TaskCreateForm(agents=agents),
-                               "rules": [(name, getattr(board, name), text) for name, text in RULE_HELP.items()],
+                               "rules": [(BoardForm.Meta.labels[name], getattr(board, name), text)
+                                         for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id)}
     if status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.

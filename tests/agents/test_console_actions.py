@@ -327,6 +327,16 @@ def test_a_member_writes_to_the_agents_in_board_memory(client, member, board):
     assert "Please prioritise the docs." in html
 
 
+def test_a_long_note_opens_with_its_first_line_and_keeps_the_rest_one_click_away(client, owner, board):
+    rules.create_memory(owner, board, {"content": "Webhook event received.\n" + "payload line\n" * 60})
+    rules.create_memory(owner, board, {"content": "Short note.\nSecond line."})
+    client.force_login(owner)
+    html = client.get(reverse("console:board_memory", args=[board.pk])).content.decode()
+    assert '<details class="note"><summary class="body">Webhook event received.</summary>' in html
+    assert html.count("payload line") == 60
+    assert '<div class="body">Short note.\nSecond line.</div>' in html
+
+
 def test_an_outsider_cannot_read_or_write_board_memory(client, outsider, board):
     client.force_login(outsider)
     assert client.get(reverse("console:board_memory", args=[board.pk])).status_code == 404

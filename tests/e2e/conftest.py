@@ -135,6 +135,8 @@ def console_page(browser, live_server, request, settings, screenshots):
     def shot(name: str) -> Path:
         counter["n"] += 1
         path = screenshots / f"{prefix}-{counter['n']:02d}-{name}.png"
+        # A full-page shot of a scrolled page draws the sticky sidebar part-way down.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
         return path
 

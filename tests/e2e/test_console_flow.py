@@ -184,6 +184,13 @@ def test_a_phone_sized_screen_gets_a_usable_layout(console_page, live_server):
     page.goto(f"/boards/{board.pk}/")
     page.shot("phone-board")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    # Every page of the navigation is on screen, none hidden past the edge.
+    for link in page.locator(".nav a").all():
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, link.inner_text()
+    page.locator(".task-card h3 a", has_text="Plan the week").click()
+    page.shot("phone-task")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     page.goto("/approvals/")
 
     # The keyboard reaches the skip link first, and it lands on the content.
@@ -229,6 +236,16 @@ def test_the_board_refreshes_itself_cheaply_when_work_arrives(console_page):
     page.shot("board-dark")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(15, 18, 22)"
+
+    # The dark theme on the pages with the most colours: the queue and a task.
+    task = Task.objects.get(title="Already there")
+    rules.request_approval(operator, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                             "lead_reasoning": "Checked on staging.", "confidence": 60})
+    page.goto("/approvals/")
+    assert page.get_by_role("button", name="Approve").is_visible()
+    page.shot("approvals-dark")
+    page.goto(f"/boards/{board.pk}/tasks/{task.pk}/")
+    page.shot("task-dark")
     assert page.problems.items == []
 
 
