@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.html import escape
 
 from agents import rules, tokens
 from agents.models import ActivityEvent, Agent, Approval, Board, Task, TaskComment
@@ -296,6 +297,20 @@ def test_a_second_lead_is_refused_with_the_apis_sentence(client, owner, board, l
                                                         "is_board_lead": "on"})
     assert response.status_code == 422
     assert b"The board already has a lead." in response.content
+
+
+def test_a_full_board_and_a_taken_name_are_refused_with_the_rules_sentences(client, owner, board, lead):
+    client.force_login(owner)
+    taken = client.post(reverse("console:agents"), {"name": lead.name.upper(), "board": str(board.pk)})
+    assert taken.status_code == 422
+    assert escape(f"The board already has an agent named {lead.name.upper()!r}.") in taken.content.decode()
+    board.max_agents = 1
+    board.save()
+    full = client.post(reverse("console:agents"), {"name": "One too many", "board": str(board.pk)})
+    assert full.status_code == 422
+    assert b"The board already has 1 agents, its maximum of 1." in full.content
+    assert list(Agent.objects.filter(board=board)) == [lead]
+    assert not ActivityEvent.objects.filter(event_type="agent.created").exists()
 
 
 def test_an_admin_deletes_a_task_and_its_history_stays(client, owner, board):
