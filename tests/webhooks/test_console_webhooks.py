@@ -76,6 +76,22 @@ def test_replaying_a_dead_delivery_starts_it_again(client, owner, board, lead, i
     assert ActivityEvent.objects.filter(event_type="webhook.payload_redelivered").exists()
 
 
+def test_a_member_reads_payloads_without_the_admin_buttons_and_cannot_replay(client, member, board, lead,
+                                                                             ingest_client):
+    webhook = Webhook.objects.create(board=board, description="Watched by members")
+    post(ingest_client, webhook, {"n": 1})
+    payload = WebhookPayload.objects.get(webhook=webhook)
+    WebhookDelivery.objects.filter(payload=payload).update(status="dead", attempts=8)
+    client.force_login(member)
+    html = client.get(reverse("webhooks_console:webhook", args=[board.pk, webhook.pk])).content.decode()
+    assert "Watched by members" in html and 'class="badge dead"' in html
+    assert "Replay delivery" not in html and ">Disable</button>" not in html and "New secret" not in html
+    response = client.post(reverse("webhooks_console:replay", args=[board.pk, webhook.pk, payload.pk]))
+    assert response.status_code == 403
+    assert b"Only an owner or admin of the organization may replay a delivery." in response.content
+    assert WebhookDelivery.objects.get(payload=payload).status == "dead"
+
+
 def test_disabling_a_webhook_makes_the_endpoint_answer_410(client, owner, board, ingest_client):
     webhook = Webhook.objects.create(board=board)
     client.force_login(owner)
