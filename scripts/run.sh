@@ -16,6 +16,8 @@ if [ "$($py manage.py shell -v0 -c 'from django.conf import settings; print(sett
   $py manage.py upgrade --no-input
 fi
 $py manage.py collectstatic --no-input -v0
+# A first start shows a populated console instead of empty pages; never touches a database with boards.
+$py manage.py seed_demo --if-empty
 
 pids=()
 stop() {
