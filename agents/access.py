@@ -12,12 +12,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.db.models import QuerySet
 
 from agents.models import Agent, Board, Gateway, Membership, Organization, Tag, User
 from agents.refusals import RuleViolation
+from missioncontrol.lookups import get_or_404
 
 ADMIN_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
@@ -29,12 +28,15 @@ def memberships(user: User) -> QuerySet[Membership]:
 
 
 def organizations(user: User) -> QuerySet[Organization]:
-    return Organization.objects.filter(memberships__user_id=getattr(user, "pk", None)).distinct()
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user_id=user.pk).distinct()
 
 
 def admin_organizations(user: User) -> QuerySet[Organization]:
-    return Organization.objects.filter(memberships__user_id=getattr(user, "pk", None),
-                                       memberships__role__in=ADMIN_ROLES).distinct()
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user_id=user.pk, memberships__role__in=ADMIN_ROLES).distinct()
 
 
 def _org_id(org: Organization | uuid.UUID | str) -> Any:
@@ -59,8 +61,14 @@ def require_admin(user: User, org: Organization | uuid.UUID | str) -> None:
                             "Only an owner or admin of the organization may do this.")
 
 
-def _visible[M: Model](model: type[M], user: User) -> QuerySet[M]:
-    return model.objects.filter(organization__memberships__user_id=getattr(user, "pk", None))  # type: ignore[attr-defined]
+# The objects that belong to an organization directly.
+type Owned = Board | Gateway | Agent | Tag
+
+
+def _visible[M: (Board, Gateway, Agent, Tag)](model: type[M], user: User) -> QuerySet[M]:
+    if not getattr(user, "is_authenticated", False):
+        return model._default_manager.none()
+    return model._default_manager.filter(organization__memberships__user_id=user.pk)
 
 
 def visible_boards(user: User) -> QuerySet[Board]:
@@ -79,14 +87,10 @@ def visible_tags(user: User) -> QuerySet[Tag]:
     return _visible(Tag, user)
 
 
-def _get_for[M: Model](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
-    try:
-        obj = queryset.get(pk=object_id)
-    # A malformed id is as unknown as a missing one.
-    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+def _get_for[M: (Board, Gateway, Agent, Tag)](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
+    obj = get_or_404(queryset, object_id)
     if admin:
-        require_admin(user, obj.organization_id)  # type: ignore[attr-defined]
+        require_admin(user, obj.organization_id)
     return obj
 
 
@@ -118,3 +122,22 @@ def agent_can_reach(agent: Agent, board: Board) -> bool:
     if agent.board_id is not None:
         return agent.board_id == board.pk
     return agent.organization_id == board.organization_id
+
+
+def organization_for_create(user: User, organization_id: uuid.UUID | None) -> Organization:
+    """The organization a new object goes into: the one named, or the caller's only one.
+
+    Not a member: 404. Several organizations and none named: 422. The admin role is
+    checked by the rule that creates the object."""
+    if organization_id is not None:
+        org = organizations(user).filter(pk=organization_id).first()
+        if org is None:
+            raise RuleViolation(404, "organization_not_found", "No such organization.")
+        return org
+    orgs = list(organizations(user)[:2])
+    if not orgs:
+        raise RuleViolation(403, "no_organization", "You are not a member of any organization.")
+    if len(orgs) > 1:
+        raise RuleViolation(422, "organization_required", "You belong to several organizations: name one.",
+                            field="organization_id")
+    return orgs[0]

@@ -40,7 +40,7 @@ class DomainAdmin(SuperuserOnly, admin.ModelAdmin):
 
 @admin.register(models.User)
 class UserAdmin(SuperuserOnly, DjangoUserAdmin):
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Clerk", {"fields": ("clerk_user_id",)}))
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Clerk", {"fields": ("clerk_user_id",)}))
     list_display = ("username", "email", "clerk_user_id", "is_staff", "is_superuser")
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -69,7 +68,7 @@ def _new_status(event_type: str, data: Any) -> str | None:
     return None
 
 
-def cycle_times(events: Iterable[tuple[uuid.UUID, str, datetime, Any]], start: datetime,
+def cycle_times(events: Iterable[tuple[uuid.UUID | None, str, datetime, Any]], start: datetime,
                 end: datetime) -> tuple[set[uuid.UUID], list[float]]:
     """Tasks finished in ``[start, end)`` and their cycle times in seconds.
 
@@ -82,6 +81,8 @@ def cycle_times(events: Iterable[tuple[uuid.UUID, str, datetime, Any]], start: d
     finished: set[uuid.UUID] = set()
     samples: list[float] = []
     for task_id, event_type, at, data in events:
+        if task_id is None:  # an event about no task in particular
+            continue
         status = _new_status(event_type, data)
         if status == IN_PROGRESS:
             started.setdefault(task_id, at)
@@ -94,21 +95,20 @@ def cycle_times(events: Iterable[tuple[uuid.UUID, str, datetime, Any]], start: d
     return finished, samples
 
 
+# Figures another app contributes (the webhooks app counts its deliveries), registered
+# from its AppConfig.ready() so that this module imports no other app.
+DeliveryCounter = Callable[[Any, "uuid.UUID | None", datetime], DeliveryFigures]
+_delivery_counter: DeliveryCounter | None = None
+
+
+def register_delivery_figures(counter: DeliveryCounter) -> None:
+    """``counter(organization_ids, board_id, start)`` answers the webhook deliveries figures."""
+    global _delivery_counter
+    _delivery_counter = counter
+
+
 def _deliveries(organization_ids: Any, board_id: uuid.UUID | None, start: datetime) -> DeliveryFigures | None:
-    if not apps.is_installed("webhooks"):
-        return None
-    try:
-        from webhooks.models import WebhookDelivery
-    except ImportError:  # an installation without the webhooks app's models
-        return None
-    deliveries = WebhookDelivery.objects.filter(payload__board__organization_id__in=organization_ids,
-                                                created_at__gte=start)
-    if board_id is not None:
-        deliveries = deliveries.filter(payload__board_id=board_id)
-    failed_statuses = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD)
-    totals = deliveries.aggregate(total=Count("id"), failed=Count("id", filter=Q(status__in=failed_statuses)))
-    total, failed = totals["total"], totals["failed"]
-    return DeliveryFigures(total=total, failed=failed, failed_share=(failed / total) if total else None)
+    return _delivery_counter(organization_ids, board_id, start) if _delivery_counter is not None else None
 
 
 def dashboard(organization_ids: QuerySet[Any] | list[uuid.UUID], *, board_id: uuid.UUID | None = None,

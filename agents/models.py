@@ -7,7 +7,7 @@ database can enforce, and small derived properties.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -16,6 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 PRESENCE_ONLINE_WINDOW = timedelta(minutes=10)
+# The workflow switches of a board (``agents.rules.gates`` reads them).
+BOARD_RULE_FLAGS = ("require_approval_for_done", "require_review_before_done", "comment_required_for_review",
+                    "block_status_changes_with_pending_approval", "only_lead_can_change_status")
 
 
 class User(AbstractUser):
@@ -172,7 +175,7 @@ class Agent(models.Model):
             return "main"
         return "lead" if self.is_board_lead else "worker"
 
-    def presence(self, now: timezone.datetime | None = None) -> str:
+    def presence(self, now: datetime | None = None) -> str:
         """``provisioning`` before the first call, ``online`` within 10 minutes, else ``offline``."""
         if self.last_seen_at is None:
             return "provisioning"
@@ -238,6 +241,12 @@ class Task(models.Model):
     tags = models.ManyToManyField(Tag, related_name="tasks", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    # Attached by the read helpers of ``agents.queries`` and ``agents.api.snapshot`` (not columns).
+    loaded_dependencies: list[tuple[uuid.UUID, str]]
+    loaded_tags: list[Tag]
+    approvals_count: int
+    pending_approvals_count: int
 
     class Meta:
         ordering = ["-created_at"]

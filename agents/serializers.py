@@ -1,26 +1,24 @@
 """The JSON shapes of the work domain, shared by the user API and the agent API.
 
 Field names follow the HTTP contract exactly. Read serializers expect their querysets to
-be prepared by the ``*_queryset`` / ``load_task_relations`` helpers below, so a list
+be prepared by the helpers of ``agents.queries`` (``approval_queryset``, ``load_task_relations``), so a list
 costs a fixed number of queries. Write serializers only check types and shapes; the
 workflow rules that decide whether a change is allowed live in ``agents.rules``.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.models import (
+    BOARD_RULE_FLAGS,
     ActivityEvent,
     Agent,
     Approval,
@@ -31,30 +29,14 @@ from agents.models import (
     Tag,
     Task,
     TaskComment,
-    TaskDependency,
     User,
 )
+from agents.queries import load_task_relations
+from missioncontrol.api.serializers import StrictSerializer
 
-HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+ORGANIZATION_HELP = "Needed only when you belong to several organizations."
 # What ``Agent.status`` can say: presence, or a lifecycle operation under way.
 AGENT_STATUSES = ["provisioning", "online", "offline", "updating", "deleting", "error"]
-
-
-class StrictInputMixin:
-    """Refuses fields the serializer does not accept (422), instead of silently dropping them,
-    so a typo in a field name is reported rather than ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-class StrictSerializer(StrictInputMixin, serializers.Serializer):
-    pass
 
 
 # --- tags -----------------------------------------------------------------------------------
@@ -67,67 +49,32 @@ class TagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TagWriteSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100)
-    slug = serializers.SlugField(max_length=100, required=False)
-    color = serializers.CharField(max_length=6, required=False)
-    organization_id = serializers.UUIDField(required=False,
-                                            help_text="Needed only when you belong to several organizations.")
+class TagUpdateSerializer(StrictSerializer):
+    """Types only: ``agents.rules.tags`` checks the values, for the API and the console alike."""
 
-    def validate_color(self, value: str) -> str:
-        if not HEX_COLOR.match(value):
-            raise serializers.ValidationError("Use six hexadecimal digits, like 9ca3af.")
-        return value.lower()
+    name = serializers.CharField(required=False, allow_blank=True)
+    slug = serializers.CharField(required=False, allow_blank=True, help_text="Made from the name when left out.")
+    color = serializers.CharField(required=False, help_text="Six hexadecimal digits, like 9ca3af.")
 
 
-class TagUpdateSerializer(TagWriteSerializer):
-    name = serializers.CharField(max_length=100, required=False)
-    organization_id = None
+class TagWriteSerializer(TagUpdateSerializer):
+    name = serializers.CharField(allow_blank=True)
+    organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
 
 
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def load_task_relations(tasks: list[Task], board: Board | None = None) -> list[Task]:
-    """Attaches dependencies (with their status) and tags to ``tasks`` in two queries.
-
-    With ``board`` the queries select the whole board's links instead of an ``IN`` list of
-    ids, which keeps the snapshot of a very large board to two plain queries.
-    """
-    deps: dict[UUID, list[tuple[UUID, str]]] = defaultdict(list)
-    tags: dict[UUID, list[Tag]] = defaultdict(list)
-    if tasks:
-        ids = [task.id for task in tasks]
-        dep_rows = TaskDependency.objects.filter(task__board=board) if board else TaskDependency.objects.filter(task_id__in=ids)
-        for task_id, dep_id, dep_status in dep_rows.values_list("task_id", "depends_on_id", "depends_on__status").order_by("id"):
-            deps[task_id].append((dep_id, dep_status))
-        through = Task.tags.through
-        tag_rows = through.objects.filter(task__board=board) if board else through.objects.filter(task_id__in=ids)
-        # Plain rows, one Tag object per distinct tag: a large board links thousands of
-        # tasks to a handful of tags, and building a model object per link costs seconds.
-        distinct: dict[UUID, Tag] = {}
-        for task_id, tag_id, name, slug, color in (tag_rows.order_by("tag__name", "tag_id")
-                                                   .values_list("task_id", "tag_id", "tag__name", "tag__slug", "tag__color")):
-            tag = distinct.get(tag_id)
-            if tag is None:
-                tag = distinct[tag_id] = Tag(id=tag_id, name=name, slug=slug, color=color)
-            tags[task_id].append(tag)
-    for task in tasks:
-        task.loaded_dependencies = deps.get(task.id, [])  # type: ignore[attr-defined]
-        task.loaded_tags = tags.get(task.id, [])  # type: ignore[attr-defined]
-    return tasks
-
-
 def _dependencies(task: Task) -> list[tuple[UUID, str]]:
     if not hasattr(task, "loaded_dependencies"):
         load_task_relations([task])
-    return task.loaded_dependencies  # type: ignore[attr-defined]
+    return task.loaded_dependencies
 
 
 def _tags(task: Task) -> list[Tag]:
     if not hasattr(task, "loaded_tags"):
         load_task_relations([task])
-    return task.loaded_tags  # type: ignore[attr-defined]
+    return task.loaded_tags
 
 
 class TaskListSerializer(serializers.ListSerializer):
@@ -137,7 +84,9 @@ class TaskListSerializer(serializers.ListSerializer):
         items = list(data.all() if isinstance(data, QuerySet) else data)
         if any(not hasattr(task, "loaded_dependencies") for task in items):
             load_task_relations(items)
-        return [self.child.to_representation(item) for item in items]
+        child = self.child
+        assert child is not None  # ListSerializer always has one
+        return [child.to_representation(item) for item in items]
 
 
 def _datetime_text(value: datetime | None) -> str | None:
@@ -262,7 +211,9 @@ class BoardMemorySerializer(serializers.ModelSerializer):
 class BoardMemoryWriteSerializer(StrictSerializer):
     content = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
-    source = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    # The contract names this field ``source``, like DRF's own Field.source attribute; the
+    # serializer metaclass moves declared fields out of the class, so only the stubs disagree.
+    source = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
 
     def validate_content(self, value: str) -> str:
         if not value.strip():
@@ -271,12 +222,6 @@ class BoardMemoryWriteSerializer(StrictSerializer):
 
 
 # --- approvals ------------------------------------------------------------------------------
-
-
-def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Approval]:
-    queryset = Approval.objects.all() if queryset is None else queryset
-    links = ApprovalTask.objects.select_related("task").only("id", "approval_id", "task_id", "task__title").order_by("id")
-    return queryset.prefetch_related(Prefetch("task_links", queryset=links))
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -397,8 +342,6 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
 
 
-BOARD_RULE_FLAGS = ("require_approval_for_done", "require_review_before_done", "comment_required_for_review",
-                    "block_status_changes_with_pending_approval", "only_lead_can_change_status")
 
 
 class BoardSerializer(serializers.ModelSerializer):
@@ -412,31 +355,26 @@ class BoardSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BoardWriteSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    slug = serializers.SlugField(max_length=200, required=False)
+class BoardUpdateSerializer(StrictSerializer):
+    """Types only: ``agents.rules.boards`` checks the values, for the API and the console alike.
+    A board never moves between organizations."""
+
+    name = serializers.CharField(required=False, allow_blank=True)
+    slug = serializers.CharField(required=False, allow_blank=True, help_text="Made from the name when left out.")
     description = serializers.CharField(required=False, allow_blank=True)
     objective = serializers.CharField(required=False, allow_blank=True)
     gateway_id = serializers.UUIDField(required=False, allow_null=True)
-    organization_id = serializers.UUIDField(required=False,
-                                            help_text="Needed only when you belong to several organizations.")
     require_approval_for_done = serializers.BooleanField(required=False)
     require_review_before_done = serializers.BooleanField(required=False)
     comment_required_for_review = serializers.BooleanField(required=False)
     block_status_changes_with_pending_approval = serializers.BooleanField(required=False)
     only_lead_can_change_status = serializers.BooleanField(required=False)
-    max_agents = serializers.IntegerField(required=False, min_value=1, max_value=1000)
-
-    def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("A board needs a name.")
-        return value
+    max_agents = serializers.IntegerField(required=False, help_text="From 1 to 1000.")
 
 
-class BoardUpdateSerializer(BoardWriteSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    organization_id = None  # a board does not move between organizations
+class BoardWriteSerializer(BoardUpdateSerializer):
+    name = serializers.CharField(allow_blank=True)
+    organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
 
 
 class GatewaySerializer(serializers.ModelSerializer):
@@ -456,26 +394,20 @@ class GatewaySerializer(serializers.ModelSerializer):
         return bool(gateway.token)
 
 
-class GatewayWriteSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    url = serializers.CharField(max_length=500)
+class GatewayUpdateSerializer(StrictSerializer):
+    """Types only: ``agents.rules.gateways`` checks the values, for the API and the console alike."""
+
+    name = serializers.CharField(required=False, allow_blank=True)
+    url = serializers.CharField(required=False, allow_blank=True, help_text="ws:// or wss:// address of the gateway.")
     token = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    workspace_root = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    workspace_root = serializers.CharField(required=False, allow_blank=True)
     allow_insecure_tls = serializers.BooleanField(required=False)
-    organization_id = serializers.UUIDField(required=False,
-                                            help_text="Needed only when you belong to several organizations.")
-
-    def validate_url(self, value: str) -> str:
-        value = value.strip()
-        if not re.match(r"^wss?://[^\s/]+", value):
-            raise serializers.ValidationError("A gateway URL starts with ws:// or wss:// and names a host.")
-        return value
 
 
-class GatewayUpdateSerializer(GatewayWriteSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    url = serializers.CharField(max_length=500, required=False)
-    organization_id = None
+class GatewayWriteSerializer(GatewayUpdateSerializer):
+    name = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True, help_text="ws:// or wss:// address of the gateway.")
+    organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
 
 
 # --- activity and people --------------------------------------------------------------------
@@ -507,4 +439,4 @@ class UserSerializer(serializers.ModelSerializer):
     @extend_schema_field(MembershipSummarySerializer(many=True))
     def get_organizations(self, user: User) -> list[dict[str, Any]]:
         memberships = user.memberships.select_related("organization").order_by("organization__name")
-        return MembershipSummarySerializer(memberships, many=True).data
+        return list(MembershipSummarySerializer(memberships, many=True).data)

@@ -25,13 +25,13 @@ env = cfg.EnvReader()
 ENVIRONMENT = env.choice("ENVIRONMENT", "dev", ("dev", "production"))
 PRODUCTION = ENVIRONMENT == "production"
 
-DEBUG = env.bool("DEBUG", False)
+DEBUG = env.flag("DEBUG", False)
 env.require(not (PRODUCTION and DEBUG), cfg.E_PROD_DEBUG, "DEBUG",
             "DEBUG=true is not allowed with ENVIRONMENT=production: it shows tracebacks to visitors.")
 
 # --- secrets and hosts -----------------------------------------------------------------
 
-_secret_key = env.str("SECRET_KEY", "")
+_secret_key = env.text("SECRET_KEY", "")
 if PRODUCTION:
     env.require(len(_secret_key) >= 50 and not cfg.looks_like_placeholder(_secret_key),
                 cfg.E_PROD_SECRET_KEY, "SECRET_KEY",
@@ -42,7 +42,7 @@ else:
     SECRET_KEY = _secret_key or cfg.read_or_create_secret(
         VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))[0]
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
 if PRODUCTION:
     env.require(bool(ALLOWED_HOSTS) and "*" not in ALLOWED_HOSTS, cfg.E_PROD_ALLOWED_HOSTS, "ALLOWED_HOSTS",
                 "ALLOWED_HOSTS must list the host names this server answers to in production (not '*').")
@@ -56,7 +56,7 @@ if PRODUCTION:
 # --- authentication ----------------------------------------------------------------------
 
 AUTH_MODE = env.choice("AUTH_MODE", "local", ("local", "clerk"))
-LOCAL_AUTH_TOKEN = env.str("LOCAL_AUTH_TOKEN", "")
+LOCAL_AUTH_TOKEN = env.text("LOCAL_AUTH_TOKEN", "")
 LOCAL_AUTH_TOKEN_FILE = VAR_DIR / "local_auth_token"
 if AUTH_MODE == "local":
     if not LOCAL_AUTH_TOKEN and not PRODUCTION:
@@ -70,13 +70,13 @@ if AUTH_MODE == "local":
 
 # Key of the digests agent tokens are stored as. Empty: derived from SECRET_KEY, so rotating
 # SECRET_KEY would also revoke every agent token; a separate pepper keeps them independent.
-AGENT_TOKEN_PEPPER = env.str("AGENT_TOKEN_PEPPER", "")
+AGENT_TOKEN_PEPPER = env.text("AGENT_TOKEN_PEPPER", "")
 
-CLERK_SECRET_KEY = env.str("CLERK_SECRET_KEY", "")
+CLERK_SECRET_KEY = env.text("CLERK_SECRET_KEY", "")
 CLERK_JWKS_URL = env.url("CLERK_JWKS_URL", "", ("http", "https"))
-CLERK_ISSUER = env.str("CLERK_ISSUER", "")
-CLERK_LEEWAY = env.int("CLERK_LEEWAY", 10, minimum=0)
-CLERK_JWKS_CACHE_SECONDS = env.int("CLERK_JWKS_CACHE_SECONDS", 3600, minimum=1)
+CLERK_ISSUER = env.text("CLERK_ISSUER", "")
+CLERK_LEEWAY = env.whole("CLERK_LEEWAY", 10, minimum=0)
+CLERK_JWKS_CACHE_SECONDS = env.whole("CLERK_JWKS_CACHE_SECONDS", 3600, minimum=1)
 if AUTH_MODE == "clerk":
     for _name, _value in (("CLERK_SECRET_KEY", CLERK_SECRET_KEY), ("CLERK_JWKS_URL", CLERK_JWKS_URL),
                           ("CLERK_ISSUER", CLERK_ISSUER)):
@@ -106,7 +106,7 @@ MIDDLEWARE = [
     "ops.middleware.RequestTimingMiddleware",
     "ops.middleware.JsonErrorMiddleware",
     "ops.middleware.NulCharacterMiddleware",
-    "ops.middleware.BodySizeLimitMiddleware",
+    "ops.body_limit.BodySizeLimitMiddleware",
     "ops.middleware.ClientIpMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "agents.console.context.navigation",
             ],
         },
     },
@@ -155,15 +156,15 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     })
 else:
-    _database["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 60, minimum=0)
+    _database["CONN_MAX_AGE"] = env.whole("DB_CONN_MAX_AGE", 60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "agents.User"
-DB_AUTO_MIGRATE = env.bool("DB_AUTO_MIGRATE", not PRODUCTION)
+DB_AUTO_MIGRATE = env.flag("DB_AUTO_MIGRATE", not PRODUCTION)
 # Where `manage.py backup` writes (relative paths are under the project folder).
-BACKUP_DIR = BASE_DIR / env.str("BACKUP_DIR", "var/backups")
+BACKUP_DIR = BASE_DIR / env.text("BACKUP_DIR", "var/backups")
 
 # --- caches and rate limits -------------------------------------------------------------
 
@@ -205,12 +206,12 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 # --- background jobs ---------------------------------------------------------------------
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", 120, minimum=5)
+WORKER_HEARTBEAT_STALE_SECONDS = env.whole("WORKER_HEARTBEAT_STALE_SECONDS", 120, minimum=5)
 
 # --- proxies, CORS, body limits ------------------------------------------------------------
 
 TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
-CORS_ALLOWED_ORIGINS = env.list("CORS_ORIGINS")
+CORS_ALLOWED_ORIGINS = env.items("CORS_ORIGINS")
 for _origin in CORS_ALLOWED_ORIGINS:
     _parts = urlsplit(_origin)
     env.require(_parts.scheme in ("http", "https") and bool(_parts.netloc) and _parts.path in ("", "/"),
@@ -221,11 +222,11 @@ CORS_URLS_REGEX = r"^/(api/|openapi\.json$)"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-agent-token", "x-request-id", "x-csrftoken")
 CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after")
 
-WEBHOOK_MAX_PAYLOAD_BYTES = env.int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1)
+WEBHOOK_MAX_PAYLOAD_BYTES = env.whole("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1)
 # Delivery attempts per replay cycle before a delivery is dead; retries wait BACKOFF * 2^(n-1) seconds, jittered.
-WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.int("WEBHOOK_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
-WEBHOOK_DELIVERY_BACKOFF_SECONDS = env.float("WEBHOOK_DELIVERY_BACKOFF_SECONDS", 10.0, minimum=0.0)
-API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", 1_048_576, minimum=1)
+WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.whole("WEBHOOK_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+WEBHOOK_DELIVERY_BACKOFF_SECONDS = env.number("WEBHOOK_DELIVERY_BACKOFF_SECONDS", 10.0, minimum=0.0)
+API_MAX_BODY_BYTES = env.whole("API_MAX_BODY_BYTES", 1_048_576, minimum=1)
 # Django's own lazy limit stays above ours so the middleware answers first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_PAYLOAD_BYTES, API_MAX_BODY_BYTES) + 1024
 
@@ -233,8 +234,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_PAYLOAD_BYTES, API_MAX_BODY_BYTES)
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), lower=False)
 LOG_FORMAT = env.choice("LOG_FORMAT", "text", ("text", "json"))
-REQUEST_LOG_SLOW_MS = env.int("REQUEST_LOG_SLOW_MS", 1000, minimum=0)
-REQUEST_LOG_INCLUDE_HEALTH = env.bool("REQUEST_LOG_INCLUDE_HEALTH", False)
+REQUEST_LOG_SLOW_MS = env.whole("REQUEST_LOG_SLOW_MS", 1000, minimum=0)
+REQUEST_LOG_INCLUDE_HEALTH = env.flag("REQUEST_LOG_INCLUDE_HEALTH", False)
 
 LOGGING = {
     "version": 1,
@@ -279,11 +280,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 if PRODUCTION:
     # TLS ends at nginx, which tells us the original scheme in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", _BASE_IS_HTTPS)
+    SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", _BASE_IS_HTTPS)
     # Load balancers probe over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000 if _BASE_IS_HTTPS else 0, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_SECONDS = env.whole("SECURE_HSTS_SECONDS", 31_536_000 if _BASE_IS_HTTPS else 0, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SESSION_COOKIE_SECURE = _BASE_IS_HTTPS
     CSRF_COOKIE_SECURE = _BASE_IS_HTTPS
     # HSTS preload lists are an opt-in commitment for the whole domain; we do not make it for the operator.
@@ -319,9 +320,9 @@ REST_FRAMEWORK = {
     # User routes: the token class of AUTH_MODE first (its "Bearer" challenge makes failures
     # 401), then the console's session. Agent routes set their own class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "missioncontrol.authentication.LocalTokenAuthentication" if AUTH_MODE == "local"
-        else "missioncontrol.authentication.ClerkJWTAuthentication",
-        "missioncontrol.authentication.SessionAuthentication",
+        "agents.authentication.LocalTokenAuthentication" if AUTH_MODE == "local"
+        else "agents.authentication.ClerkJWTAuthentication",
+        "agents.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # A view opts in with `throttle_scope = "<scope in RATE_LIMITS>"`; views without one pass.

@@ -85,11 +85,11 @@ class EnvReader:
     def is_set(self, name: str) -> bool:
         return name in self.explicit
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         value = self.raw(name)
         return default if value is None else value.strip()
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -101,7 +101,7 @@ class EnvReader:
         self.problem(E_BOOLEAN, name, f"{name}={value!r} is not a boolean; use true or false.")
         return default
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def whole(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default
@@ -115,7 +115,7 @@ class EnvReader:
             return default
         return number
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default
@@ -139,7 +139,7 @@ class EnvReader:
             return default
         return word
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def items(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.raw(name)
         if value is None:
             return list(default or [])
@@ -169,7 +169,7 @@ class EnvReader:
 
     def networks(self, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         networks = []
-        for item in self.list(name):
+        for item in self.items(name):
             try:
                 networks.append(ipaddress.ip_network(item, strict=False))
             except ValueError:

@@ -26,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django_redis.cache import RedisCache
 
 from ops import throttle
 from ops.errors import error_response
@@ -153,7 +154,7 @@ def _probe_cache(alias: str) -> CheckResult:
     cache = caches[alias]
     backend = _cache_backend_name(cache)
     try:
-        if backend == "redis":
+        if isinstance(cache, RedisCache):
             # A real round trip: the default cache ignores Redis errors, so get/set would lie.
             cache.client.get_client(write=True).ping()
         else:

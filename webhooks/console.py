@@ -15,15 +15,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
 from agents import access
-from agents.console.common import page, paginate, validation_text
+from agents.console.common import admin_only, forbidden, page, paginate, validation_text
+from agents.console.forms import set_choices
+from agents.http import ConsoleRequest
 from agents.models import Agent, Board
+from missioncontrol.lookups import get_or_404
 from webhooks import services
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.serializers import WebhookWriteSerializer
@@ -49,7 +52,7 @@ class WebhookForm(forms.Form):
 
     def __init__(self, *args: Any, board: Board, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = Agent.objects.filter(board=board).order_by("name")
+        set_choices(self, "agent", Agent.objects.filter(board=board).order_by("name"))
 
 
 def _count(queryset: Any) -> Subquery:
@@ -58,33 +61,26 @@ def _count(queryset: Any) -> Subquery:
                     output_field=IntegerField())
 
 
-def _board(request: HttpRequest, board_id: Any, *, admin: bool = False) -> Board:
+def _board(request: ConsoleRequest, board_id: Any, *, admin: bool = False) -> Board:
     return access.get_board_for(request.user, board_id, admin=admin)
 
 
 def _webhook(board: Board, webhook_id: Any) -> Webhook:
-    webhook = Webhook.objects.select_related("agent").filter(board=board, pk=webhook_id).first()
-    if webhook is None:
-        raise Http404
+    webhook = get_or_404(Webhook.objects.select_related("agent").filter(board=board), webhook_id)
     webhook.board = board
     return webhook
 
 
-def _forbidden(request: HttpRequest, what: str) -> HttpResponse:
-    return page(request, "console/forbidden.html", "boards",
-                {"reason": f"Only an owner or admin of the organization may {what}."}, status=403)
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
+def webhooks(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = _board(request, board_id)
     can_manage = access.is_admin(request.user, board.organization_id)
     form = WebhookForm(request.POST or None, board=board)
     status = 200
     if request.method == "POST":
         if not can_manage:
-            return _forbidden(request, "create a webhook")
+            return forbidden(request, admin_only("create a webhook"))
         if form.is_valid():
             secret = secrets.token_urlsafe(SECRET_BYTES) if form.cleaned_data["require_signature"] else ""
             data = {"description": form.cleaned_data["description"], "secret": secret,
@@ -116,7 +112,7 @@ def webhooks(request: HttpRequest, board_id: Any) -> HttpResponse:
 
 
 @login_required
-def webhook_detail(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+def webhook_detail(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
     board = _board(request, board_id)
     webhook = _webhook(board, webhook_id)
     failing_only = request.GET.get("show") == "failing"
@@ -137,10 +133,10 @@ def webhook_detail(request: HttpRequest, board_id: Any, webhook_id: Any) -> Http
 
 @login_required
 @require_POST
-def webhook_toggle(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+def webhook_toggle(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
     board = _board(request, board_id)
     if not access.is_admin(request.user, board.organization_id):
-        return _forbidden(request, "switch a webhook on or off")
+        return forbidden(request, admin_only("switch a webhook on or off"))
     webhook = _webhook(board, webhook_id)
     enabled = request.POST.get("enabled") == "true"
     services.update_webhook(webhook, request.user, enabled=enabled)
@@ -151,14 +147,12 @@ def webhook_toggle(request: HttpRequest, board_id: Any, webhook_id: Any) -> Http
 
 @login_required
 @require_POST
-def payload_replay(request: HttpRequest, board_id: Any, webhook_id: Any, payload_id: Any) -> HttpResponse:
+def payload_replay(request: ConsoleRequest, board_id: Any, webhook_id: Any, payload_id: Any) -> HttpResponse:
     board = _board(request, board_id)
     if not access.is_admin(request.user, board.organization_id):
-        return _forbidden(request, "replay a delivery")
+        return forbidden(request, admin_only("replay a delivery"))
     webhook = _webhook(board, webhook_id)
-    payload = WebhookPayload.objects.filter(webhook=webhook, pk=payload_id).first()
-    if payload is None:
-        raise Http404
+    payload = get_or_404(WebhookPayload.objects.filter(webhook=webhook), payload_id)
     payload.webhook, payload.board = webhook, board
     try:
         services.redeliver(payload, request.user)
@@ -171,11 +165,11 @@ def payload_replay(request: HttpRequest, board_id: Any, webhook_id: Any, payload
 
 @login_required
 @require_POST
-def webhook_new_secret(request: HttpRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+def webhook_new_secret(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
     """A fresh secret, shown once; senders signing with the old one are refused from now on."""
     board = _board(request, board_id)
     if not access.is_admin(request.user, board.organization_id):
-        return _forbidden(request, "change a webhook's secret")
+        return forbidden(request, admin_only("change a webhook's secret"))
     webhook = _webhook(board, webhook_id)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     services.update_webhook(webhook, request.user, secret=secret)

@@ -4,7 +4,7 @@ A plain Django view rather than DRF: the route is open (no authentication to run
 any content type, and is the busiest write path, so it skips DRF's request wrapping and
 content negotiation. Errors still leave in the ``{detail, request_id}`` envelope. The
 checks run in the order of the HTTP contract: 429, 404/410, 413, 403. The size is
-measured by ``ops.middleware.BodySizeLimitMiddleware`` (from ``Content-Length``, or
+measured by ``ops.body_limit.BodySizeLimitMiddleware`` (from ``Content-Length``, or
 counting a chunked body to one byte past the limit); for this route it does not answer
 but marks the request and hands on an empty body, and the 413 is answered here.
 """
@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from agents.models import Board
 from ops import throttle
+from ops.body_limit import body_over_limit, too_large_response
 from ops.client_ip import client_ip
 from ops.errors import error_response
-from ops.middleware import body_over_limit, too_large_response
 from webhooks import signatures
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body

@@ -11,6 +11,7 @@ the statements are joined. Other databases get one insert per row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -30,7 +31,7 @@ def insert_rows(objects: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> N
             type(obj)._default_manager.using(using).bulk_create([obj])
         return
     statements: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for obj in objects:
         query = InsertQuery(type(obj))
         query.insert_values([field for field in obj._meta.local_concrete_fields if not field.generated], [obj])

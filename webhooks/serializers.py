@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.models import Agent, Board
-from agents.serializers import StrictSerializer
+from missioncontrol.api.serializers import StrictSerializer
 from webhooks import signatures
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.payloads import truncate

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from webhooks import api
+from webhooks import agent_api, api
 from webhooks.ingest import ingest
 
 _detail = api.WebhookDetailView.as_view()
@@ -43,5 +43,5 @@ urlpatterns: list[Any] = [
     path(_WEBHOOK + "/payloads/<uuid:payload_id>/redeliver", api.WebhookPayloadRedeliverView.as_view(),
          name="webhook-payload-redeliver"),
     path("api/v1/agent/boards/<str:board_id>/webhooks/<str:webhook_id>/payloads/<str:payload_id>",
-         api.AgentWebhookPayloadView.as_view(), name="agent-webhook-payload"),
+         agent_api.AgentWebhookPayloadView.as_view(), name="agent-webhook-payload"),
 ]

@@ -7,7 +7,6 @@ A view lists the roles that may call each method in ``roles`` (``lead``, ``worke
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -19,11 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.access import agent_can_reach
-from agents.api.base import validated
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
 from missioncontrol.api.pagination import LimitOffsetEnvelopePagination, parse_paging
+from missioncontrol.api.views import validated
+from missioncontrol.lookups import first_or_none
 
 LEAD, WORKER, MAIN = "lead", "worker", "main"
 ALL_ROLES = (LEAD, WORKER, MAIN)
@@ -80,20 +80,13 @@ def agent_input(serializer_class: type[serializers.Serializer], request: Request
     return validated(serializer_class, request, data=data, **kwargs)
 
 
-def parse_uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 class AgentAPIView(APIView):
     """Base of every agent route. ``roles`` maps an HTTP method to the roles allowed."""
 
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
     # The agent_auth limit is applied by the authentication class, before the token is checked.
-    throttle_classes: ClassVar[list[Any]] = []
+    throttle_classes = []
     roles: ClassVar[dict[str, tuple[str, ...]]] = {}
     # Read by the schema generator, which documents list answers in the envelope.
     pagination_class: type[Any] | None = LimitOffsetEnvelopePagination
@@ -121,8 +114,7 @@ class AgentAPIView(APIView):
         agent = self.agent
         if agent.board_id is not None and str(agent.board_id) == str(board_id) and agent.board is not None:
             return agent.board  # loaded with the token lookup: no query
-        pk = parse_uuid(board_id)
-        board = Board.objects.select_related("organization", "gateway").filter(pk=pk).first() if pk else None
+        board = first_or_none(Board.objects.select_related("organization", "gateway"), board_id)
         if board is None:
             raise RuleViolation(404, "board_not_found", "No such board.")
         if not agent_can_reach(agent, board):

@@ -18,19 +18,10 @@ from rest_framework.response import Response
 
 from agents import presence, rules
 from agents.access import boards_for_agent
-from agents.agent_api.base import (
-    ALL_ROLES,
-    BOARD_ROLES,
-    LEAD,
-    AgentAPIView,
-    agent_input,
-    parse_uuid,
-)
+from agents.agent_api.base import ALL_ROLES, BOARD_ROLES, LEAD, AgentAPIView, agent_input
 from agents.agent_api.openapi import agent_operation
-from agents.agent_api.workers import create_worker
-from agents.api.base import query_bool, query_choices
-from agents.api.tasks import TASK_FILTERS, filter_tasks
 from agents.models import Agent, Approval, Board, BoardMemory, Tag, Task
+from agents.queries import TASK_FILTERS, approval_queryset, filter_tasks
 from agents.refusals import RuleViolation
 from agents.serializers import (
     AgentSerializer,
@@ -46,9 +37,10 @@ from agents.serializers import (
     TaskSerializer,
     TaskUpdateSerializer,
     TaskWriteSerializer,
-    approval_queryset,
 )
+from missioncontrol.api.query import query_bool, query_choices, query_uuid
 from missioncontrol.api.schema import error_responses, ok_response
+from missioncontrol.lookups import first_or_none
 
 AUTH_ERRORS = (401, 429)
 OK = ok_response("Deleted.")
@@ -143,10 +135,10 @@ class AgentListView(AgentAPIView):
     )
     def get(self, request: Request) -> Response:
         agent = self.agent
-        board_id = request.query_params.get("board_id")
-        if board_id:
-            # A malformed id is bad input (422), as on every other query filter.
-            board = self.get_board_for_agent(uuid_or_422(board_id, "board_id"))
+        # A malformed id is bad input (422), as on every other query filter.
+        board_id = query_uuid(request, "board_id")
+        if board_id is not None:
+            board = self.get_board_for_agent(board_id)
             agents = Agent.objects.filter(board=board)
         elif agent.board_id is not None:
             agents = Agent.objects.filter(board_id=agent.board_id)
@@ -167,9 +159,8 @@ class AgentListView(AgentAPIView):
         responses={201: AgentWithTokenSerializer, **error_responses(*AUTH_ERRORS, 403, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        worker, token = create_worker(self.agent, request.data)
-        worker.token = token  # type: ignore[attr-defined]
-        return Response(AgentWithTokenSerializer(worker).data, status=status.HTTP_201_CREATED)
+        worker, token = rules.create_worker(self.agent, request.data)
+        return Response({**AgentSerializer(worker).data, "token": token}, status=status.HTTP_201_CREATED)
 
 
 class TagListView(AgentAPIView):
@@ -189,21 +180,11 @@ class TagListView(AgentAPIView):
         return Response(TagSerializer(tags, many=True).data)
 
 
-def uuid_or_422(value: Any, field: str) -> Any:
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise serializers.ValidationError({field: ["Must be a valid UUID."]})
-    return parsed
-
-
-
-
 # --- tasks ------------------------------------------------------------------------------------
 
 
 def task_on_board(board: Board, task_id: Any) -> Task:
-    pk = parse_uuid(task_id)
-    task = Task.objects.filter(board=board, pk=pk).first() if pk else None
+    task = first_or_none(Task.objects.filter(board=board), task_id)
     if task is None:
         raise RuleViolation(404, "task_not_found", "No such task on this board.")
     task.board = board  # already loaded and checked

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents import access
-from agents.api.base import PersonView, paginated, query_uuid
+from agents.http import PersonRequest
 from agents.models import ActivityEvent
 from agents.serializers import ActivityEventSerializer
+from missioncontrol.api.query import query_uuid
 from missioncontrol.api.schema import error_responses
+from missioncontrol.api.views import PersonView, paginated
 
 
 class ActivityListView(PersonView):
@@ -21,7 +22,7 @@ class ActivityListView(PersonView):
                                         description="One event type or a comma list, like task.status_changed."),
                    ],
                    responses={200: ActivityEventSerializer(many=True), **error_responses(401, 403, 404, 422)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: PersonRequest) -> Response:
         events = ActivityEvent.objects.filter(organization_id__in=access.organizations(request.user).values("pk"))
         board_id = query_uuid(request, "board_id")
         if board_id is not None:

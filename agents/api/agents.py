@@ -5,12 +5,10 @@ from uuid import UUID
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents import access
-from agents.api import roster
-from agents.api.base import PersonView, paginated, query_uuid, validated
+from agents import access, rules
+from agents.http import PersonRequest
 from agents.serializers import (
     AgentCreateSerializer,
     AgentSerializer,
@@ -18,7 +16,9 @@ from agents.serializers import (
     AgentWithTokenSerializer,
     TokenSerializer,
 )
+from missioncontrol.api.query import query_uuid
 from missioncontrol.api.schema import NO_CONTENT, error_responses
+from missioncontrol.api.views import PersonView, paginated, validated
 
 TAGS = ["agents"]
 
@@ -29,7 +29,7 @@ class AgentListView(PersonView):
                                OpenApiParameter("gateway_id", OpenApiTypes.UUID,
                                                 description="Only this gateway's agents.")],
                    responses={200: AgentSerializer(many=True), **error_responses(401, 403, 422)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: PersonRequest) -> Response:
         agents = access.visible_agents(request.user)
         board_id, gateway_id = query_uuid(request, "board_id"), query_uuid(request, "gateway_id")
         if board_id is not None:
@@ -42,30 +42,29 @@ class AgentListView(PersonView):
                    summary="Create an agent (admins); its token is in the answer, once",
                    request=AgentCreateSerializer,
                    responses={201: AgentWithTokenSerializer, **error_responses(401, 403, 404, 409, 422)})
-    def post(self, request: Request) -> Response:
-        agent, token = roster.create_agent(request.user, validated(AgentCreateSerializer, request))
-        agent.token = token  # type: ignore[attr-defined]
-        return Response(AgentWithTokenSerializer(agent).data, status=status.HTTP_201_CREATED)
+    def post(self, request: PersonRequest) -> Response:
+        agent, token = rules.add_agent(request.user, validated(AgentCreateSerializer, request))
+        return Response({**AgentSerializer(agent).data, "token": token}, status=status.HTTP_201_CREATED)
 
 
 class AgentDetailView(PersonView):
     @extend_schema(operation_id="agents_retrieve", tags=TAGS, summary="One agent",
                    responses={200: AgentSerializer, **error_responses(401, 403, 404)})
-    def get(self, request: Request, agent_id: UUID) -> Response:
+    def get(self, request: PersonRequest, agent_id: UUID) -> Response:
         return Response(AgentSerializer(access.get_agent_for(request.user, agent_id)).data)
 
     @extend_schema(operation_id="agents_update", tags=TAGS, summary="Change an agent (admins)",
                    request=AgentUpdateSerializer,
                    responses={200: AgentSerializer, **error_responses(401, 403, 404, 409, 422)})
-    def patch(self, request: Request, agent_id: UUID) -> Response:
-        agent = access.get_agent_for(request.user, agent_id, admin=True)
-        agent = roster.update_agent(request.user, agent, validated(AgentUpdateSerializer, request, partial=True))
+    def patch(self, request: PersonRequest, agent_id: UUID) -> Response:
+        agent = access.get_agent_for(request.user, agent_id)
+        agent = rules.update_agent(request.user, agent, validated(AgentUpdateSerializer, request, partial=True))
         return Response(AgentSerializer(agent).data)
 
     @extend_schema(operation_id="agents_destroy", tags=TAGS, summary="Delete an agent (admins)",
                    responses={**NO_CONTENT, **error_responses(401, 403, 404)})
-    def delete(self, request: Request, agent_id: UUID) -> Response:
-        roster.delete_agent(request.user, access.get_agent_for(request.user, agent_id, admin=True))
+    def delete(self, request: PersonRequest, agent_id: UUID) -> Response:
+        rules.delete_agent(request.user, access.get_agent_for(request.user, agent_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -73,6 +72,6 @@ class AgentTokenView(PersonView):
     @extend_schema(operation_id="agents_rotate_token", tags=TAGS,
                    summary="Give the agent a new token (admins); the old one stops working",
                    request=None, responses={200: TokenSerializer, **error_responses(401, 403, 404)})
-    def post(self, request: Request, agent_id: UUID) -> Response:
-        agent = access.get_agent_for(request.user, agent_id, admin=True)
-        return Response({"token": roster.rotate_token(request.user, agent)})
+    def post(self, request: PersonRequest, agent_id: UUID) -> Response:
+        agent = access.get_agent_for(request.user, agent_id)
+        return Response({"token": rules.rotate_token(request.user, agent)})

@@ -4,13 +4,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents import access, metrics
-from agents.api.base import PersonView, query_uuid
+from agents.http import PersonRequest
 from agents.models import Task
+from missioncontrol.api.query import query_uuid
 from missioncontrol.api.schema import error_responses
+from missioncontrol.api.views import PersonView
 
 
 class DeliveryFiguresSerializer(serializers.Serializer):
@@ -45,7 +46,7 @@ class DashboardView(PersonView):
                        OpenApiParameter("board_id", OpenApiTypes.UUID, description="Only this board."),
                    ],
                    responses={200: DashboardSerializer, **error_responses(401, 403, 404, 422)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: PersonRequest) -> Response:
         range_key = request.query_params.get("range_key") or metrics.DEFAULT_RANGE
         if range_key not in metrics.RANGES:
             raise ValidationError({"range_key": [f"range_key must be one of: {', '.join(metrics.RANGES)}."]})

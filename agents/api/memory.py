@@ -5,14 +5,15 @@ from uuid import UUID
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents import access, rules
-from agents.api.base import PersonView, paginated, query_bool, validated
+from agents.http import PersonRequest
 from agents.models import BoardMemory
 from agents.serializers import BoardMemorySerializer, BoardMemoryWriteSerializer
+from missioncontrol.api.query import query_bool
 from missioncontrol.api.schema import error_responses
+from missioncontrol.api.views import PersonView, paginated, validated
 
 TAGS = ["memory"]
 
@@ -22,7 +23,7 @@ class BoardMemoryListView(PersonView):
                    parameters=[OpenApiParameter("is_chat", OpenApiTypes.BOOL,
                                                 description="true: chat only; false: notes only.")],
                    responses={200: BoardMemorySerializer(many=True), **error_responses(401, 403, 404, 422)})
-    def get(self, request: Request, board_id: UUID) -> Response:
+    def get(self, request: PersonRequest, board_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         memory = BoardMemory.objects.filter(board=board)
         is_chat = query_bool(request, "is_chat")
@@ -34,7 +35,7 @@ class BoardMemoryListView(PersonView):
                    summary="Write a note or, tagged `chat`, a chat message",
                    request=BoardMemoryWriteSerializer,
                    responses={201: BoardMemorySerializer, **error_responses(401, 403, 404, 422)})
-    def post(self, request: Request, board_id: UUID) -> Response:
+    def post(self, request: PersonRequest, board_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         memory = rules.create_memory(request.user, board, validated(BoardMemoryWriteSerializer, request))
         return Response(BoardMemorySerializer(memory).data, status=status.HTTP_201_CREATED)

@@ -12,14 +12,8 @@ from django.db.models import Count, F, Q
 from rest_framework import serializers
 
 from agents.models import Agent, Approval, ApprovalTask, Board, Task
-from agents.serializers import (
-    AgentSerializer,
-    ApprovalSerializer,
-    BoardSerializer,
-    TaskSerializer,
-    approval_queryset,
-    load_task_relations,
-)
+from agents.queries import approval_queryset, load_task_relations
+from agents.serializers import AgentSerializer, ApprovalSerializer, BoardSerializer, TaskSerializer
 
 
 class SnapshotTaskSerializer(TaskSerializer):
@@ -32,9 +26,10 @@ class SnapshotTaskSerializer(TaskSerializer):
         read_only_fields = fields
 
     def to_representation(self, task: Task) -> dict[str, Any]:
-        return {**super().to_representation(task), "assignee_name": task.assignee_name,  # type: ignore[attr-defined]
-                "approvals_count": task.approvals_count,  # type: ignore[attr-defined]
-                "pending_approvals_count": task.pending_approvals_count}  # type: ignore[attr-defined]
+        return {**super().to_representation(task), "assignee_name": getattr(task, "assignee_name", None),  # from the query's annotation
+
+                "approvals_count": task.approvals_count,
+                "pending_approvals_count": task.pending_approvals_count}
 
 
 class BoardSnapshotSerializer(serializers.Serializer):
@@ -55,8 +50,8 @@ def board_snapshot(board: Board) -> dict[str, Any]:
     }
     for task in tasks:
         row = counts.get(task.id)
-        task.approvals_count = row["total"] if row else 0  # type: ignore[attr-defined]
-        task.pending_approvals_count = row["pending"] if row else 0  # type: ignore[attr-defined]
+        task.approvals_count = row["total"] if row else 0
+        task.pending_approvals_count = row["pending"] if row else 0
     return {
         "board": board,
         "tasks": tasks,

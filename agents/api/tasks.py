@@ -2,25 +2,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents import access, rules
-from agents.api.base import (
-    PersonView,
-    object_on_board,
-    paginated,
-    query_bool,
-    query_choices,
-    query_uuid,
-    validated,
-)
+from agents.api.base import object_on_board
+from agents.http import PersonRequest
 from agents.models import Task
+from agents.queries import TASK_FILTERS, filter_tasks
 from agents.serializers import (
     CommentSerializer,
     CommentWriteSerializer,
@@ -29,48 +19,24 @@ from agents.serializers import (
     TaskWriteSerializer,
 )
 from missioncontrol.api.schema import NO_CONTENT, error_responses
+from missioncontrol.api.views import PersonView, paginated, validated
 
 TAGS = ["tasks"]
-
-TASK_FILTERS = [
-    OpenApiParameter("status", OpenApiTypes.STR,
-                     description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
-    OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
-    OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),
-]
-
-
-def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
-    """The task list filters shared by people's and agents' routes."""
-    statuses = query_choices(request, "status", Task.Status.values)
-    if statuses:
-        tasks = tasks.filter(status__in=statuses)
-    assignee = query_uuid(request, "assigned_agent_id")
-    unassigned = query_bool(request, "unassigned")
-    if assignee is not None and unassigned:
-        raise ValidationError({"unassigned": ["Use either assigned_agent_id or unassigned=true, not both."]})
-    if assignee is not None:
-        tasks = tasks.filter(assigned_agent_id=assignee)
-    if unassigned is True:
-        tasks = tasks.filter(assigned_agent__isnull=True)
-    elif unassigned is False:
-        tasks = tasks.filter(assigned_agent__isnull=False)
-    return tasks
 
 
 class TaskListView(PersonView):
     @extend_schema(operation_id="tasks_list", tags=TAGS, summary="Tasks of a board, newest first",
                    parameters=TASK_FILTERS,
                    responses={200: TaskSerializer(many=True), **error_responses(401, 403, 404, 422)})
-    def get(self, request: Request, board_id: UUID) -> Response:
+    def get(self, request: PersonRequest, board_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         tasks = filter_tasks(request, Task.objects.filter(board=board)).order_by("-created_at", "id")
         return paginated(request, tasks, TaskSerializer)
 
-    @extend_schema(operation_id="tasks_create", tags=TAGS, summary="Create a task (admins)",
+    @extend_schema(operation_id="tasks_create", tags=TAGS, summary="Create a task",
                    request=TaskWriteSerializer,
                    responses={201: TaskSerializer, **error_responses(401, 403, 404, 409, 422)})
-    def post(self, request: Request, board_id: UUID) -> Response:
+    def post(self, request: PersonRequest, board_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         task = rules.create_task(request.user, board, validated(TaskWriteSerializer, request))
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
@@ -79,15 +45,15 @@ class TaskListView(PersonView):
 class TaskDetailView(PersonView):
     @extend_schema(operation_id="tasks_retrieve", tags=TAGS, summary="One task",
                    responses={200: TaskSerializer, **error_responses(401, 403, 404)})
-    def get(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
+    def get(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         return Response(TaskSerializer(object_on_board(Task, board, task_id)).data)
 
     @extend_schema(operation_id="tasks_update", tags=TAGS,
-                   summary="Change a task (partial); a comment may come with it (admins)",
+                   summary="Change a task (partial); a comment may come with it",
                    request=TaskUpdateSerializer,
                    responses={200: TaskSerializer, **error_responses(401, 403, 404, 409, 422)})
-    def patch(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
+    def patch(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         task = object_on_board(Task, board, task_id)
         changes = validated(TaskUpdateSerializer, request, partial=True)
@@ -95,9 +61,9 @@ class TaskDetailView(PersonView):
         task = rules.update_task(request.user, task, changes, comment=comment)
         return Response(TaskSerializer(task).data)
 
-    @extend_schema(operation_id="tasks_destroy", tags=TAGS, summary="Delete a task; its history stays (admins)",
+    @extend_schema(operation_id="tasks_destroy", tags=TAGS, summary="Delete a task; its history stays",
                    responses={**NO_CONTENT, **error_responses(401, 403, 404)})
-    def delete(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
+    def delete(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         rules.delete_task(request.user, object_on_board(Task, board, task_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -106,7 +72,7 @@ class TaskDetailView(PersonView):
 class CommentListView(PersonView):
     @extend_schema(operation_id="task_comments_list", tags=TAGS, summary="Comments on a task, oldest first",
                    responses={200: CommentSerializer(many=True), **error_responses(401, 403, 404, 422)})
-    def get(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
+    def get(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         task = object_on_board(Task, board, task_id)
         return paginated(request, task.comments.order_by("created_at", "id"), CommentSerializer)
@@ -114,7 +80,7 @@ class CommentListView(PersonView):
     @extend_schema(operation_id="task_comments_create", tags=TAGS, summary="Comment on a task",
                    request=CommentWriteSerializer,
                    responses={201: CommentSerializer, **error_responses(401, 403, 404, 422)})
-    def post(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
+    def post(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
         board = access.get_board_for(request.user, board_id)
         task = object_on_board(Task, board, task_id)
         comment = rules.add_comment(request.user, task, validated(CommentWriteSerializer, request)["message"])

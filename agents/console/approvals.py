@@ -6,22 +6,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Max, Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents import access, rules
-from agents.console.common import etag_for, live_fragment, page, paginate, parse_uuid, refusal_text
+from agents.console.common import etag_for, live_fragment, page, paginate, refusal_text
+from agents.http import ConsoleRequest
 from agents.models import Approval, Task
 from agents.refusals import RuleViolation
+from missioncontrol.lookups import get_or_404, parse_uuid
 
 FILTERS = [("pending", "Waiting"), ("approved", "Approved"), ("rejected", "Rejected"), ("all", "All")]
 
 
-def _queryset(request: HttpRequest) -> tuple[QuerySet[Approval], str, Any]:
+def _queryset(request: ConsoleRequest) -> tuple[QuerySet[Approval], str, Any]:
     status = request.GET.get("status") or "pending"
     if status not in dict(FILTERS):
         status = "pending"
@@ -40,14 +41,14 @@ def _queryset(request: HttpRequest) -> tuple[QuerySet[Approval], str, Any]:
     return queryset, status, board_id
 
 
-def _fingerprint(request: HttpRequest) -> str:
+def _fingerprint(request: ConsoleRequest) -> str:
     boards = access.visible_boards(request.user)
     numbers = Approval.objects.filter(board__in=boards).aggregate(n=Count("id"), created=Max("created_at"),
                                                                    resolved=Max("resolved_at"))
     return etag_for("approvals", request.GET.urlencode(), numbers["n"], numbers["created"], numbers["resolved"])
 
 
-def _context(request: HttpRequest) -> dict[str, Any]:
+def _context(request: ConsoleRequest) -> dict[str, Any]:
     queryset, status, board_id = _queryset(request)
     # Decisions return to the queue as filtered, also when the form came from a live refresh.
     back = reverse("console:approvals") + "?" + request.GET.urlencode()
@@ -57,7 +58,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: ConsoleRequest) -> HttpResponse:
     context = _context(request)
     context["board_choices"] = list(access.visible_boards(request.user).only("id", "name").order_by("name"))
     context["etag"] = _fingerprint(request)
@@ -65,19 +66,16 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def approvals_live(request: HttpRequest) -> HttpResponse:
+def approvals_live(request: ConsoleRequest) -> HttpResponse:
     return live_fragment(request, _fingerprint(request),
                          lambda: render(request, "agents/_approvals_list.html", _context(request)))
 
 
 @login_required
 @require_POST
-def approval_resolve(request: HttpRequest, approval_id: Any) -> HttpResponse:
-    try:
-        approval = Approval.objects.select_related("board").get(
-            pk=approval_id, board__in=access.visible_boards(request.user))
-    except (Approval.DoesNotExist, DjangoValidationError, ValueError) as exc:
-        raise Http404 from exc
+def approval_resolve(request: ConsoleRequest, approval_id: Any) -> HttpResponse:
+    approval = get_or_404(Approval.objects.select_related("board").filter(board__in=access.visible_boards(request.user)),
+                          approval_id)
     decision = request.POST.get("status", "")
     back = request.POST.get("back", "")
     if not (back.startswith("/") and not back.startswith("//")):

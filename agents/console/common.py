@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -13,26 +12,26 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from agents import access
-from agents.models import Approval
 from agents.refusals import RuleViolation
 
 PAGE_SIZE = 50
 
 
-def pending_approvals_count(user: Any) -> int:
-    return Approval.objects.filter(board__in=access.visible_boards(user),
-                                   status=Approval.Status.PENDING).count()
-
-
 def page(request: HttpRequest, template: str, nav: str, context: dict[str, Any] | None = None,
          status: int = 200) -> HttpResponse:
-    """Render a page of the console layout; the navigation shows the pending-approval count."""
+    """Render a page of the console layout, ``nav`` naming the section it belongs to."""
     context = dict(context or {})
     context.setdefault("nav", nav)
-    if "nav_pending_approvals" not in context:
-        context["nav_pending_approvals"] = pending_approvals_count(request.user)
     return render(request, template, context, status=status)
+
+
+def forbidden(request: HttpRequest, reason: str, nav: str = "boards", status: int = 403) -> HttpResponse:
+    """The console's 403: the page exists, the right is missing (as the API answers)."""
+    return page(request, "console/forbidden.html", nav, {"reason": reason}, status=status)
+
+
+def admin_only(what: str) -> str:
+    return f"Only an owner or admin of the organization may {what}."
 
 
 def refusal_text(exc: RuleViolation) -> str:
@@ -59,14 +58,6 @@ def validation_text(detail: Any) -> str:
 def paginate(request: HttpRequest, items: QuerySet[Any] | list[Any], per_page: int = PAGE_SIZE) -> Page:
     """One page of ``items``; an out-of-range or malformed page number shows the nearest page."""
     return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def parse_uuid(value: Any) -> uuid.UUID | None:
-    """A UUID from a query parameter, or None when it is empty or malformed."""
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def etag_for(*parts: Iterable[Any] | Any) -> str:

@@ -1,16 +1,20 @@
-"""What the dashboard shows, computed with a fixed number of queries."""
+"""The dashboard page (and its live fragment): figures computed with a fixed number of queries."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q, QuerySet
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils import timezone
 
 from agents import access, metrics
-from agents.console.common import parse_uuid
+from agents.console.common import etag_for, live_fragment, page
+from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task
+from missioncontrol.lookups import parse_uuid
 
 RANGE_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 
@@ -27,7 +31,8 @@ def _scope(user: Any, params: QueryDict) -> tuple[QuerySet[Board], Board | None]
 
 
 def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
-    range_key = params.get("range_key") if params.get("range_key") in metrics.RANGES else metrics.DEFAULT_RANGE
+    asked = params.get("range_key")
+    range_key = asked if asked is not None and asked in metrics.RANGES else metrics.DEFAULT_RANGE
     boards, board = _scope(user, params)
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
     figures = metrics.dashboard(org_ids, board_id=board.pk if board else None, range_key=range_key)
@@ -84,3 +89,22 @@ def fingerprint(user: Any) -> tuple[Any, ...]:
     agents = Agent.objects.filter(organization_id__in=org_ids).aggregate(
         last=Max("last_seen_at"), n=Count("id"), online=Count("id", filter=Q(last_seen_at__gte=online_since)))
     return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], agents["online"])
+
+
+@login_required
+def dashboard_page(request: ConsoleRequest) -> HttpResponse:
+    context = context_for(request.user, request.GET)
+    return page(request, "agents/dashboard.html", "dashboard", context)
+
+
+@login_required
+def dashboard_live(request: ConsoleRequest) -> HttpResponse:
+    params = request.GET
+    etag = etag_for("dashboard", fingerprint(request.user))
+
+    def render_fragment() -> HttpResponse:
+        return render(request, "agents/_dashboard_body.html", context_for(request.user, params))
+
+    return live_fragment(request, etag, render_fragment)
+
+

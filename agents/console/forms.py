@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.text import slugify
 
 from agents.models import Agent, Board, Gateway, Organization, Tag, Task
+from agents.refusals import RuleViolation
 
 RULE_HELP = {
     "require_approval_for_done": "A task can only be marked done once a person has approved an approval "
@@ -38,74 +38,143 @@ class PasswordSignInForm(forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class BoardForm(forms.ModelForm):
+RULE_LABELS = {
+    "require_approval_for_done": "Require an approval before done",
+    "require_review_before_done": "Require review before done",
+    "comment_required_for_review": "Require a comment to send to review",
+    "block_status_changes_with_pending_approval": "Freeze status while an approval is pending",
+    "only_lead_can_change_status": "Only the lead changes status",
+}
+# Required in the domain, checked (with the API's sentence) by the rule; the browser asks too.
+REQUIRED = {"required": True}
+
+
+def set_choices(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
+    """The objects a model choice field of ``form`` offers (and accepts)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset
+
+
+class RuleForm(forms.Form):
+    """A form whose values a rule checks: its refusal shows on the field it names (by API
+    name), else above the form."""
+
+    api_fields: dict[str, str] = {}
+
+    def add_refusal(self, exc: RuleViolation) -> None:
+        field = self.api_fields.get(exc.field or "", exc.field)
+        self.add_error(field if field in self.fields else None, exc.message)
+
+
+class BoardForm(RuleForm):
+    """A board's fields, types only: ``agents.rules.boards`` checks the values."""
+
+    api_fields = {"gateway_id": "gateway"}
+
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None,
                                           help_text="The organization that owns the board.")
-
-    class Meta:
-        model = Board
-        fields = ["organization", "name", "slug", "description", "objective", "gateway", "max_agents",
-                  "require_approval_for_done", "require_review_before_done", "comment_required_for_review",
-                  "block_status_changes_with_pending_approval", "only_lead_can_change_status"]
-        labels = {
-            "slug": "Short name",
-            "max_agents": "Maximum number of agents",
-            "require_approval_for_done": "Require an approval before done",
-            "require_review_before_done": "Require review before done",
-            "comment_required_for_review": "Require a comment to send to review",
-            "block_status_changes_with_pending_approval": "Freeze status while an approval is pending",
-            "only_lead_can_change_status": "Only the lead changes status",
-        }
-        help_texts = {
-            **RULE_HELP,
-            "slug": "Used in links; letters, numbers and dashes. Left empty, it is made from the name.",
-            "objective": "What the agents on this board are working towards; they read it every heartbeat.",
-            "gateway": "The OpenClaw runtime that hosts this board's agents (optional; register one on the "
-                       "Gateways page).",
-            "max_agents": "Leads cannot create more agents than this on the board.",
-        }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "objective": forms.Textarea(attrs={"rows": 3})}
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    slug = forms.CharField(required=False, label="Short name",
+                           help_text="Used in links; letters, numbers and dashes. Left empty, it is made from the name.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    objective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                help_text="What the agents on this board are working towards; they read it every "
+                                          "heartbeat.")
+    gateway = forms.ModelChoiceField(queryset=Gateway.objects.none(), required=False, empty_label="No gateway",
+                                     help_text="The OpenClaw runtime that hosts this board's agents (optional; register "
+                                               "one on the Gateways page).")
+    max_agents = forms.IntegerField(label="Maximum number of agents", initial=10,
+                                    widget=forms.NumberInput(attrs={"min": 1, "max": 1000}),
+                                    help_text="Leads cannot create more agents than this on the board.")
+    require_approval_for_done = forms.BooleanField(required=False, initial=True)
+    require_review_before_done = forms.BooleanField(required=False)
+    comment_required_for_review = forms.BooleanField(required=False)
+    block_status_changes_with_pending_approval = forms.BooleanField(required=False)
+    only_lead_can_change_status = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, organizations: QuerySet[Organization], gateways: QuerySet[Gateway],
-                 **kwargs: Any) -> None:
+                 board: Board | None = None, **kwargs: Any) -> None:
+        if board is not None:
+            kwargs.setdefault("initial", {
+                **{name: getattr(board, name) for name in ("name", "slug", "description", "objective", "max_agents",
+                                                           *RULE_HELP)},
+                "gateway": board.gateway_id})
         super().__init__(*args, **kwargs)
-        self.fields["slug"].required = False
-        self.fields["organization"].queryset = organizations
-        self.fields["gateway"].queryset = gateways
-        self.fields["gateway"].required = False
-        self.fields["gateway"].empty_label = "No gateway"
-        if not self.instance._state.adding:
+        for name, label in RULE_LABELS.items():
+            self.fields[name].label = label
+            self.fields[name].help_text = RULE_HELP[name]
+        set_choices(self, "organization", organizations)
+        set_choices(self, "gateway", gateways)
+        if board is not None:
             # A board never moves between organizations.
             del self.fields["organization"]
         elif len(organizations) == 1:
             self.fields["organization"].initial = organizations[0]
             self.fields["organization"].widget = forms.HiddenInput()
 
-    rule_fields = tuple(RULE_HELP)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        org = data.get("organization") or (None if self.instance._state.adding else self.instance.organization)
-        if not data.get("slug") and data.get("name"):
-            data["slug"] = slugify(data["name"])[:200] or "board"
-        if org is not None and data.get("slug"):
-            clash = Board.objects.filter(organization=org, slug=data["slug"])
-            if not self.instance._state.adding:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("slug", "Another board of this organization already uses this short name.")
-        gateway = data.get("gateway")
-        if gateway is not None and org is not None and gateway.organization_id != org.pk:
-            self.add_error("gateway", "Choose a gateway of the board's organization.")
+    def board_data(self) -> dict[str, Any]:
+        """The cleaned values under the API's field names, as ``agents.rules.boards`` takes them."""
+        data = {name: value for name, value in self.cleaned_data.items() if name not in ("organization", "gateway")}
+        gateway = self.cleaned_data.get("gateway")
+        data["gateway_id"] = gateway.pk if gateway is not None else None
         return data
 
-    def save(self, commit: bool = True) -> Board:
-        board = super().save(commit=False)
-        if self.cleaned_data.get("organization") is not None:
-            board.organization = self.cleaned_data["organization"]
-        if commit:
-            board.save()
-        return board
+
+class GatewayForm(RuleForm):
+    """A gateway's fields, types only: ``agents.rules.gateways`` checks the values."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    url = forms.CharField(required=False, label="Address", widget=forms.TextInput(attrs=REQUIRED),
+                          help_text="ws:// or wss:// address of the gateway.")
+    token = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                            help_text="The gateway's own token. Stored for the server's use; never shown again.")
+    workspace_root = forms.CharField(required=False, label="Workspace root",
+                                     help_text="Where the gateway keeps agent workspaces (optional).")
+    allow_insecure_tls = forms.BooleanField(required=False, label="Accept a self-signed certificate",
+                                            help_text="Only for a gateway on your own network.")
+
+    def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "organization", organizations)
+        if len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]
+            self.fields["organization"].widget = forms.HiddenInput()
+
+    def gateway_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in ("name", "url", "token", "workspace_root",
+                                                            "allow_insecure_tls")}
+
+
+class TagForm(RuleForm):
+    """A tag's fields, types only: ``agents.rules.tags`` checks the values."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    slug = forms.CharField(required=False, label="Short name", help_text="Left empty, it is made from the name.")
+    color = forms.CharField(required=False, initial="#9ca3af", label="Colour",
+                            widget=forms.TextInput(attrs={"type": "color"}),
+                            help_text="Six hexadecimal digits, like 9ca3af.")
+
+    def __init__(self, *args: Any, organizations: Any, tag: Tag | None = None, **kwargs: Any) -> None:
+        if tag is not None:
+            kwargs.setdefault("initial", {"name": tag.name, "slug": tag.slug, "color": f"#{tag.color}"})
+        super().__init__(*args, **kwargs)
+        set_choices(self, "organization", organizations)
+        if tag is not None:
+            del self.fields["organization"]
+        elif len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]
+            self.fields["organization"].widget = forms.HiddenInput()
+
+    def tag_data(self) -> dict[str, Any]:
+        # A colour input sends "#rrggbb"; the API takes the six digits.
+        color = (self.cleaned_data.get("color") or "").removeprefix("#")
+        data: dict[str, Any] = {"name": self.cleaned_data["name"], "slug": self.cleaned_data["slug"]}
+        if color:
+            data["color"] = color
+        return data
 
 
 class TaskCreateForm(forms.Form):
@@ -117,7 +186,7 @@ class TaskCreateForm(forms.Form):
 
     def __init__(self, *args: Any, agents: QuerySet[Agent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assigned_agent"].queryset = agents
+        set_choices(self, "assigned_agent", agents)
 
 
 class TaskMoveForm(forms.Form):
@@ -139,7 +208,7 @@ class TaskEditForm(forms.Form):
 
     def __init__(self, *args: Any, agents: QuerySet[Agent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assigned_agent"].queryset = agents
+        set_choices(self, "assigned_agent", agents)
 
 
 class CommentForm(forms.Form):
@@ -166,11 +235,11 @@ class AgentCreateForm(forms.Form):
 
     def __init__(self, *args: Any, boards: QuerySet[Board], gateways: QuerySet[Gateway], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["board"].queryset = boards
-        self.fields["gateway"].queryset = gateways
+        set_choices(self, "board", boards)
+        set_choices(self, "gateway", gateways)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("board") is None and data.get("gateway") is None:
             self.add_error("gateway", "Choose a board, or a gateway for a main agent.")
         if data.get("board") is None and data.get("is_board_lead"):
@@ -198,5 +267,5 @@ class TaskRelationsForm(forms.Form):
 
     def __init__(self, *args: Any, tasks: QuerySet[Task], tags: QuerySet[Tag], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["depends_on"].queryset = tasks
-        self.fields["tags"].queryset = tags
+        set_choices(self, "depends_on", tasks)
+        set_choices(self, "tags", tags)

@@ -47,7 +47,7 @@ def _clerk_user_from_cookie(request: HttpRequest) -> User | None:
     token = request.COOKIES.get(CLERK_SESSION_COOKIE, "")
     if not token:
         return None
-    from missioncontrol.authentication import ClerkJWTAuthentication
+    from agents.authentication import ClerkJWTAuthentication
 
     try:
         claims = ClerkJWTAuthentication().verify(token)

@@ -56,10 +56,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # Django's handler500 logs it and answers the envelope.
 
     headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]
+    auth_header, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
 
     status_code = exc.status_code
     if isinstance(exc, exceptions.ValidationError):

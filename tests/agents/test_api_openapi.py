@@ -115,3 +115,16 @@ def test_the_open_webhook_ingest_is_documented_without_authentication(document):
         assert schema == {"$ref": ERROR_REF}, code
     assert "401" not in operation["responses"]
     assert {"get", "patch", "delete"} <= set(document["paths"][INGEST])
+
+
+# Routes every member of the organization may call: their summaries must not say "(admins)".
+MEMBER_OPERATIONS = ("tasks_create", "tasks_update", "tasks_destroy", "approvals_create", "approvals_resolve",
+                     "task_comments_create", "board_memory_create")
+
+
+def test_operations_open_to_every_member_do_not_say_they_are_for_admins(document):
+    summaries = {operation["operationId"]: operation.get("summary", "")
+                 for methods in document["paths"].values() for operation in methods.values()
+                 if isinstance(operation, dict) and "operationId" in operation}
+    assert set(MEMBER_OPERATIONS) <= set(summaries)
+    assert {name: summaries[name] for name in MEMBER_OPERATIONS if "admin" in summaries[name].lower()} == {}

@@ -21,14 +21,14 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from agents.identity import LOCAL_OPERATOR_USERNAME
-from agents.models import Membership, Organization, User
-from missioncontrol import authentication
-from missioncontrol.authentication import (
+from agents import authentication
+from agents.authentication import (
     ClerkJWTAuthentication,
     LocalTokenAuthentication,
     SessionAuthentication,
 )
+from agents.identity import LOCAL_OPERATOR_USERNAME
+from agents.models import Membership, Organization, User
 
 LOCAL_TOKEN = "local-operator-token-for-tests-" + "k" * 40
 ISSUER = "https://clerk.mission-control.test"
@@ -83,8 +83,8 @@ def test_the_default_user_classes_are_the_local_token_then_the_session():
     from django.conf import settings
 
     classes = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
-    assert classes == ["missioncontrol.authentication.LocalTokenAuthentication",
-                       "missioncontrol.authentication.SessionAuthentication"]
+    assert classes == ["agents.authentication.LocalTokenAuthentication",
+                       "agents.authentication.SessionAuthentication"]
 
 
 def test_the_local_token_is_the_local_operator_who_owns_the_default_organization(local_mode):

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from agents.api.base import PersonView
+from agents.authentication import ClerkJWTAuthentication, SessionAuthentication
 from agents.models import Approval, Task
-from missioncontrol.authentication import ClerkJWTAuthentication, SessionAuthentication
+from missioncontrol.api.views import PersonView
 from tests.agents.api_helpers import assert_refused, pending_approval
 from tests.agents.test_authentication import (  # noqa: F401
     clerk,

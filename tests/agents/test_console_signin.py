@@ -105,7 +105,7 @@ def test_in_clerk_mode_the_token_form_is_refused(client, settings):
 
 
 def test_in_clerk_mode_a_valid_session_cookie_signs_the_person_in(client, settings, monkeypatch, org):
-    from missioncontrol.authentication import ClerkJWTAuthentication
+    from agents.authentication import ClerkJWTAuthentication
 
     settings.AUTH_MODE = "clerk"
     monkeypatch.setattr(ClerkJWTAuthentication, "verify",
@@ -118,7 +118,7 @@ def test_in_clerk_mode_a_valid_session_cookie_signs_the_person_in(client, settin
 
 
 def test_in_clerk_mode_an_invalid_session_cookie_is_refused(client, settings, monkeypatch):
-    from missioncontrol.authentication import ClerkJWTAuthentication
+    from agents.authentication import ClerkJWTAuthentication
 
     def refuse(self, token):
         raise AuthenticationFailed("Invalid session token.")

@@ -105,34 +105,34 @@ def reader(**values: str) -> cfg.EnvReader:
 @pytest.mark.parametrize("word", ["1", "true", "TRUE", "yes", "on"])
 def test_strict_booleans_accept_the_true_words(word):
     env = reader(DEBUG=word)
-    assert env.bool("DEBUG", False) is True
+    assert env.flag("DEBUG", False) is True
     assert env.problems == []
 
 
 @pytest.mark.parametrize("word", ["0", "false", "no", "off", ""])
 def test_strict_booleans_accept_the_false_words(word):
     env = reader(DEBUG=word)
-    assert env.bool("DEBUG", True) is False
+    assert env.flag("DEBUG", True) is False
     assert env.problems == []
 
 
 @pytest.mark.parametrize("word", ["Ture", "flase", "2", "y"])
 def test_anything_else_is_not_a_boolean(word):
     env = reader(DEBUG=word)
-    env.bool("DEBUG", False)
+    env.flag("DEBUG", False)
     assert [problem.id for problem in env.problems] == ["ops.E001"]
 
 
 def test_a_number_below_its_minimum_is_an_error():
     env = reader(WEBHOOK_MAX_PAYLOAD_BYTES="0")
-    assert env.int("WEBHOOK_MAX_PAYLOAD_BYTES", 5, minimum=1) == 5
+    assert env.whole("WEBHOOK_MAX_PAYLOAD_BYTES", 5, minimum=1) == 5
     assert env.problems[0].message == "WEBHOOK_MAX_PAYLOAD_BYTES=0 is below the minimum of 1."
 
 
 def test_a_secret_set_twice_is_an_error(tmp_path):
     (tmp_path / "key").write_text("from-file")
     env = reader(SECRET_KEY="direct", SECRET_KEY_FILE=str(tmp_path / "key"))
-    env.str("SECRET_KEY", "")
+    env.text("SECRET_KEY", "")
     assert env.problems[0].id == "ops.E007"
     assert "Both SECRET_KEY and SECRET_KEY_FILE are set" in env.problems[0].message
 
@@ -140,7 +140,7 @@ def test_a_secret_set_twice_is_an_error(tmp_path):
 def test_a_secret_file_is_read_and_trimmed(tmp_path):
     (tmp_path / "key").write_text("  from-file\n")
     env = reader(SECRET_KEY_FILE=str(tmp_path / "key"))
-    assert env.str("SECRET_KEY", "") == "from-file"
+    assert env.text("SECRET_KEY", "") == "from-file"
     assert env.is_set("SECRET_KEY")
 
 

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ops.middleware import body_over_limit, too_large_response
+from ops.body_limit import body_over_limit, too_large_response
 from ops.throttle import ScopedIpThrottle
 
 

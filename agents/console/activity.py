@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from agents import access
-from agents.console.common import page, paginate, parse_uuid
+from agents.console.common import page, paginate
+from agents.http import ConsoleRequest
 from agents.models import ActivityEvent, Task, User
+from missioncontrol.lookups import parse_uuid
 
 EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Agents"), ("webhook.", "Webhooks"),
                   ("board.", "Boards"), ("gateway.", "Gateways"), ("memory.", "Board memory"), ("ops.", "Operations")]
 
 
 @login_required
-def activity_timeline(request: HttpRequest) -> HttpResponse:
+def activity_timeline(request: ConsoleRequest) -> HttpResponse:
     org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
     events = ActivityEvent.objects.filter(organization_id__in=org_ids)
     boards = list(access.visible_boards(request.user).only("id", "name").order_by("name"))

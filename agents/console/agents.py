@@ -10,20 +10,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access
-from agents.api import roster
-from agents.console.common import page, paginate, parse_uuid
+from agents import access, rules
+from agents.console.common import forbidden, page, paginate
 from agents.console.forms import AgentCreateForm
+from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, Agent
 from agents.refusals import RuleViolation
+from missioncontrol.lookups import parse_uuid
 
 
-def _form(request: HttpRequest, data: Any = None) -> AgentCreateForm:
+def _form(request: ConsoleRequest, data: Any = None) -> AgentCreateForm:
     admin_orgs = access.admin_organizations(request.user)
     return AgentCreateForm(data, boards=access.visible_boards(request.user).filter(organization__in=admin_orgs)
                            .order_by("name"),
@@ -31,7 +32,7 @@ def _form(request: HttpRequest, data: Any = None) -> AgentCreateForm:
                            .order_by("name"))
 
 
-def _list_context(request: HttpRequest) -> dict[str, Any]:
+def _list_context(request: ConsoleRequest) -> dict[str, Any]:
     agents = access.visible_agents(request.user).select_related("board", "gateway").order_by("name")
     board_id = parse_uuid(request.GET.get("board_id"))
     if board_id:
@@ -58,7 +59,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def agents(request: HttpRequest) -> HttpResponse:
+def agents(request: ConsoleRequest) -> HttpResponse:
     if request.method == "POST":
         return _create(request)
     context = _list_context(request)
@@ -66,15 +67,14 @@ def agents(request: HttpRequest) -> HttpResponse:
     return page(request, "agents/agents.html", "agents", context)
 
 
-def _create(request: HttpRequest) -> HttpResponse:
+def _create(request: ConsoleRequest) -> HttpResponse:
     form = _form(request, request.POST)
     if not access.admin_organizations(request.user).exists():
-        return page(request, "console/forbidden.html", "agents",
-                    {"reason": "Only an owner or admin of an organization may create agents."}, status=403)
+        return forbidden(request, "Only an owner or admin of an organization may create agents.", "agents")
     if form.is_valid():
         try:
             data = form.cleaned_data
-            agent, token = roster.create_agent(request.user, {
+            agent, token = rules.add_agent(request.user, {
                 "name": data["name"], "is_board_lead": data["is_board_lead"],
                 "board_id": data["board"].pk if data["board"] else None,
                 "gateway_id": data["gateway"].pk if data["gateway"] else None})
@@ -87,7 +87,7 @@ def _create(request: HttpRequest) -> HttpResponse:
     return page(request, "agents/agents.html", "agents", context, status=422)
 
 
-def _token_page(request: HttpRequest, agent: Agent, token: str, *, created: bool) -> HttpResponse:
+def _token_page(request: ConsoleRequest, agent: Agent, token: str, *, created: bool) -> HttpResponse:
     response = page(request, "agents/agent_token.html", "agents", {
         "agent": agent, "token": token, "created": created, "base_url": settings.BASE_URL})
     add_never_cache_headers(response)
@@ -96,10 +96,10 @@ def _token_page(request: HttpRequest, agent: Agent, token: str, *, created: bool
 
 @login_required
 @require_POST
-def agent_rotate(request: HttpRequest, agent_id: Any) -> HttpResponse:
+def agent_rotate(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
     try:
-        token = roster.rotate_token(request.user, agent)
+        token = rules.rotate_token(request.user, agent)
     except RuleViolation as exc:
-        return page(request, "console/forbidden.html", "agents", {"reason": exc.message}, status=exc.status_code)
+        return forbidden(request, exc.message, "agents", status=exc.status_code)
     return _token_page(request, agent, token, created=False)

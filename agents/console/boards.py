@@ -1,0 +1,190 @@
+"""Console pages of boards: the list, the kanban (live), creating, editing and deleting a board.
+
+Changes go through ``agents.rules.boards``, as the API's do, so both refuse the same
+input with the same sentence and write the same event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agents import access, rules
+from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
+from agents.console.forms import RULE_HELP, RULE_LABELS, BoardForm, TaskCreateForm
+from agents.http import ConsoleRequest
+from agents.models import Agent, Approval, ApprovalTask, Board, Task, TaskDependency
+from agents.refusals import RuleViolation
+
+
+@dataclass(frozen=True)
+class Card:
+    """A task as the kanban shows it, with its links."""
+
+    task: Task
+    url: str
+    move_url: str
+    move_choices: list[tuple[str, str]]
+
+
+# Cards per kanban column; the rest of a column is one click away, paged.
+COLUMN_LIMIT = 30
+STATUSES = list(Task.Status.choices)
+# The card's move menu offers the next step of the workflow first, then the others in order.
+MOVE_CHOICES = {value: STATUSES[index + 1:] + STATUSES[:index] for index, (value, _label) in enumerate(STATUSES)}
+
+
+@login_required
+def boards(request: ConsoleRequest) -> HttpResponse:
+    queryset = (access.visible_boards(request.user).select_related("organization", "gateway")
+                .annotate(task_count=Count("tasks", distinct=True),
+                          open_count=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE), distinct=True))
+                .order_by("name"))
+    board_page = paginate(request, queryset)
+    return page(request, "agents/boards.html", "boards", {
+        "page_obj": board_page,
+        "can_create": access.admin_organizations(request.user).exists(),
+    })
+
+
+def _board_form(request: ConsoleRequest, board: Board | None) -> BoardForm:
+    organizations = access.admin_organizations(request.user)
+    gateways = access.visible_gateways(request.user)
+    if board is not None:
+        gateways = gateways.filter(organization_id=board.organization_id)
+    return BoardForm(request.POST or None, board=board, organizations=organizations, gateways=gateways)
+
+
+def _rule_fields(form: BoardForm) -> list[Any]:
+    return [form[name] for name in RULE_HELP if name in form.fields]
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def board_create(request: ConsoleRequest) -> HttpResponse:
+    if not access.admin_organizations(request.user).exists():
+        # 403 as the API answers a member who creates a board.
+        return forbidden(request, "Only an owner or admin of an organization may create a board.")
+    form = _board_form(request, None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                board = rules.create_board(request.user, form.cleaned_data["organization"], form.board_data())
+            except RuleViolation as exc:
+                form.add_refusal(exc)
+            else:
+                messages.success(request, f"Board “{board.name}” created. Add a task or an agent to get started.")
+                return redirect("console:board", board_id=board.pk)
+    return page(request, "agents/board_form.html", "boards", {"form": form, "rule_fields": _rule_fields(form)})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def board_edit(request: ConsoleRequest, board_id: Any) -> HttpResponse:
+    board = access.get_board_for(request.user, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("change a board"))
+    form = _board_form(request, board)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                board = rules.update_board(request.user, board, form.board_data())
+            except RuleViolation as exc:
+                form.add_refusal(exc)
+            else:
+                messages.success(request, "Board saved.")
+                return redirect("console:board", board_id=board.pk)
+    return page(request, "agents/board_form.html", "boards",
+                {"form": form, "board": board, "rule_fields": _rule_fields(form)})
+
+
+def board_tasks(board: Board) -> QuerySet[Task]:
+    """Tasks with what a card shows: assignee, blocked and pending-approval flags."""
+    unfinished_dependency = TaskDependency.objects.filter(task=OuterRef("pk")).exclude(
+        depends_on__status=Task.Status.DONE)
+    pending_approval = ApprovalTask.objects.filter(task=OuterRef("pk"), is_pending=True)
+    return (Task.objects.filter(board=board).select_related("assigned_agent")
+            .annotate(blocked=Exists(unfinished_dependency), awaiting_approval=Exists(pending_approval)))
+
+
+def board_fingerprint(board: Board) -> tuple[Any, ...]:
+    """Changes whenever a card would: any task, approval link or dependency of the board."""
+    tasks = Task.objects.filter(board=board).aggregate(n=Count("id"), last=Max("updated_at"))
+    approvals = Approval.objects.filter(board=board).aggregate(n=Count("id"), last=Max("resolved_at"))
+    return (board.pk, board.updated_at, tasks["n"], tasks["last"], approvals["n"], approvals["last"])
+
+
+def _board_columns(board: Board) -> list[dict[str, Any]]:
+    counts = dict(Task.objects.filter(board=board).values_list("status").annotate(n=Count("id")).order_by())
+    columns = []
+    base = board_tasks(board).order_by("-updated_at")
+    board_url = reverse("console:board", args=[board.pk])
+    for value, name in STATUSES:
+        total = counts.get(value, 0)
+        tasks = list(base.filter(status=value)[:COLUMN_LIMIT]) if total else []
+        # Links built once here: a reverse() per card and link is most of a big board's render time.
+        cards = [Card(task, f"{board_url}tasks/{task.pk}/", f"{board_url}tasks/{task.pk}/move",
+                      MOVE_CHOICES[task.status]) for task in tasks]
+        columns.append({"status": value, "label": name, "cards": cards, "total": total,
+                        "hidden": max(0, total - len(tasks))})
+    return columns
+
+
+def _board_body_context(request: ConsoleRequest, board: Board) -> dict[str, Any]:
+    # Everyone who sees the board gets the move menus; agents.rules decides each move.
+    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES}
+
+
+@login_required
+def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
+    board = access.get_board_for(request.user, board_id)
+    status = request.GET.get("status")
+    agents = Agent.objects.filter(board=board).order_by("name")
+    context: dict[str, Any] = {"board": board, "statuses": STATUSES,
+                               "create_form": TaskCreateForm(agents=agents),
+                               "rules": [(RULE_LABELS[name], getattr(board, name), text)
+                                         for name, text in RULE_HELP.items()],
+                               "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id)}
+    if status in Task.Status.values:
+        # One column in full, paged: the kanban only shows the most recent cards of each.
+        context["list_status"] = status
+        context["list_label"] = Task.Status(status).label
+        context["page_obj"] = paginate(request, board_tasks(board).filter(status=status).order_by("-updated_at"))
+    else:
+        context.update(_board_body_context(request, board))
+        context["etag"] = etag_for("board", *board_fingerprint(board))
+    return page(request, "agents/board.html", "boards", context)
+
+
+@login_required
+def board_live(request: ConsoleRequest, board_id: Any) -> HttpResponse:
+    board = access.get_board_for(request.user, board_id)
+    etag = etag_for("board", *board_fingerprint(board))
+    return live_fragment(request, etag, lambda: render(request, "agents/_board_columns.html",
+                                                       _board_body_context(request, board)))
+
+
+
+
+@login_required
+@require_POST
+def board_delete(request: ConsoleRequest, board_id: Any) -> HttpResponse:
+    """Delete a board with its tasks; its activity stays (events keep plain ids)."""
+    board = access.get_board_for(request.user, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("delete a board"))
+    if request.POST.get("confirm_name", "").strip() != board.name:
+        messages.error(request, "Type the board's name exactly to delete it.")
+        return redirect("console:board_edit", board_id=board.pk)
+    name = board.name
+    rules.delete_board(request.user, board)
+    messages.success(request, f"Board “{name}” deleted. Its history stays in the activity timeline.")
+    return redirect("console:boards")

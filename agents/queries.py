@@ -1,0 +1,100 @@
+"""Reading the domain: the queries that several interfaces share.
+
+Lists cost a fixed number of queries whatever their length: relations are loaded per
+page (or per board), never per row. The user API, the agent API and the console call
+these; writes are in ``agents.rules``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from agents.models import Agent, Approval, ApprovalTask, Board, Tag, Task, TaskDependency
+from missioncontrol.api.query import query_bool, query_choices, query_uuid
+
+
+def board_lead(board: Board) -> Agent | None:
+    return Agent.objects.filter(board_id=board.pk, is_board_lead=True).first()
+
+
+def blocked_by_map(task_ids: Iterable[Any]) -> dict[Any, list[Any]]:
+    """Unfinished dependencies of each task, in one query (for lists and snapshots)."""
+    result: dict[Any, list[Any]] = {}
+    for task_id, dep_id in (TaskDependency.objects.filter(task_id__in=list(task_ids))
+                            .exclude(depends_on__status=Task.Status.DONE).values_list("task_id", "depends_on_id")):
+        result.setdefault(task_id, []).append(dep_id)
+    return result
+
+
+def load_task_relations[T: Task](tasks: list[T], board: Board | None = None) -> list[T]:
+    """Attaches dependencies (with their status) and tags to ``tasks`` in two queries.
+
+    With ``board`` the queries select the whole board's links instead of an ``IN`` list of
+    ids, which keeps the snapshot of a very large board to two plain queries.
+    """
+    deps: dict[UUID, list[tuple[UUID, str]]] = defaultdict(list)
+    tags: dict[UUID, list[Tag]] = defaultdict(list)
+    if tasks:
+        ids = [task.id for task in tasks]
+        dep_rows = TaskDependency.objects.filter(task__board=board) if board else TaskDependency.objects.filter(task_id__in=ids)
+        for task_id, dep_id, dep_status in dep_rows.values_list("task_id", "depends_on_id", "depends_on__status").order_by("id"):
+            deps[task_id].append((dep_id, dep_status))
+        through = Task.tags.through
+        tag_rows = through.objects.filter(task__board=board) if board else through.objects.filter(task_id__in=ids)
+        # Plain rows, one Tag object per distinct tag: a large board links thousands of
+        # tasks to a handful of tags, and building a model object per link costs seconds.
+        distinct: dict[UUID, Tag] = {}
+        for task_id, tag_id, name, slug, color in (tag_rows.order_by("tag__name", "tag_id")
+                                                   .values_list("task_id", "tag_id", "tag__name", "tag__slug", "tag__color")):
+            tag = distinct.get(tag_id)
+            if tag is None:
+                tag = distinct[tag_id] = Tag(id=tag_id, name=name, slug=slug, color=color)
+            tags[task_id].append(tag)
+    for task in tasks:
+        task.loaded_dependencies = deps.get(task.id, [])
+        task.loaded_tags = tags.get(task.id, [])
+    return tasks
+
+
+
+def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Approval]:
+    queryset = Approval.objects.all() if queryset is None else queryset
+    links = ApprovalTask.objects.select_related("task").only("id", "approval_id", "task_id", "task__title").order_by("id")
+    return queryset.prefetch_related(Prefetch("task_links", queryset=links))
+
+
+
+# The task list filters of people's and agents' routes, and their documentation.
+TASK_FILTERS = [
+    OpenApiParameter("status", OpenApiTypes.STR,
+                     description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
+    OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
+    OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),
+]
+
+
+def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """The task list filters shared by people's and agents' routes."""
+    statuses = query_choices(request, "status", Task.Status.values)
+    if statuses:
+        tasks = tasks.filter(status__in=statuses)
+    assignee = query_uuid(request, "assigned_agent_id")
+    unassigned = query_bool(request, "unassigned")
+    if assignee is not None and unassigned:
+        raise ValidationError({"unassigned": ["Use either assigned_agent_id or unassigned=true, not both."]})
+    if assignee is not None:
+        tasks = tasks.filter(assigned_agent_id=assignee)
+    if unassigned is True:
+        tasks = tasks.filter(assigned_agent__isnull=True)
+    elif unassigned is False:
+        tasks = tasks.filter(assigned_agent__isnull=False)
+    return tasks

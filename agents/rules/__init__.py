@@ -1,0 +1,42 @@
+"""The rules of the work domain: every write, as plain functions.
+
+The user API, the agent API and the console all call these; views only translate HTTP
+(or a form) to calls and back, and serializers and forms only check types. Every refusal
+is a :class:`RuleViolation` with an HTTP status, a stable ``code`` and a sentence; every
+change writes one activity event with its actor (a ``User`` or an ``Agent``).
+
+One module per noun: ``tasks`` (and the ``gates`` every status change passes),
+``comments``, ``approvals``, ``memory``, ``roster`` (agents), ``boards``, ``gateways``,
+``tags``. ``actors`` says who is acting; ``inputs`` reads client values.
+"""
+
+from __future__ import annotations
+
+from agents.queries import blocked_by_map
+from agents.refusals import RuleViolation
+from agents.rules.actors import Actor, actor_role
+from agents.rules.approvals import request_approval, resolve_approval
+from agents.rules.boards import create_board, delete_board, update_board
+from agents.rules.comments import add_comment
+from agents.rules.gateways import create_gateway, delete_gateway, update_gateway
+from agents.rules.memory import create_memory
+from agents.rules.roster import (
+    add_agent,
+    check_board_has_room,
+    create_agent,
+    create_worker,
+    delete_agent,
+    rotate_token,
+    save_agent,
+    update_agent,
+)
+from agents.rules.tags import create_tag, delete_tag, update_tag
+from agents.rules.tasks import create_task, delete_task, update_task
+
+__all__ = [
+    "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
+    "create_agent", "create_board", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
+    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task", "request_approval",
+    "resolve_approval", "rotate_token", "save_agent", "update_agent", "update_board", "update_gateway", "update_tag",
+    "update_task",
+]

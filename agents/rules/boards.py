@@ -1,0 +1,120 @@
+"""Boards: owners and admins of an organization create, change and delete them.
+
+Values arrive with the API's field names, from the user API and the console alike; the
+serializer and the form only check types, so both surfaces get the same sentences here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from agents import access, activity
+from agents.models import BOARD_RULE_FLAGS, Board, Gateway, Organization, User
+from agents.refusals import RuleViolation
+from agents.rules.inputs import (
+    flag,
+    name_text,
+    optional_text,
+    slug_text,
+    unknown_fields,
+    uuid_value,
+)
+from agents.rules.unique import save_unique
+
+BOARD_FIELDS = ("name", "slug", "description", "objective", "gateway_id", "max_agents", *BOARD_RULE_FLAGS)
+NAME_MAX_LENGTH = 200
+MAX_AGENTS_LIMIT = 1000
+SLUG_TAKEN = ("board_slug_taken", "Another board of this organization already uses this short name (slug).")
+
+
+def _gateway(value: Any, organization_id: Any) -> Gateway | None:
+    if value is None or value == "":
+        return None
+    gateway = Gateway.objects.filter(pk=uuid_value(value, "gateway_id"), organization_id=organization_id).first()
+    if gateway is None:
+        raise RuleViolation(422, "gateway_not_in_organization", "No such gateway in this organization.",
+                            field="gateway_id")
+    return gateway
+
+
+def _max_agents(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_AGENTS_LIMIT:
+        raise RuleViolation(422, "max_agents_out_of_range",
+                            f"max_agents must be a whole number from 1 to {MAX_AGENTS_LIMIT}.", field="max_agents")
+    return value
+
+
+def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
+    """Model-side values for the fields present in ``data`` (``gateway_id`` becomes ``gateway``)."""
+    unknown_fields(data, BOARD_FIELDS, "board")
+    out: dict[str, Any] = {}
+    if "name" in data:
+        out["name"] = name_text(data["name"], what="A board", max_length=NAME_MAX_LENGTH)
+    if data.get("slug") not in (None, ""):
+        out["slug"] = slug_text(data["slug"], max_length=NAME_MAX_LENGTH)
+    for name in ("description", "objective"):
+        if name in data:
+            out[name] = optional_text(data[name], name)
+    if "gateway_id" in data:
+        out["gateway"] = _gateway(data["gateway_id"], organization_id)
+    if "max_agents" in data:
+        out["max_agents"] = _max_agents(data["max_agents"])
+    for name in BOARD_RULE_FLAGS:
+        if name in data:
+            out[name] = flag(data[name], name)
+    return out
+
+
+def _check_slug_free(organization_id: Any, slug: str, board: Board | None = None) -> None:
+    clash = Board.objects.filter(organization_id=organization_id, slug=slug)
+    if board is not None:
+        clash = clash.exclude(pk=board.pk)
+    if clash.exists():
+        raise RuleViolation(409, *SLUG_TAKEN)
+
+
+def create_board(user: User, organization: Organization, data: dict[str, Any]) -> Board:
+    """A new board in ``organization``; its slug defaults to one made from the name."""
+    access.require_admin(user, organization)
+    values = _values({"name": None, **data}, organization.pk)
+    values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "board")
+    _check_slug_free(organization.pk, values["slug"])
+
+    def create() -> Board:
+        board = Board.objects.create(organization=organization, **values)
+        activity.record("board.created", actor=user, board=board, message=f"Board {board.name} created")
+        return board
+
+    return save_unique(*SLUG_TAKEN, create)
+
+
+def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
+    """Change a board's fields and rules; the event names the fields that changed."""
+    access.require_admin(user, board.organization_id)
+    values = _values(data, board.organization_id)
+    if "slug" in values:
+        _check_slug_free(board.organization_id, values["slug"], board)
+    changed = sorted("gateway_id" if name == "gateway" else name
+                     for name, value in values.items() if getattr(board, name) != value)
+    for name, value in values.items():
+        setattr(board, name, value)
+
+    def save() -> None:
+        board.save()
+        activity.record("board.updated", actor=user, board=board, message=f"Board {board.name} changed",
+                        data={"fields": changed})
+
+    if changed:
+        save_unique(*SLUG_TAKEN, save)
+    return board
+
+
+def delete_board(user: User, board: Board) -> None:
+    """Remove a board with its tasks, agents and memory; its activity stays (events keep plain ids)."""
+    access.require_admin(user, board.organization_id)
+    with transaction.atomic():
+        activity.record("board.deleted", actor=user, board=board, message=f"Board {board.name} deleted")
+        board.delete()

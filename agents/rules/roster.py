@@ -1,0 +1,198 @@
+"""The agent roster: people add, change and remove agents; a lead adds workers.
+
+The same limits hold for everyone: a board has at most ``max_agents`` agents, names are
+unique on a board, a board has one lead and a gateway one main agent. People need an
+admin role in the agent's organization. Each refusal is a ``RuleViolation`` with a
+stable code; each change writes one event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from agents import access, activity
+from agents.models import Agent, Board, Gateway, User
+from agents.refusals import RuleViolation
+from agents.rules.actors import Actor
+from agents.tokens import mint_token
+from missioncontrol.lookups import parse_uuid
+
+AGENT_NAME_MAX_LENGTH = 200
+
+
+def _agent_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise RuleViolation(422, "agent_name_required", "An agent needs a name.", field="name")
+    name = name.strip()
+    if len(name) > AGENT_NAME_MAX_LENGTH:
+        raise RuleViolation(422, "agent_name_too_long", f"A name has at most {AGENT_NAME_MAX_LENGTH} characters.",
+                            field="name")
+    return name
+
+
+def check_board_has_room(board: Board, name: str, lead: bool, exclude: Agent | None = None) -> None:
+    """409 when the board is full (for a new agent), has an agent of that name, or already has
+    a lead and ``lead`` is asked for. ``exclude``: the agent being changed."""
+    agents = Agent.objects.filter(board=board)
+    if exclude is not None:
+        agents = agents.exclude(pk=exclude.pk)
+    else:
+        count = agents.count()
+        if count >= board.max_agents:
+            raise RuleViolation(409, "board_full",
+                                f"The board already has {count} agents, its maximum of {board.max_agents}.",
+                                max_agents=board.max_agents)
+    if agents.filter(name__iexact=name).exists():
+        raise RuleViolation(409, "agent_name_taken", f"The board already has an agent named {name!r}.")
+    if lead and agents.filter(is_board_lead=True).exists():
+        raise RuleViolation(409, "board_has_lead", "The board already has a lead.")
+
+
+def save_agent(agent: Agent, save: Any) -> Any:
+    """Runs ``save``; the database constraints settle races the checks cannot see."""
+    try:
+        with transaction.atomic():
+            return save()
+    except IntegrityError as exc:
+        if agent.board_id is None:
+            raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.") from exc
+        raise RuleViolation(409, "agent_name_taken",
+                            "The board already has an agent of that name, or already has a lead.") from exc
+
+
+def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway: Gateway | None = None,
+                 is_board_lead: bool = False) -> tuple[Agent, str]:
+    """A new agent and its token (shown once): on ``board`` (its gateway by default), or without
+    a board as ``gateway``'s main agent.
+
+    The caller has checked that ``actor`` may add agents there (an admin of the organization,
+    or the board's lead). Refusals: 422 for a bad name or shape, 409 when the board is full,
+    the name is taken on the board, the board has a lead, or the gateway has a main agent."""
+    name = _agent_name(name)
+    with transaction.atomic():
+        if board is not None:
+            # The board row lock serializes concurrent creates, so two cannot both take the last seat.
+            board = Board.objects.select_for_update().get(pk=board.pk)
+            check_board_has_room(board, name, is_board_lead)
+            agent = Agent(name=name, board=board, organization_id=board.organization_id,
+                          gateway=gateway if gateway is not None else board.gateway, is_board_lead=is_board_lead)
+        else:
+            if gateway is None:
+                raise RuleViolation(422, "gateway_required",
+                                    "An agent without a board is its gateway's main agent: give gateway_id or board_id.",
+                                    field="gateway_id")
+            if is_board_lead:
+                raise RuleViolation(422, "lead_needs_board", "Only an agent on a board can be its lead.",
+                                    field="is_board_lead")
+            if Agent.objects.filter(gateway=gateway, board__isnull=True).exists():
+                raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.")
+            agent = Agent(name=name, board=None, organization_id=gateway.organization_id, gateway=gateway)
+        token = save_agent(agent, lambda: mint_token(agent))
+        by = f"{actor.name} added" if isinstance(actor, Agent) else "Created"
+        activity.record("agent.created", actor=actor, board=agent.board_id, agent=agent,
+                        organization=agent.organization_id, message=f"{by} the {agent.role} agent {agent.name}",
+                        data={"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead})
+    return agent, token
+
+
+def _gateway_in(org_id: Any, gateway_id: Any) -> Gateway:
+    gateway = Gateway.objects.filter(pk=gateway_id, organization_id=org_id).first()
+    if gateway is None:
+        raise RuleViolation(422, "gateway_not_in_organization", "No such gateway in this organization.",
+                            field="gateway_id")
+    return gateway
+
+
+def add_agent(user: User, data: dict[str, Any]) -> tuple[Agent, str]:
+    """A board agent (``board_id``) or a gateway's main agent (no board), and its token.
+
+    Checks that ``user`` administers the board or gateway; :func:`create_agent` does the rest."""
+    board: Board | None = None
+    gateway: Gateway | None = None
+    if data.get("board_id") is not None:
+        board = access.get_board_for(user, data["board_id"], admin=True)
+        if data.get("gateway_id"):
+            gateway = _gateway_in(board.organization_id, data["gateway_id"])
+    elif data.get("gateway_id") is not None:
+        gateway = access.get_gateway_for(user, data["gateway_id"], admin=True)
+    return create_agent(user, name=data["name"], board=board, gateway=gateway,
+                        is_board_lead=bool(data.get("is_board_lead")))
+
+
+def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
+    """Rename, change the gateway, or make or unmake the board's lead."""
+    access.require_admin(user, agent.organization_id)
+    if "board_id" in data and data["board_id"] != agent.board_id:
+        raise RuleViolation(422, "agent_board_fixed", "An agent stays on its board; create a new one instead.",
+                            field="board_id")
+    with transaction.atomic():
+        if "name" in data:
+            agent.name = _agent_name(data["name"])
+        if "gateway_id" in data:
+            agent.gateway = _gateway_in(agent.organization_id, data["gateway_id"]) if data["gateway_id"] else None
+        if "is_board_lead" in data:
+            if data["is_board_lead"] and agent.board_id is None:
+                raise RuleViolation(422, "lead_needs_board", "Only an agent on a board can be its lead.",
+                                    field="is_board_lead")
+            agent.is_board_lead = bool(data["is_board_lead"])
+        if agent.board is not None:
+            check_board_has_room(agent.board, agent.name, agent.is_board_lead, exclude=agent)
+        save_agent(agent, agent.save)
+        activity.record("agent.updated", actor=user, board=agent.board_id, agent=agent,
+                        organization=agent.organization_id, message=f"Agent {agent.name} changed",
+                        data={"fields": sorted(data)})
+    return agent
+
+
+def delete_agent(user: User, agent: Agent) -> None:
+    """Remove an agent; its tasks become unassigned and its history stays."""
+    access.require_admin(user, agent.organization_id)
+    with transaction.atomic():
+        activity.record("agent.deleted", actor=user, board=agent.board_id, agent=agent.pk,
+                        organization=agent.organization_id, message=f"Agent {agent.name} deleted",
+                        data={"name": agent.name})
+        agent.delete()
+
+
+def rotate_token(user: User, agent: Agent) -> str:
+    """A new token for ``agent``; the old one stops working at once."""
+    access.require_admin(user, agent.organization_id)
+    with transaction.atomic():
+        token = mint_token(agent)
+        activity.record("agent.token_rotated", actor=user, board=agent.board_id, agent=agent,
+                        organization=agent.organization_id, message=f"Token of {agent.name} rotated")
+    return token
+
+
+# --- a lead adds a worker ------------------------------------------------------------------
+
+
+def _check_body(lead: Agent, data: Any) -> None:
+    """Other keys (older agents send ``status``, ``heartbeat_config``... too) are ignored, except
+    a ``board_id`` that is not the lead's own board and a request for a second lead."""
+    if not isinstance(data, dict):
+        raise RuleViolation(422, "invalid_body", "Send a JSON object.")
+    board_id = data.get("board_id")
+    if board_id is not None:
+        parsed = parse_uuid(board_id)
+        if parsed is None:
+            raise RuleViolation(422, "invalid_board_id", "board_id must be a UUID.", field="board_id")
+        if parsed != lead.board_id:
+            raise RuleViolation(403, "board_out_of_reach", "A lead adds workers to its own board only.")
+    if data.get("is_board_lead"):
+        raise RuleViolation(422, "workers_only", "A lead adds workers; the board's lead is chosen by people.",
+                            field="is_board_lead")
+
+
+def create_worker(lead: Agent, data: Any) -> tuple[Agent, str]:
+    """A new worker on ``lead``'s board and its token (shown once); the limits are
+    :func:`create_agent`'s, the same as for people adding agents."""
+    if lead.board_id is None or not lead.is_board_lead:
+        raise RuleViolation(403, "lead_required", "Only a board lead adds workers to its board.")
+    _check_body(lead, data)
+    board = lead.board
+    assert board is not None  # a lead has a board
+    return create_agent(lead, name=data.get("name"), board=board,
+                        gateway=board.gateway if board.gateway_id else lead.gateway)

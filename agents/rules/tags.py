@@ -1,0 +1,89 @@
+"""Tags: an organization's labels for tasks, managed by its owners and admins."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from agents import access, activity
+from agents.models import Organization, Tag, User
+from agents.refusals import RuleViolation
+from agents.rules.inputs import name_text, slug_text, unknown_fields
+from agents.rules.unique import save_unique
+
+TAG_FIELDS = ("name", "slug", "color")
+HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+NAME_MAX_LENGTH = 100
+SLUG_TAKEN = ("tag_slug_taken", "Another tag of this organization already uses this short name (slug).")
+
+
+def _color(value: Any) -> str:
+    if not isinstance(value, str) or not HEX_COLOR.match(value):
+        raise RuleViolation(422, "invalid_color", "Use six hexadecimal digits, like 9ca3af.", field="color")
+    return value.lower()
+
+
+def _values(data: dict[str, Any]) -> dict[str, Any]:
+    unknown_fields(data, TAG_FIELDS, "tag")
+    out: dict[str, Any] = {}
+    if "name" in data:
+        out["name"] = name_text(data["name"], what="A tag", max_length=NAME_MAX_LENGTH)
+    if data.get("slug") not in (None, ""):
+        out["slug"] = slug_text(data["slug"], max_length=NAME_MAX_LENGTH)
+    if "color" in data:
+        out["color"] = _color(data["color"])
+    return out
+
+
+def _check_slug_free(organization_id: Any, slug: str, tag: Tag | None = None) -> None:
+    clash = Tag.objects.filter(organization_id=organization_id, slug=slug)
+    if tag is not None:
+        clash = clash.exclude(pk=tag.pk)
+    if clash.exists():
+        raise RuleViolation(409, *SLUG_TAKEN)
+
+
+def create_tag(user: User, organization: Organization, data: dict[str, Any]) -> Tag:
+    access.require_admin(user, organization)
+    values = _values({"name": None, **data})
+    values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "tag")
+    _check_slug_free(organization.pk, values["slug"])
+
+    def create() -> Tag:
+        tag = Tag.objects.create(organization=organization, **values)
+        activity.record("tag.created", actor=user, organization=organization, message=f"Tag {tag.name} created",
+                        data={"tag_id": str(tag.pk)})
+        return tag
+
+    return save_unique(*SLUG_TAKEN, create)
+
+
+def update_tag(user: User, tag: Tag, data: dict[str, Any]) -> Tag:
+    access.require_admin(user, tag.organization_id)
+    values = _values(data)
+    if "slug" in values:
+        _check_slug_free(tag.organization_id, values["slug"], tag)
+    changed = sorted(name for name, value in values.items() if getattr(tag, name) != value)
+    for name, value in values.items():
+        setattr(tag, name, value)
+
+    def save() -> None:
+        tag.save()
+        activity.record("tag.updated", actor=user, organization=tag.organization_id,
+                        message=f"Tag {tag.name} changed", data={"tag_id": str(tag.pk), "fields": changed})
+
+    if changed:
+        save_unique(*SLUG_TAKEN, save)
+    return tag
+
+
+def delete_tag(user: User, tag: Tag) -> None:
+    """Remove a tag; tasks lose the label, their history stays."""
+    access.require_admin(user, tag.organization_id)
+    with transaction.atomic():
+        activity.record("tag.deleted", actor=user, organization=tag.organization_id,
+                        message=f"Tag {tag.name} deleted", data={"tag_id": str(tag.pk)})
+        tag.delete()
