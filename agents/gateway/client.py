@@ -239,8 +239,14 @@ class GatewayClient:
 
     def _drop_connection(self) -> None:
         ws, self._ws, self._hello = self._ws, None, None
-        if ws is not None:
-            ws.close()
+        if ws is None:
+            return
+        # Frames buffered before the close still count: a shutdown event says why it closed.
+        try:
+            wire.drain(ws, self.url, self._dispatch, self._late)
+        except GatewayError:
+            pass  # the drain ends at the close
+        ws.close()
 
     def _pause(self, attempt: int, error: GatewayError) -> None:
         wait = self.retry.delay(attempt, error.retry_after)
