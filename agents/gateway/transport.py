@@ -10,6 +10,7 @@ client can connect.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 import threading
@@ -139,9 +140,10 @@ def start_tls(sock: socket.socket, address: GatewayAddress, *, verify: bool, tim
                                             detail=str(error)) from error
     except ssl.SSLError as error:
         sock.close()
-        # An HTTP server answering a ClientHello sends text, which OpenSSL reads as a bad record.
-        plain = error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST",
-                                 "PACKET_LENGTH_TOO_LONG")
+        # An HTTP server answering a ClientHello sends text, which OpenSSL reads as a bad
+        # record; a WebSocket server that cannot parse it as HTTP just hangs up (EOF).
+        plain = isinstance(error, ssl.SSLEOFError) or error.reason in (
+            "WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG")
         raise GatewayUnreachable.tls_failed(address.url, address.where, certificate=False, plain=plain,
                                             detail=str(error)) from error
     except TimeoutError as error:
@@ -177,7 +179,20 @@ def upgrade(sock: socket.socket, address: GatewayAddress, timeout: float) -> Cli
         raise GatewayTimeout(address.url, "upgrade", timeout) from error
     except (InvalidHandshake, OSError, EOFError) as error:
         sock.close()
-        raise GatewayUnreachable.upgrade_refused(address.url, None, detail=str(error)) from error
+        raise GatewayUnreachable.upgrade_refused(address.url, _http_status(error), detail=str(error)) from error
+
+
+# websockets only parses HTTP/1.1; an HTTP/1.0 answer (Python's http.server, some proxies)
+# comes back as a parse error quoting the status line, which still says what answered.
+_STATUS_LINE = re.compile(r"HTTP/1\.[01] ([1-5]\d\d)\b")
+
+
+def _http_status(error: BaseException) -> int | None:
+    for cause in (error, error.__cause__):
+        found = _STATUS_LINE.search(str(cause)) if cause is not None else None
+        if found:
+            return int(found[1])
+    return None
 
 
 @dataclass(frozen=True)
