@@ -208,17 +208,14 @@ class GatewayClient:
         if self.connected and self._hello is not None:
             return self._hello
         self._drop_connection()
+        # One budget from DNS to hello-ok: each step gets what the ones before it left.
         deadline = time.monotonic() + self.timeouts.connect
 
         def left() -> float:
             return max(deadline - time.monotonic(), 0.001)
 
-        # Each step may use what is left of the connect budget, so the whole is bounded.
-        budget = left()
-        ws = transport.open_websocket(
-            self._address, verify_tls=not self.endpoint.allow_insecure_tls,
-            timeouts=transport.OpenTimeouts(budget, budget, budget, budget),
-        )
+        ws = transport.open_websocket(self._address, verify_tls=not self.endpoint.allow_insecure_tls,
+                                      deadline=deadline)
         self.counters.connection_opened()
         try:
             challenge = handshake.await_challenge(ws, self.url, left())

@@ -14,6 +14,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -195,19 +196,26 @@ def _http_status(error: BaseException) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class OpenTimeouts:
-    """Seconds for each step of opening a connection."""
+def open_websocket(address: GatewayAddress, *, verify_tls: bool, deadline: float) -> ClientConnection:
+    """All four steps within ``deadline`` (``time.monotonic``); each gets what is left."""
+    budget = deadline - time.monotonic()
 
-    resolve: float = 5.0
-    tcp: float = 5.0
-    tls: float = 5.0
-    upgrade: float = 5.0
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        return remaining
 
-
-def open_websocket(address: GatewayAddress, *, verify_tls: bool, timeouts: OpenTimeouts) -> ClientConnection:
-    infos = resolve(address, timeouts.resolve)
-    sock: socket.socket = open_tcp(address, infos, timeouts.tcp)
-    if address.secure:
-        sock = start_tls(sock, address, verify=verify_tls, timeout=timeouts.tls)
-    return upgrade(sock, address, timeouts.upgrade)
+    stage = "resolve"
+    try:
+        infos = resolve(address, left())
+        stage = "tcp"
+        sock: socket.socket = open_tcp(address, infos, left())
+        if address.secure:
+            stage = "tls"
+            sock = start_tls(sock, address, verify=verify_tls, timeout=left())
+        stage = "upgrade"
+        return upgrade(sock, address, left())
+    except TimeoutError as error:
+        # Only the budget running out between two steps lands here; each step reports its own.
+        raise GatewayTimeout(address.url, stage, round(max(budget, 0.0), 3)) from error
