@@ -140,7 +140,7 @@ class GatewayTimeout(GatewayError):
         if stage == "challenge":
             sentence += " It accepted the WebSocket but is not speaking the OpenClaw protocol (or is overloaded)."
         elif stage not in self._WAITING_FOR:
-            sentence += " It may still carry the request out; read its state before repeating a change."
+            sentence += " If that was a change, it may still be carried out: read the state before repeating it."
         super().__init__(sentence, retryable=True)
         self.url = url
         self.stage = stage

@@ -34,6 +34,12 @@ def _ignore_late(response: Response) -> None:
     logger.debug("gateway answered request %s after its caller stopped waiting", response.id)
 
 
+def _skip(odd: UnexpectedFrame) -> None:
+    # After hello a frame we cannot read (a newer gateway's frame type?) should not fail
+    # the call that happened to read it; it is logged where someone will see it.
+    logger.warning("%s; frame skipped", odd.sentence)
+
+
 def lost(url: str, closed: ConnectionClosed) -> ConnectionLost:
     frame = closed.rcvd
     return ConnectionLost(url, frame.code if frame else None, frame.reason if frame else "")
@@ -82,6 +88,9 @@ def await_response(
             frame = read_frame(ws, url, remaining)
         except TimeoutError:
             continue
+        except UnexpectedFrame as odd:
+            _skip(odd)
+            continue
         if isinstance(frame, GatewayEvent):
             on_event(frame)
         elif frame.id != request_id:
@@ -100,6 +109,9 @@ def drain(ws: ClientConnection, url: str, on_event: EventSink, on_late: LateSink
             frame = read_frame(ws, url, 0)
         except TimeoutError:
             return count
+        except UnexpectedFrame as odd:
+            _skip(odd)
+            continue
         count += 1
         if isinstance(frame, GatewayEvent):
             on_event(frame)

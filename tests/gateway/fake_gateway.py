@@ -312,6 +312,13 @@ class FakeGateway:
         for index, ws in live:
             self._send_event(index, ws, event, payload)
 
+    def send_raw(self, text: str) -> None:
+        """Sends ``text`` as it is to every open connection (frames no release sends)."""
+        with self._lock:
+            live = list(self._live.values())
+        for ws in live:
+            ws.send(text)
+
     def restart(self, *, stopping: bool = False) -> None:
         """Announces a restart (or a stop) and closes every connection with 1012."""
         payload: dict[str, Any] = {"reason": "gateway stopping" if stopping else "gateway restarting"}

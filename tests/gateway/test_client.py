@@ -254,6 +254,15 @@ def test_unsubscribe_stops_the_callbacks(gateway, client):
     assert seen == []
 
 
+def test_a_frame_the_client_cannot_read_is_logged_and_skipped(gateway, client, caplog):
+    client.connect()
+    gateway.send_raw('{"type":"frame-of-the-future","id":"x"}')
+    gateway.send_raw("not json")
+    time.sleep(0.02)
+    assert client.call("health")["ok"] is True
+    assert caplog.text.count("frame skipped") == 2
+
+
 def test_a_refusal_is_a_request_error_with_the_gateways_words(client):
     with pytest.raises(RequestError) as caught:
         client.call("agents.files.get", {"agentId": "nope", "name": "AGENTS.md"})
