@@ -168,6 +168,11 @@ def upgrade(sock: socket.socket, address: GatewayAddress, timeout: float) -> Cli
             open_timeout=timeout,
             max_size=MAX_FRAME_BYTES,
             max_queue=MAX_BUFFERED_FRAMES,
+            # A busy gateway can leave pongs unanswered for a while (2026.4.29 blocked ~20 s
+            # reloading plugins after a restart); like the official client, wait out two
+            # tick intervals (60 s) before calling the connection dead.
+            ping_interval=30,
+            ping_timeout=60,
             close_timeout=2,
             legacy=True,
         )
