@@ -121,6 +121,8 @@ def _hint(stage: str, error: GatewayError, address: transport.GatewayAddress, de
     if stage == "upgrade" and isinstance(error, GatewayUnreachable):
         if error.status == 503:
             return "Wait a few seconds for the gateway to finish restarting, then check again."
+        if error.status is None and not address.secure:
+            return "A gateway with gateway.tls on answers only TLS: change the URL to wss://."
         return "Check the port: an OpenClaw gateway listens on 18789 unless configured otherwise."
     if stage == "challenge":
         return "Something other than an OpenClaw gateway answers at this address, or a proxy holds its frames back."

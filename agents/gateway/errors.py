@@ -103,8 +103,12 @@ class GatewayUnreachable(GatewayError):
     @classmethod
     def upgrade_refused(cls, url: str, status: int | None, detail: str = "") -> GatewayUnreachable:
         if status is None:
-            sentence = (f"The server at {url} did not answer the WebSocket upgrade with HTTP; it is not an "
-                        f"OpenClaw gateway (check the port; the gateway's default is 18789).")
+            sentence = f"The server at {url} did not answer the WebSocket upgrade with HTTP."
+            if url.startswith("ws://"):
+                sentence += " If the gateway has gateway.tls turned on, use a wss:// URL;"
+                sentence += " otherwise it is not an OpenClaw gateway (check the port; its default is 18789)."
+            else:
+                sentence += " It is not an OpenClaw gateway (check the port; its default is 18789)."
             return cls(url, "upgrade", sentence, retryable=False, detail=detail)
         if status == 503:
             sentence = (f"The gateway at {url} answered HTTP 503: it is restarting or stopping. "
@@ -311,7 +315,7 @@ class RateLimited(GatewayError):
 
     def __init__(self, url: str, method: str, retry_after: float | None, limit: str | None = None) -> None:
         budget = f" (its limit is {limit})" if limit else ""
-        when = f"in {retry_after:g} s" if retry_after is not None else "later"
+        when = f"in {round(retry_after, 1):g} s" if retry_after is not None else "later"
         super().__init__(f"The gateway at {url} is rate-limiting {method}{budget}; try again {when}.",
                          retryable=True, retry_after=retry_after)
         self.url = url

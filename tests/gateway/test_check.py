@@ -113,6 +113,13 @@ def test_tls_against_a_plain_websocket_port_fails_as_tls(gateway, identity):
     assert "did not answer in TLS" in report.error and "ws://" in report.hint
 
 
+def test_plain_ws_against_a_tls_gateway_fails_at_upgrade_and_suggests_wss(identity):
+    with FakeGateway(tls=True) as gateway:
+        report = check(gateway.url.replace("wss://", "ws://"), gateway.token, identity)
+    assert report.failed_stage == "upgrade"
+    assert "use a wss:// URL" in report.error and "wss://" in report.hint
+
+
 def test_a_web_server_that_is_not_a_websocket_fails_at_upgrade_with_its_status(identity, web_server):
     report = check(f"ws://127.0.0.1:{web_server}", "t", identity)
     assert report.failed_stage == "upgrade"

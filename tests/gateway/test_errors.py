@@ -104,6 +104,7 @@ def test_a_rate_limit_carries_its_wait_and_its_budget():
                      "details": {"method": "config.patch", "limit": "3 per 60s"}}, method="config.patch")
     assert isinstance(error, RateLimited) and error.retry_after == 42.0 and error.limit == "3 per 60s"
     assert "3 per 60s" in error.sentence and "42 s" in error.sentence
+    assert "in 9.7 s" in RateLimited(URL, "config.patch", 9.748).sentence
 
 
 def test_a_stale_device_signature_points_at_the_clocks():
