@@ -218,7 +218,12 @@ def self_signed_context(directory: str) -> ssl.SSLContext:
 
 
 class FakeGateway:
-    """``with FakeGateway(version=V4) as gateway: ...`` serves at ``gateway.url``."""
+    """``with FakeGateway(version=V4) as gateway: ...`` serves at ``gateway.url``.
+
+    ``version`` picks the release whose shapes it speaks (V9 or V4); ``protocol``,
+    ``files`` (V9 or V4: whose file allow-list) and ``config_shape`` (``"entries"`` or
+    ``"list"``) override single aspects of it. ``granted_scopes`` replaces the scopes
+    hello-ok grants (``[]`` is what a remote token-only connect gets)."""
 
     def __init__(
         self,
