@@ -28,6 +28,7 @@ from agents.gateway.errors import (
     OUR_PROTOCOLS,
     BadToken,
     GatewayError,
+    GatewayStarting,
     GatewayTimeout,
     GatewayUnreachable,
     MissingScope,
@@ -126,6 +127,8 @@ def _hint(stage: str, error: GatewayError, address: transport.GatewayAddress, de
         return "Check the port: an OpenClaw gateway listens on 18789 unless configured otherwise."
     if stage == "challenge":
         return "Something other than an OpenClaw gateway answers at this address, or a proxy holds its frames back."
+    if isinstance(error, GatewayStarting):
+        return "The gateway is still starting (its port opens before it is ready); check again in a few seconds."
     if isinstance(error, BadToken):
         return f"Use the gateway's token: {GATEWAY_TOKEN_SOURCE}. A Mission Control token does not work here."
     if isinstance(error, PairingRequired):

@@ -182,3 +182,12 @@ def test_the_total_timeout_bounds_the_check(identity):
 def test_a_url_that_is_not_ws_fails_before_any_network(identity):
     report = check("http://127.0.0.1:18789", "t", identity)
     assert report.failed_stage == "url" and "ws:// or wss://" in report.error
+
+
+def test_a_gateway_still_starting_fails_at_connect_and_says_to_check_again(identity):
+    # Real gateways open their port well before they say hello (4.29: ~1.5 s, 9.6: ~5 s).
+    with FakeGateway(faults=Faults(starting_connects=1)) as gateway:
+        report = check(gateway.url, gateway.token, identity)
+        assert report.failed_stage == "connect" and report.stages[-1].code == "gateway_starting"
+        assert "check again in a few seconds" in report.hint
+        assert check(gateway.url, gateway.token, identity).ok

@@ -268,3 +268,12 @@ def test_sessions_are_listed_and_deleted_and_9_6_keeps_the_main_one(identity, ve
         else:
             with pytest.raises(RequestError, match="Cannot delete the main session"):
                 client.call("sessions.delete", {"key": "agent:dev:main"})
+
+
+def test_single_aspects_of_a_release_can_be_overridden(identity):
+    # A 9.6 gateway still holding a 4.29-style roster, with 4.29's file allow-list.
+    with FakeGateway(version=V9, config_shape="list", files=V4) as gateway, client_of(gateway, identity) as client:
+        assert client.connect().protocol == 4
+        client.call("agents.create", {"name": "Legacy"})
+        assert [item["id"] for item in client.call("config.get", {})["parsed"]["agents"]["list"]] == ["dev", "legacy"]
+        assert client.call("agents.files.set", {"agentId": "legacy", "name": "TOOLS.md", "content": "x"})["ok"]
