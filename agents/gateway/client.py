@@ -31,6 +31,7 @@ from agents.gateway.errors import (
     GatewayStarting,
     GatewayTimeout,
     GatewayUnreachable,
+    UnexpectedFrame,
 )
 from agents.gateway.frames import SHUTDOWN, TICK, GatewayEvent, Response, ShutdownNotice
 from agents.gateway.handshake import Hello
@@ -178,11 +179,14 @@ class GatewayClient:
                         frame = wire.read_frame(ws, self.url, timeout)
                     except TimeoutError:
                         return 0
-                    count = 1
-                    if isinstance(frame, GatewayEvent):
-                        self._dispatch(frame)
+                    except UnexpectedFrame as odd:
+                        logger.warning("%s; frame skipped", odd.sentence)
                     else:
-                        self._late(frame)
+                        if isinstance(frame, GatewayEvent):
+                            self._dispatch(frame)
+                        else:
+                            self._late(frame)
+                    count = 1
                 return count + wire.drain(ws, self.url, self._dispatch, self._late)
             except ConnectionLost:
                 self._drop_connection()
