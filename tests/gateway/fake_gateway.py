@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import tempfile
@@ -301,6 +302,7 @@ class FakeGateway:
             self._server.shutdown()
         if self._thread is not None:
             self._thread.join(5)
+        shutil.rmtree(self._home, ignore_errors=True)
 
     def __enter__(self) -> FakeGateway:
         return self.start()
