@@ -73,7 +73,16 @@ class Membership(models.Model):
 
 
 class Gateway(models.Model):
-    """An OpenClaw runtime that hosts agents. Its token is write-only in the API."""
+    """An OpenClaw runtime that hosts agents. Its token is write-only in the API.
+
+    The last staged check (``agents.gateway.check``) is kept with what it learnt: the
+    server's version, the protocol spoken, the methods offered."""
+
+    class CheckStatus(models.TextChoices):
+        UNCHECKED = "unchecked", "Not checked yet"
+        CHECKING = "checking", "Checking"
+        OK = "ok", "Reachable"
+        FAILED = "failed", "Check failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="gateways")
@@ -82,6 +91,16 @@ class Gateway(models.Model):
     token = models.TextField(blank=True, default="")
     workspace_root = models.CharField(max_length=500, blank=True, default="")
     allow_insecure_tls = models.BooleanField(default=False)
+    check_status = models.CharField(max_length=16, choices=CheckStatus.choices, default=CheckStatus.UNCHECKED)
+    check_requested_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_report = models.JSONField(default=dict, blank=True)
+    server_version = models.CharField(max_length=100, blank=True, default="")
+    protocol = models.PositiveSmallIntegerField(null=True, blank=True)
+    methods = models.JSONField(default=list, blank=True)
+    # The last "sync templates" of all its agents: when, and what it did.
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sync_report = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,13 +141,23 @@ class Board(models.Model):
 
 
 class Agent(models.Model):
-    """An AI agent. No board: the gateway's main agent. ``is_board_lead``: the board's lead."""
+    """An AI agent. No board: the gateway's main agent. ``is_board_lead``: the board's lead.
+
+    An agent on a gateway is provisioned there by the worker (``agents.gateway``); its
+    lifecycle state says where that stands. Every transient state has a deadline
+    (``lifecycle_deadline``) after which the reconcile job moves it on, so nothing stays
+    "provisioning" forever."""
 
     class Lifecycle(models.TextChoices):
         ACTIVE = "active", "Active"
+        PROVISIONING = "provisioning", "Provisioning"
         UPDATING = "updating", "Updating"
-        DELETING = "deleting", "Deleting"
+        WAITING = "waiting", "Waiting for check-in"
+        OFFLINE = "offline", "Offline"
         ERROR = "error", "Error"
+
+    # States a heartbeat ends: the agent's call proves it runs.
+    TRANSIENT = (Lifecycle.PROVISIONING, Lifecycle.UPDATING, Lifecycle.WAITING, Lifecycle.OFFLINE)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
@@ -140,10 +169,40 @@ class Agent(models.Model):
     token_key = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
     token_digest = models.CharField(max_length=128, blank=True, default="", editable=False)
     token_rotated_at = models.DateTimeField(null=True, blank=True)
+    # After a rotation the previous token keeps working until the agent first uses the new
+    # one or the grace ends, so an agent never loses access while its files are rewritten.
+    previous_token_key = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
+    previous_token_digest = models.CharField(max_length=128, blank=True, default="", editable=False)
+    previous_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # A token minted for the workspace, sealed until the provisioning job has written it there.
+    pending_token = models.TextField(blank=True, default="", editable=False)
+    token_confirmed_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     lifecycle_status = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
     lifecycle_changed_at = models.DateTimeField(null=True, blank=True)
+    lifecycle_deadline = models.DateTimeField(null=True, blank=True)
+    # Each provisioning run or wake bumps it; a job for an older generation stands down.
+    lifecycle_generation = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    provision_attempts = models.PositiveSmallIntegerField(default=0)
+    wake_attempts = models.PositiveSmallIntegerField(default=0)
+    last_wake_at = models.DateTimeField(null=True, blank=True)
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    # What the last provisioning did: files written and skipped (and why), config patched or not.
+    provision_report = models.JSONField(default=dict, blank=True)
+    # The agent's id on its gateway (``mc-<id>``, ``lead-<board>``, ``mc-gateway-<gateway>``),
+    # fixed at the first provisioning so a later change of role does not re-key it.
+    gateway_agent_id = models.CharField(max_length=100, blank=True, default="")
+    # Sessions and recent chat read from the gateway by the worker, for the console.
+    gateway_snapshot = models.JSONField(default=dict, blank=True)
+    gateway_snapshot_at = models.DateTimeField(null=True, blank=True)
+    # Who the agent is, as the lead or a person described it; the workspace files use it.
+    identity_profile = models.JSONField(default=dict, blank=True)
+    identity_template = models.TextField(blank=True, default="")
+    soul_template = models.TextField(blank=True, default="")
+    heartbeat_config = models.JSONField(default=dict, blank=True)
     last_heartbeat_logged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -160,6 +219,8 @@ class Agent(models.Model):
             models.Index(fields=["organization", "name"]),
             models.Index(fields=["board", "name"]),
             models.Index(fields=["last_seen_at"]),
+            models.Index(fields=["gateway", "name"]),
+            models.Index(fields=["lifecycle_deadline"]),
         ]
 
     def __str__(self) -> str:
@@ -188,6 +249,11 @@ class Agent(models.Model):
         if self.lifecycle_status != self.Lifecycle.ACTIVE:
             return self.lifecycle_status
         return self.presence()
+
+    @property
+    def is_provisioned_by_us(self) -> bool:
+        """Whether Mission Control provisions this agent on a gateway (else it is run by hand)."""
+        return self.gateway_id is not None
 
 
 class Tag(models.Model):
@@ -384,3 +450,49 @@ class ActivityEvent(models.Model):
             models.Index(fields=["actor_agent_id", "-created_at"]),
             models.Index(fields=["-created_at"]),
         ]
+
+
+class GatewayIdentity(models.Model):
+    """The Ed25519 device identity Mission Control signs gateway connections with.
+
+    One row for the whole installation, so every web and worker process on every host
+    presents the same device (a gateway pairs it once), and it survives restarts and a
+    backup/restore. The key never leaves the server: no API or admin page shows it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    private_key_pem = models.TextField(editable=False)
+    device_id = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_gateway_identity")]
+
+
+class GatewayCleanup(models.Model):
+    """An agent to remove from its gateway after it was deleted here.
+
+    The delete in our database never waits for the gateway: this row records what is
+    left to do there, and the worker retries it (with backoff) until the gateway confirms
+    or says the agent is already gone."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failing, retrying"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="cleanups")
+    gateway_agent_id = models.CharField(max_length=100)
+    session_key = models.CharField(max_length=200)
+    agent_name = models.CharField(max_length=200, blank=True, default="")
+    agent_id = models.UUIDField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["gateway", "status", "-created_at"])]

@@ -14,18 +14,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents import activity
+from agents.gateway import lifecycle
 from agents.models import Agent
 
 SEEN_REFRESH = timedelta(seconds=30)
 HEARTBEAT_LOG_INTERVAL = timedelta(minutes=1)
-# An ``updating`` state younger than this may be the update still running; older, the
-# agent's heartbeat proves it came back and the state is over.
-UPDATING_STALE_AFTER = timedelta(seconds=30)
 
 
 def mark_seen(agent: Agent, now: datetime | None = None) -> bool:
-    """Refreshes ``last_seen_at`` unless it is recent. True when a row was written."""
+    """Refreshes ``last_seen_at`` unless it is recent, and ends a transient lifecycle state
+    (provisioning, waiting for check-in, offline): the call proves the agent runs. True when
+    a row was written."""
     now = now or timezone.now()
+    if agent.lifecycle_status in Agent.TRANSIENT:
+        with transaction.atomic():
+            Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+            agent.last_seen_at = now
+            _end_transient_state(agent, now)
+        return True
     if agent.last_seen_at is not None and now - agent.last_seen_at < SEEN_REFRESH:
         return False
     updated = (Agent.objects.filter(pk=agent.pk)
@@ -36,18 +42,13 @@ def mark_seen(agent: Agent, now: datetime | None = None) -> bool:
     return bool(updated)
 
 
-def _clear_stale_updating(agent: Agent, now: datetime) -> bool:
-    if agent.lifecycle_status != Agent.Lifecycle.UPDATING:
-        return False
-    updated = (Agent.objects.filter(pk=agent.pk, lifecycle_status=Agent.Lifecycle.UPDATING)
-               .filter(Q(lifecycle_changed_at__isnull=True)
-                       | Q(lifecycle_changed_at__lt=now - UPDATING_STALE_AFTER))
-               .update(lifecycle_status=Agent.Lifecycle.ACTIVE, lifecycle_changed_at=now, last_error=""))
-    if updated:
-        agent.lifecycle_status = Agent.Lifecycle.ACTIVE
-        agent.lifecycle_changed_at = now
-        agent.last_error = ""
-    return bool(updated)
+def _end_transient_state(agent: Agent, now: datetime) -> None:
+    was = agent.lifecycle_status
+    if lifecycle.checked_in(agent, now):
+        activity.record("agent.lifecycle_cleared", actor=agent, agent=agent, board=agent.board_id,
+                        organization=agent.organization_id,
+                        message=f"{agent.name} checked in: no longer {Agent.Lifecycle(was).label.lower()}.",
+                        data={"was": was})
 
 
 def _claim_heartbeat_log(agent: Agent, now: datetime) -> bool:
@@ -62,18 +63,15 @@ def _claim_heartbeat_log(agent: Agent, now: datetime) -> bool:
 
 
 def heartbeat(agent: Agent, now: datetime | None = None) -> Agent:
-    """The agent says it is alive: seen now, a stale ``updating`` ends, and the activity log
-    gets an ``agent.heartbeat`` event at most once a minute."""
+    """The agent says it is alive: seen now, a transient lifecycle state ends, and the
+    activity log gets an ``agent.heartbeat`` event at most once a minute."""
     now = now or timezone.now()
     with transaction.atomic():
         # Authentication may have written it a moment ago; one write per heartbeat is enough.
         if agent.last_seen_at is None or now - agent.last_seen_at >= timedelta(seconds=1):
             Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
             agent.last_seen_at = now
-        if _clear_stale_updating(agent, now):
-            activity.record("agent.lifecycle_cleared", actor=agent, agent=agent, board=agent.board_id,
-                            organization=agent.organization_id,
-                            message=f"{agent.name} is back after an update.")
+        _end_transient_state(agent, now)
         if _claim_heartbeat_log(agent, now):
             activity.record("agent.heartbeat", actor=agent, agent=agent, board=agent.board_id,
                             organization=agent.organization_id, message=f"{agent.name} checked in.")

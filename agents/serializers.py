@@ -36,7 +36,7 @@ from missioncontrol.api.serializers import StrictSerializer
 
 ORGANIZATION_HELP = "Needed only when you belong to several organizations."
 # What ``Agent.status`` can say: presence, or a lifecycle operation under way.
-AGENT_STATUSES = ["provisioning", "online", "offline", "updating", "deleting", "error"]
+AGENT_STATUSES = ["provisioning", "updating", "waiting", "online", "offline", "error"]
 
 
 # --- tags -----------------------------------------------------------------------------------
@@ -295,6 +295,22 @@ class ApprovalResolveSerializer(StrictSerializer):
 # --- agents, boards, gateways ---------------------------------------------------------------
 
 
+class AgentLifecycleSerializer(serializers.Serializer):
+    """Where the agent's provisioning on its gateway stands, and why."""
+
+    state = serializers.ChoiceField(choices=Agent.Lifecycle.choices, source="lifecycle_status")
+    since = serializers.DateTimeField(source="lifecycle_changed_at", allow_null=True)
+    deadline = serializers.DateTimeField(source="lifecycle_deadline", allow_null=True,
+                                         help_text="When a transient state ends at the latest.")
+    reason = serializers.CharField(source="last_error", help_text="Why the agent is in error or offline; empty otherwise.")
+    error_at = serializers.DateTimeField(source="last_error_at", allow_null=True)
+    next_retry_at = serializers.DateTimeField(allow_null=True)
+    wake_attempts = serializers.IntegerField()
+    provisioned_at = serializers.DateTimeField(allow_null=True)
+    gateway_agent_id = serializers.CharField(help_text="The agent's id on its gateway, once provisioned.")
+    previous_token_valid_until = serializers.DateTimeField(source="previous_token_expires_at", allow_null=True)
+
+
 class AgentSerializer(serializers.ModelSerializer):
     board_id = serializers.UUIDField(read_only=True, allow_null=True)
     gateway_id = serializers.UUIDField(read_only=True, allow_null=True)
@@ -303,6 +319,7 @@ class AgentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Agent
+        # The contract's agent, as agents read it.
         fields = ["id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
                   "last_seen_at", "created_at", "updated_at"]
         read_only_fields = fields
@@ -312,11 +329,29 @@ class AgentSerializer(serializers.ModelSerializer):
         return agent.status
 
 
+class AgentDetailSerializer(AgentSerializer):
+    """The agent as people see it: the contract's fields and its lifecycle on its gateway."""
+
+    lifecycle = AgentLifecycleSerializer(source="*", read_only=True)
+
+    class Meta(AgentSerializer.Meta):
+        fields = [*AgentSerializer.Meta.fields, "lifecycle"]
+        read_only_fields = fields
+
+
 class AgentWithTokenSerializer(AgentSerializer):
     token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
 
     class Meta(AgentSerializer.Meta):
         fields = [*AgentSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class AgentDetailWithTokenSerializer(AgentDetailSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(AgentDetailSerializer.Meta):
+        fields = [*AgentDetailSerializer.Meta.fields, "token"]
         read_only_fields = fields
 
 
@@ -340,6 +375,16 @@ class AgentUpdateSerializer(AgentCreateSerializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+    previous_token_valid_until = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="Until when the old token still works (while the worker writes the new one into the agent's "
+                  "workspace); null when it stopped at once.")
+
+
+class TokenRotateSerializer(StrictSerializer):
+    revoke_previous = serializers.BooleanField(
+        required=False, default=False,
+        help_text="End the old token at once (a leaked token), even for an agent whose workspace still holds it.")
 
 
 
@@ -377,16 +422,42 @@ class BoardWriteSerializer(BoardUpdateSerializer):
     organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
 
 
+class CheckStageSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="resolve, tcp, tls, upgrade, challenge, connect, read, features, version")
+    ok = serializers.BooleanField()
+    duration_ms = serializers.FloatField()
+    detail = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="What went wrong, in words.")
+    hint = serializers.CharField(required=False, help_text="The likely fix.")
+
+
+class GatewayCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Gateway.CheckStatus.choices, source="check_status")
+    requested_at = serializers.DateTimeField(source="check_requested_at", allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    failed_stage = serializers.SerializerMethodField()
+    stages = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_failed_stage(self, gateway: Gateway) -> str | None:
+        return (gateway.check_report or {}).get("failed_stage")
+
+    @extend_schema_field(CheckStageSerializer(many=True))
+    def get_stages(self, gateway: Gateway) -> list[dict[str, Any]]:
+        return list((gateway.check_report or {}).get("stages", []))
+
+
 class GatewaySerializer(serializers.ModelSerializer):
     """The gateway as shown to people: its token is write-only and never leaves the server."""
 
     organization_id = serializers.UUIDField(read_only=True)
     has_token = serializers.SerializerMethodField()
+    check = GatewayCheckSerializer(source="*", read_only=True)
 
     class Meta:
         model = Gateway
         fields = ["id", "organization_id", "name", "url", "workspace_root", "allow_insecure_tls", "has_token",
-                  "created_at", "updated_at"]
+                  "server_version", "protocol", "check", "synced_at", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.BOOL)

@@ -6,19 +6,30 @@ constant-time comparison of HMAC-SHA256 digests, whatever the number of agents. 
 digest of the whole token is stored; a database dump does not hand out working tokens.
 The HMAC key is ``AGENT_TOKEN_PEPPER`` or, when that is empty, derived from
 ``SECRET_KEY`` for this purpose only.
+
+An agent on a gateway gets its token through its workspace files, which the worker
+writes after the change that minted it. Two things keep it working meanwhile: the
+previous token stays valid for a grace period (until the agent first uses the new one,
+or ``previous_token_expires_at``), and the new token waits sealed (AES-GCM under a key
+derived from ``SECRET_KEY``) in ``pending_token`` until the worker has written it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+from datetime import datetime, timedelta
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent
@@ -32,6 +43,9 @@ SECRET_BYTES = 32
 MAX_TOKEN_LENGTH = 128
 _TOKEN_SHAPE = re.compile(r"mc_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
 _KEY_PURPOSE = b"missioncontrol.agents.tokens.digest-key"
+_SEAL_PURPOSE = b"missioncontrol.agents.tokens.pending-seal"
+# How long an agent may keep using its previous token after a rotation, at most.
+ROTATION_GRACE = timedelta(hours=1)
 # Compared against when the key is unknown, so unknown and wrong tokens cost the same.
 _NO_MATCH_DIGEST = "0" * 64
 
@@ -44,12 +58,15 @@ def _digest_key(pepper: str, secret_key: str) -> bytes:
 
 @lru_cache(maxsize=4)
 def _lookup_sql(vendor: str) -> str:
-    """The ORM's own SQL for ``Agent.objects.filter(token_key=...)``, compiled once.
+    """The ORM's own SQL for the agent holding a key (as its token or its previous one),
+    compiled once.
 
     Every agent request runs this lookup; compiling the query each time cost more CPU
     than the query itself (about 0.3 ms of a 1.2 ms request), so it is compiled once
-    per database vendor and run through ``raw()``, which still converts the columns."""
-    sql, _ = Agent.objects.filter(token_key="").order_by()[:1].query.sql_with_params()
+    per database vendor and run through ``raw()``, which still converts the columns.
+    Both columns are unique and indexed: the database answers with one index probe each."""
+    sql, _ = (Agent.objects.filter(Q(token_key="") | Q(previous_token_key="")).order_by()[:1]
+              .query.sql_with_params())
     return sql
 
 
@@ -76,37 +93,106 @@ def assign_new_token(agent: Agent) -> str:
     return token
 
 
-def mint_token(agent: Agent) -> str:
-    """Gives ``agent`` a new token, replacing any earlier one at once; returns the plaintext.
+TOKEN_FIELDS = ["token_key", "token_digest", "token_rotated_at", "previous_token_key", "previous_token_digest",
+                "previous_token_expires_at", "token_confirmed_at", "updated_at"]
 
+
+def mint_token(agent: Agent, *, grace: timedelta | None = None) -> str:
+    """Gives ``agent`` a new token; returns the plaintext.
+
+    Without ``grace`` the earlier token stops working at once. With it, the earlier token
+    keeps working until the agent first calls with the new one or ``grace`` has passed.
     The plaintext exists only in the return value: show it to the caller once."""
+    if grace is not None and agent.token_key:
+        agent.previous_token_key, agent.previous_token_digest = agent.token_key, agent.token_digest
+        agent.previous_token_expires_at = timezone.now() + grace
+    else:
+        agent.previous_token_key, agent.previous_token_digest, agent.previous_token_expires_at = None, "", None
     token = assign_new_token(agent)
+    agent.token_confirmed_at = None
     if agent._state.adding:
         agent.save()
     else:
-        agent.save(update_fields=["token_key", "token_digest", "token_rotated_at", "updated_at"])
+        agent.save(update_fields=TOKEN_FIELDS)
     return token
 
 
+@lru_cache(maxsize=4)
+def _seal_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), _SEAL_PURPOSE, hashlib.sha256).digest()
+
+
+def seal(token: str) -> str:
+    """``token`` encrypted for ``pending_token``; only :func:`unseal` on a server with the
+    same ``SECRET_KEY`` reads it back."""
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_seal_key(settings.SECRET_KEY)).encrypt(nonce, token.encode(), _SEAL_PURPOSE)
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(sealed: str) -> str | None:
+    """The token :func:`seal` sealed, or None when it cannot be read (SECRET_KEY changed)."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return AESGCM(_seal_key(settings.SECRET_KEY)).decrypt(raw[:12], raw[12:], _SEAL_PURPOSE).decode()
+    except (ValueError, InvalidTag):
+        return None
+
+
 def revoke_token(agent: Agent) -> None:
-    """Leaves ``agent`` without a working token."""
-    agent.token_key = None
-    agent.token_digest = ""
+    """Leaves ``agent`` without a working token (the previous one included)."""
+    agent.token_key, agent.token_digest = None, ""
+    agent.previous_token_key, agent.previous_token_digest, agent.previous_token_expires_at = None, "", None
     agent.token_rotated_at = timezone.now()
-    agent.save(update_fields=["token_key", "token_digest", "token_rotated_at", "updated_at"])
+    agent.save(update_fields=TOKEN_FIELDS)
+
+
+def _confirm(agent: Agent, now: datetime) -> None:
+    """The agent called with its current token: the previous one has served its purpose."""
+    Agent.objects.filter(pk=agent.pk, token_key=agent.token_key).update(
+        previous_token_key=None, previous_token_digest="", previous_token_expires_at=None, token_confirmed_at=now)
+    agent.previous_token_key, agent.previous_token_digest, agent.previous_token_expires_at = None, "", None
+    agent.token_confirmed_at = now
+
+
+def _expected_digest(agent: Agent | None, key: str, now: datetime) -> tuple[str, bool]:
+    """The digest the presented token must match, and whether it is the agent's current token."""
+    if agent is None:
+        return _NO_MATCH_DIGEST, False
+    if agent.token_key == key:
+        return agent.token_digest or _NO_MATCH_DIGEST, True
+    in_grace = agent.previous_token_expires_at is not None and now < agent.previous_token_expires_at
+    return (agent.previous_token_digest or _NO_MATCH_DIGEST) if in_grace else _NO_MATCH_DIGEST, False
+
+
+def matches(agent: Agent, raw: str, now: datetime | None = None) -> str | None:
+    """``current`` or ``previous`` (still in its grace) when ``raw`` is that token of
+    ``agent``, else None; changes nothing."""
+    match = _TOKEN_SHAPE.fullmatch(raw.strip()) if len(raw.strip()) <= MAX_TOKEN_LENGTH else None
+    if match is None:
+        return None
+    expected, current = _expected_digest(agent, match[1], now or timezone.now())
+    if not hmac.compare_digest(token_digest(raw.strip()), expected):
+        return None
+    return "current" if current else "previous"
 
 
 def authenticate_token(raw: str) -> Agent | None:
-    """The agent whose token ``raw`` is, or None. Same answer and similar cost for a
-    malformed, an unknown and a wrong token."""
+    """The agent whose token ``raw`` is (its current one, or its previous one during the
+    grace after a rotation), or None. Same answer and similar cost for a malformed, an
+    unknown and a wrong token."""
     raw = raw.strip()
     presented = token_digest(raw[:MAX_TOKEN_LENGTH])
     match = _TOKEN_SHAPE.fullmatch(raw) if len(raw) <= MAX_TOKEN_LENGTH else None
     agent = None
     if match is not None:
-        agent = next(iter(Agent.objects.raw(_lookup_sql(connections[Agent.objects.db].vendor), [match[1]])), None)
-    expected = agent.token_digest if agent is not None and agent.token_digest else _NO_MATCH_DIGEST
+        key = match[1]
+        agent = next(iter(Agent.objects.raw(_lookup_sql(connections[Agent.objects.db].vendor), [key, key])), None)
+    now = timezone.now()
+    expected, current = _expected_digest(agent, match[1] if match is not None else "", now)
     if hmac.compare_digest(presented, expected) and agent is not None:
+        if current and agent.previous_token_key is not None:
+            _confirm(agent, now)
         return agent
     logger.warning("agent token refused: %s", token_hint(raw))
     return None

@@ -8,6 +8,7 @@ docs/configuration.md is the reference for every variable read here.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -227,6 +228,14 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env.whole("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mi
 WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.whole("WEBHOOK_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
 WEBHOOK_DELIVERY_BACKOFF_SECONDS = env.number("WEBHOOK_DELIVERY_BACKOFF_SECONDS", 10.0, minimum=0.0)
 API_MAX_BODY_BYTES = env.whole("API_MAX_BODY_BYTES", 1_048_576, minimum=1)
+
+# --- gateways ------------------------------------------------------------------------------
+
+# The oldest OpenClaw a gateway may run (CalVer); the gateway's method list is checked too.
+GATEWAY_MIN_VERSION = env.text("GATEWAY_MIN_VERSION", "2026.4.29")
+env.require(bool(re.fullmatch(r"\d{4}\.\d{1,2}\.\d{1,2}(-[0-9A-Za-z.]+)?", GATEWAY_MIN_VERSION)), cfg.E_VERSION,
+            "GATEWAY_MIN_VERSION",
+            f"GATEWAY_MIN_VERSION={GATEWAY_MIN_VERSION!r} is not an OpenClaw version like 2026.4.29.")
 # Django's own lazy limit stays above ours so the middleware answers first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_PAYLOAD_BYTES, API_MAX_BODY_BYTES) + 1024
 

@@ -9,5 +9,7 @@ echo "== migrations match the models"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "== lint"
 .venv/bin/ruff check .
+echo "== types"
+.venv/bin/mypy
 echo "== tests (database: ${DATABASE_URL:-SQLite}, redis: ${REDIS_URL:-none})"
 exec .venv/bin/python -m pytest "$@"

@@ -50,3 +50,26 @@ class GatewayDetailView(PersonView):
     def delete(self, request: PersonRequest, gateway_id: UUID) -> Response:
         rules.delete_gateway(request.user, access.get_gateway_for(request.user, gateway_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GatewayCheckView(PersonView):
+    @extend_schema(operation_id="gateways_check", tags=TAGS, request=None,
+                   summary="Check a gateway again (admins): the staged check runs in the worker",
+                   description="Answers 202 with the gateway, its check `status` `checking`; read the gateway again "
+                               "for the stages (resolve, tcp, tls, upgrade, challenge, connect, read, features, "
+                               "version), each with its time, and the first failing one named with the likely fix.",
+                   responses={202: GatewaySerializer, **error_responses(401, 403, 404)})
+    def post(self, request: PersonRequest, gateway_id: UUID) -> Response:
+        gateway = rules.request_check(request.user, access.get_gateway_for(request.user, gateway_id))
+        return Response(GatewaySerializer(gateway).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GatewaySyncView(PersonView):
+    @extend_schema(operation_id="gateways_sync", tags=TAGS, request=None,
+                   summary="Sync templates (admins): every agent of the gateway gets its config and files again",
+                   description="Runs in the worker; an entry or a file that already matches is left alone, so a "
+                               "sync that changes nothing sends no config.patch. `synced_at` moves when it is done.",
+                   responses={202: GatewaySerializer, **error_responses(401, 403, 404)})
+    def post(self, request: PersonRequest, gateway_id: UUID) -> Response:
+        gateway = rules.request_sync(request.user, access.get_gateway_for(request.user, gateway_id))
+        return Response(GatewaySerializer(gateway).data, status=status.HTTP_202_ACCEPTED)

@@ -1,4 +1,5 @@
-"""Agents in the console: presence at a glance, creating an agent and rotating its token.
+"""Agents in the console: presence at a glance, an agent's page (its lifecycle on the gateway,
+its sessions and recent chat), creating an agent, retrying its provisioning, rotating its token.
 
 A token is shown exactly once, in the answer to the POST that minted it; the page is
 never cached and a reload does not show it again.
@@ -9,15 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, rules
-from agents.console.common import forbidden, page, paginate
+from agents.console.common import etag_for, forbidden, live_fragment, page, paginate
 from agents.console.forms import AgentCreateForm
+from agents.gateway import tasks
 from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, Agent
 from agents.refusals import RuleViolation
@@ -99,7 +103,60 @@ def _token_page(request: ConsoleRequest, agent: Agent, token: str, *, created: b
 def agent_rotate(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
     try:
-        token = rules.rotate_token(request.user, agent)
+        token = rules.rotate_token(request.user, agent, revoke_previous=request.POST.get("revoke_previous") == "on")
     except RuleViolation as exc:
         return forbidden(request, exc.message, "agents", status=exc.status_code)
     return _token_page(request, agent, token, created=False)
+
+
+def _agent_context(request: ConsoleRequest, agent: Agent) -> dict[str, Any]:
+    report = agent.provision_report or {}
+    return {"agent": agent, "report": report, "snapshot": agent.gateway_snapshot or {},
+            "can_manage": access.is_admin(request.user, agent.organization_id)}
+
+
+def _fingerprint(agent: Agent) -> str:
+    return etag_for("agent", agent.pk, agent.updated_at, agent.lifecycle_status, agent.lifecycle_changed_at,
+                    agent.last_seen_at, agent.gateway_snapshot_at, agent.provisioned_at)
+
+
+@login_required
+def agent_detail(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    agent = access.get_agent_for(request.user, agent_id)
+    return page(request, "agents/agent_detail.html", "agents",
+                {**_agent_context(request, agent), "etag": _fingerprint(agent)})
+
+
+@login_required
+def agent_live(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    agent = access.get_agent_for(request.user, agent_id)
+    return live_fragment(request, _fingerprint(agent),
+                         lambda: render(request, "agents/_agent_body.html", _agent_context(request, agent)))
+
+
+@login_required
+@require_POST
+def agent_provision(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    agent = access.get_agent_for(request.user, agent_id)
+    try:
+        rules.retry_provisioning(request.user, agent)
+    except RuleViolation as exc:
+        if exc.status_code == 403:
+            return forbidden(request, exc.message, "agents")
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"Provisioning {agent.name} again; this page follows it live.")
+    return redirect("console:agent", agent_id=agent.pk)
+
+
+@login_required
+@require_POST
+def agent_refresh(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    """Asks the worker to read the agent's sessions and chat from its gateway."""
+    agent = access.get_agent_for(request.user, agent_id)
+    if agent.gateway_id is None:
+        messages.error(request, "This agent has no gateway to read sessions from.")
+    else:
+        tasks.enqueue_snapshot(agent)
+        messages.info(request, "Reading the agent's sessions and chat from its gateway.")
+    return redirect("console:agent", agent_id=agent.pk)

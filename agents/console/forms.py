@@ -127,24 +127,37 @@ class GatewayForm(RuleForm):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
     name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
     url = forms.CharField(required=False, label="Address", widget=forms.TextInput(attrs=REQUIRED),
-                          help_text="ws:// or wss:// address of the gateway.")
+                          help_text="ws:// or wss:// address of the gateway, as Mission Control's worker reaches it "
+                                    "(from inside Docker: ws://host.docker.internal:18789).")
     token = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                            help_text="The gateway's own token. Stored for the server's use; never shown again.")
+                            help_text="The gateway's own token (OPENCLAW_GATEWAY_TOKEN or gateway.auth.token on the "
+                                      "gateway host). Stored for the server's use; never shown again.")
     workspace_root = forms.CharField(required=False, label="Workspace root",
-                                     help_text="Where the gateway keeps agent workspaces (optional).")
+                                     help_text="Where the gateway keeps agent workspaces; empty means ~/.openclaw.")
     allow_insecure_tls = forms.BooleanField(required=False, label="Accept a self-signed certificate",
                                             help_text="Only for a gateway on your own network.")
 
-    def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organizations: Any, gateway: Gateway | None = None, **kwargs: Any) -> None:
+        if gateway is not None:
+            kwargs.setdefault("initial", {"name": gateway.name, "url": gateway.url,
+                                          "workspace_root": gateway.workspace_root,
+                                          "allow_insecure_tls": gateway.allow_insecure_tls})
         super().__init__(*args, **kwargs)
         set_choices(self, "organization", organizations)
-        if len(organizations) == 1:
+        if gateway is not None:
+            del self.fields["organization"]
+            self.fields["token"].help_text = "Leave empty to keep the current token; a new value replaces it."
+        elif len(organizations) == 1:
             self.fields["organization"].initial = organizations[0]
             self.fields["organization"].widget = forms.HiddenInput()
 
-    def gateway_data(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in ("name", "url", "token", "workspace_root",
+    def gateway_data(self, *, keep_token: bool = False) -> dict[str, Any]:
+        """The values under the API's names; ``keep_token``: an empty token field changes nothing."""
+        data = {name: self.cleaned_data[name] for name in ("name", "url", "token", "workspace_root",
                                                             "allow_insecure_tls")}
+        if keep_token and not data["token"]:
+            del data["token"]
+        return data
 
 
 class TagForm(RuleForm):

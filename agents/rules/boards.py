@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from agents import access, activity
-from agents.models import BOARD_RULE_FLAGS, Board, Gateway, Organization, User
+from agents.gateway import cleanup
+from agents.models import BOARD_RULE_FLAGS, Agent, Board, Gateway, Organization, User
 from agents.refusals import RuleViolation
 from agents.rules.inputs import (
     flag,
@@ -113,8 +114,11 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
 
 
 def delete_board(user: User, board: Board) -> None:
-    """Remove a board with its tasks, agents and memory; its activity stays (events keep plain ids)."""
+    """Remove a board with its tasks, agents and memory; its activity stays (events keep plain
+    ids). Its agents are removed from their gateway by the worker."""
     access.require_admin(user, board.organization_id)
     with transaction.atomic():
+        for agent in Agent.objects.filter(board=board, gateway__isnull=False):
+            cleanup.schedule(agent)
         activity.record("board.deleted", actor=user, board=board, message=f"Board {board.name} deleted")
         board.delete()

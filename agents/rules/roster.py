@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from agents import access, activity
+from agents import access, activity, tokens
+from agents.gateway import cleanup, lifecycle
 from agents.models import Agent, Board, Gateway, User
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor
@@ -94,7 +95,20 @@ def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway
         activity.record("agent.created", actor=actor, board=agent.board_id, agent=agent,
                         organization=agent.organization_id, message=f"{by} the {agent.role} agent {agent.name}",
                         data={"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead})
+        provision_on_gateway(agent, token=token)
     return agent, token
+
+
+def provision_on_gateway(agent: Agent, *, token: str | None = None, mode: str = "provision") -> None:
+    """Queues the worker's provisioning of ``agent`` on its gateway (in the caller's
+    transaction), with ``token`` sealed for its workspace. Agents without a gateway are run
+    by hand: nothing to do."""
+    if agent.gateway_id is None:
+        return
+    if token is not None:
+        agent.pending_token = tokens.seal(token)
+        Agent.objects.filter(pk=agent.pk).update(pending_token=agent.pending_token)
+    lifecycle.request_provisioning(agent, mode=mode)
 
 
 def _gateway_in(org_id: Any, gateway_id: Any) -> Gateway:
@@ -122,11 +136,13 @@ def add_agent(user: User, data: dict[str, Any]) -> tuple[Agent, str]:
 
 
 def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
-    """Rename, change the gateway, or make or unmake the board's lead."""
+    """Rename, change the gateway, or make or unmake the board's lead. An agent on a gateway
+    is provisioned again with the change (on its new gateway, when it moved)."""
     access.require_admin(user, agent.organization_id)
     if "board_id" in data and data["board_id"] != agent.board_id:
         raise RuleViolation(422, "agent_board_fixed", "An agent stays on its board; create a new one instead.",
                             field="board_id")
+    old_gateway_id = agent.gateway_id
     with transaction.atomic():
         if "name" in data:
             agent.name = _agent_name(data["name"])
@@ -139,30 +155,46 @@ def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
             agent.is_board_lead = bool(data["is_board_lead"])
         if agent.board is not None:
             check_board_has_room(agent.board, agent.name, agent.is_board_lead, exclude=agent)
+        if agent.gateway_id != old_gateway_id and old_gateway_id is not None:
+            moved = Agent.objects.get(pk=agent.pk)  # as the old gateway knows it
+            cleanup.schedule(moved)
+            agent.provisioned_at, agent.gateway_agent_id, agent.provision_report = None, "", {}
         save_agent(agent, agent.save)
         activity.record("agent.updated", actor=user, board=agent.board_id, agent=agent,
                         organization=agent.organization_id, message=f"Agent {agent.name} changed",
                         data={"fields": sorted(data)})
+        provision_on_gateway(agent, mode="update")
     return agent
 
 
 def delete_agent(user: User, agent: Agent) -> None:
-    """Remove an agent; its tasks become unassigned and its history stays."""
+    """Remove an agent; its tasks become unassigned and its history stays. On a gateway, the
+    worker removes it there too (``GatewayCleanup``), without holding up the delete here."""
     access.require_admin(user, agent.organization_id)
     with transaction.atomic():
+        cleanup.schedule(agent)
         activity.record("agent.deleted", actor=user, board=agent.board_id, agent=agent.pk,
                         organization=agent.organization_id, message=f"Agent {agent.name} deleted",
                         data={"name": agent.name})
         agent.delete()
 
 
-def rotate_token(user: User, agent: Agent) -> str:
-    """A new token for ``agent``; the old one stops working at once."""
+def rotate_token(user: User, agent: Agent, *, revoke_previous: bool = False) -> str:
+    """A new token for ``agent``.
+
+    An agent run by hand, or never yet provisioned, loses the old token at once. One whose
+    workspace holds the old token keeps it for ``tokens.ROTATION_GRACE`` (or until it first
+    calls with the new one), while the worker writes the new one there; ``revoke_previous``
+    ends the old one at once anyway (a leaked token)."""
     access.require_admin(user, agent.organization_id)
+    grace = None if revoke_previous or agent.provisioned_at is None else tokens.ROTATION_GRACE
     with transaction.atomic():
-        token = mint_token(agent)
+        token = mint_token(agent, grace=grace)
         activity.record("agent.token_rotated", actor=user, board=agent.board_id, agent=agent,
-                        organization=agent.organization_id, message=f"Token of {agent.name} rotated")
+                        organization=agent.organization_id, message=f"Token of {agent.name} rotated",
+                        data={"previous_valid_until": agent.previous_token_expires_at.isoformat()
+                              if agent.previous_token_expires_at else None})
+        provision_on_gateway(agent, token=token, mode="update")
     return token
 
 
@@ -196,3 +228,17 @@ def create_worker(lead: Agent, data: Any) -> tuple[Agent, str]:
     assert board is not None  # a lead has a board
     return create_agent(lead, name=data.get("name"), board=board,
                         gateway=board.gateway if board.gateway_id else lead.gateway)
+
+
+def retry_provisioning(user: User, agent: Agent) -> Agent:
+    """A person starts the agent's provisioning over (after an error, or to wake it again)."""
+    access.require_admin(user, agent.organization_id)
+    if agent.gateway_id is None:
+        raise RuleViolation(409, "agent_not_on_gateway",
+                            "This agent has no gateway: Mission Control does not provision it. Give it a gateway first.")
+    with transaction.atomic():
+        lifecycle.request_provisioning(agent, mode="update" if agent.provisioned_at else "provision")
+        activity.record("agent.provision_requested", actor=user, board=agent.board_id, agent=agent,
+                        organization=agent.organization_id, message=f"Provisioning of {agent.name} requested")
+    agent.refresh_from_db()
+    return agent

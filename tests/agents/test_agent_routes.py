@@ -70,12 +70,14 @@ def test_a_heartbeat_clears_a_stale_updating_state(worker):
     assert ActivityEvent.objects.filter(event_type="agent.lifecycle_cleared", agent_id=worker.id).exists()
 
 
-def test_a_heartbeat_leaves_an_update_that_just_started(worker):
+def test_a_heartbeat_ends_even_an_update_that_just_started(worker):
+    # Provisioning runs carry a generation, so an update still running cannot be confused
+    # by the agent checking in meanwhile: any call ends a transient state at once.
     Agent.objects.filter(pk=worker.pk).update(lifecycle_status="updating", lifecycle_changed_at=timezone.now())
 
     body = agent_client(mint_token(worker)).post(HEARTBEAT).json()
 
-    assert body["status"] == "updating"
+    assert body["status"] == "online"
 
 
 def test_a_heartbeat_does_not_hide_an_error(worker):

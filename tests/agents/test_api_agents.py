@@ -10,8 +10,9 @@ from tests.conftest import make_agent, make_gateway
 
 pytestmark = pytest.mark.django_db
 
+# People also see the agent's lifecycle on its gateway (state, reason, deadlines).
 AGENT_FIELDS = {"id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
-                "last_seen_at", "created_at", "updated_at"}
+                "last_seen_at", "created_at", "updated_at", "lifecycle"}
 
 
 @pytest.fixture
@@ -86,7 +87,8 @@ def test_rotating_the_token_stops_the_old_one_at_once(admin, api_client, worker)
 
     assert response.status_code == 200
     new = response.json()["token"]
-    assert set(response.json()) == {"token"} and new != old
+    assert set(response.json()) == {"token", "previous_token_valid_until"} and new != old
+    assert response.json()["previous_token_valid_until"] is None
     assert_refused(agent_healthz(api_client, old), 401)
     assert agent_healthz(api_client, new).status_code == 200
     assert ActivityEvent.objects.filter(event_type="agent.token_rotated", agent_id=worker.pk).exists()

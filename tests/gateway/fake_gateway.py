@@ -347,6 +347,20 @@ class FakeGateway:
     def agent_ids(self) -> list[str]:
         return list(self._agents())
 
+    def agent_entry(self, agent_id: str) -> dict[str, Any] | None:
+        """The agent's entry in the config, as the gateway holds it."""
+        return self._agents().get(agent_id)
+
+    def file_content(self, agent_id: str, name: str) -> str | None:
+        with self._lock:
+            found = self._files.get((agent_id, name))
+        return None if found is None else str(found["content"])
+
+    def write_file(self, agent_id: str, name: str, content: str) -> None:
+        """The agent (or anyone on the gateway host) edits a workspace file."""
+        with self._lock:
+            self._files[(agent_id, name)] = {"content": content, "updatedAtMs": int(time.time() * 1000)}
+
     @property
     def config_hash(self) -> str:
         text = json.dumps(self.config, sort_keys=True).encode()

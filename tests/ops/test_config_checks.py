@@ -45,6 +45,7 @@ CASES = [
     ("ops.E005", {"RATE_LIMIT_AGENT_AUTH": "20 per minute"}, ["RATE_LIMIT_AGENT_AUTH='20 per minute' is not a rate"]),
     ("ops.E006", {"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.0/33"}, ["TRUSTED_PROXIES contains '10.0.0.0/33'"]),
     ("ops.E007", {"SECRET_KEY_FILE": "/nonexistent/secret"}, ["SECRET_KEY_FILE points to '/nonexistent/secret'"]),
+    ("ops.E008", {"GATEWAY_MIN_VERSION": "latest"}, ["GATEWAY_MIN_VERSION='latest' is not an OpenClaw version"]),
     ("ops.E010", without(PRODUCTION, "SECRET_KEY"), ["SECRET_KEY must be set"]),
     ("ops.E011", without(PRODUCTION, "ALLOWED_HOSTS"), ["ALLOWED_HOSTS must list the host names"]),
     ("ops.E012", without(PRODUCTION, "BASE_URL"), ["BASE_URL must be set"]),

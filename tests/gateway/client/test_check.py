@@ -11,7 +11,7 @@ import pytest
 
 from agents.gateway.check import CheckTimeouts, check_gateway
 from agents.gateway.client import GatewayEndpoint
-from tests.gateway.conftest import endpoint_of
+from tests.gateway.client.conftest import endpoint_of
 from tests.gateway.fake_gateway import V4, V9, FakeGateway, Faults
 
 # Generous where a stage should pass (the suite may share the machine with heavy work),

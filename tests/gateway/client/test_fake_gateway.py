@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from agents.gateway.errors import RequestError
 from agents.gateway.handshake import Challenge, connect_params
 from agents.gateway.identity import DeviceIdentity
-from tests.gateway.conftest import client_of
+from tests.gateway.client.conftest import client_of
 from tests.gateway.fake_gateway import V4, V9, FakeGateway, Faults, merge_patch
 
 Params = dict[str, Any]

@@ -24,7 +24,7 @@ from agents.gateway.errors import (
 )
 from agents.gateway.frames import GatewayEvent
 from agents.gateway.retry import RetryPolicy
-from tests.gateway.conftest import client_of, endpoint_of
+from tests.gateway.client.conftest import client_of, endpoint_of
 from tests.gateway.fake_gateway import V4, V9, FakeGateway, Faults
 
 TEN_MINUTES_MS = 10 * 60 * 1000

@@ -9,7 +9,7 @@ import pytest
 
 from agents.gateway import pool
 from agents.gateway.identity import DeviceIdentity
-from tests.gateway.conftest import FAST_RETRY, endpoint_of
+from tests.gateway.client.conftest import FAST_RETRY, endpoint_of
 from tests.gateway.fake_gateway import FakeGateway
 
 
