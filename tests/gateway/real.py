@@ -53,6 +53,11 @@ class GatewayStartError(Exception):
     """The gateway exited or did not answer hello-ok in time; the message has its log tail."""
 
 
+class PortTaken(GatewayStartError):
+    """Another process took the port between our check and the gateway's bind, which comes
+    20-30 s after the start (another test run on this machine, another xdist worker)."""
+
+
 def openclaw_command(version: str) -> list[str]:
     """The command prefix (node binary, openclaw.mjs) that runs ``version``'s CLI."""
     result = subprocess.run(["bash", str(INSTALLER), "bin", version], capture_output=True, text=True,
@@ -185,7 +190,8 @@ class RealGateway:
         if self.ready_after is not None:
             return True
         if self.process.poll() is not None:
-            raise GatewayStartError(self._start_failure(f"exited with status {self.process.returncode}"))
+            failure = self._start_failure(f"exited with status {self.process.returncode}")
+            raise PortTaken(failure) if "EADDRINUSE" in self.log_tail() else GatewayStartError(failure)
         try:
             with self.connect(timeout=5) as connection:
                 self.hello = connection.hello
@@ -194,8 +200,9 @@ class RealGateway:
         except ImportError:
             raise  # websockets missing: no amount of waiting helps
         except GatewayCallError as error:
+            if error.details.get("code") == "AUTH_TOKEN_MISMATCH":
+                raise PortTaken(self._start_failure(f"is answered by another gateway: {error}")) from error
             if not error.retryable:
-                # e.g. a token mismatch: something else answers on this port.
                 raise GatewayStartError(self._start_failure(f"refused our connect: {error}")) from error
             self._last_problem = str(error)
         except Exception as error:  # refused, HTTP 503, closed with 1013: still starting
@@ -276,6 +283,7 @@ class GatewayPool:
         self.failures: dict[str, Exception] = {}
         self.starts: Counter[str] = Counter()
         self.ready: dict[str, RealGateway] = {}  # every gateway that answered, even once stopped
+        self.lost_ports: list[int] = []  # ports someone else took while a gateway started
 
     def get(self, version: str) -> RealGateway:
         if version not in self.gateways and version not in self.failures:
@@ -294,6 +302,18 @@ class GatewayPool:
             for gateway in list(starting):
                 try:
                     ready = gateway.poll_ready()
+                except PortTaken as error:
+                    starting.remove(gateway)
+                    del self.gateways[gateway.version]
+                    gateway.stop()
+                    self.lost_ports.append(gateway.port)
+                    if len(self.lost_ports) > 3:
+                        self.failures[gateway.version] = error
+                        continue
+                    self._launch(gateway.version)  # on another port
+                    if gateway.version in self.gateways:
+                        starting.append(self.gateways[gateway.version])
+                    continue
                 except GatewayStartError as error:
                     starting.remove(gateway)
                     self.failures[gateway.version] = error
@@ -303,6 +323,7 @@ class GatewayPool:
                 if ready:
                     starting.remove(gateway)
                     self.ready[gateway.version] = gateway
+                    self.starts[gateway.version] += 1
             if starting:
                 time.sleep(0.5)
 
@@ -316,9 +337,8 @@ class GatewayPool:
 
     def _launch(self, version: str) -> None:
         try:
-            taken = [gateway.port for gateway in self.gateways.values()]
+            taken = [gateway.port for gateway in self.gateways.values()] + self.lost_ports
             self.gateways[version] = RealGateway.launch(version, avoid=taken)
-            self.starts[version] += 1
         except (GatewayNotInstalled, OSError) as error:
             self.failures[version] = error
 
@@ -329,12 +349,14 @@ def candidate_ports() -> list[int]:
     Postgres, Redis) to be handed a port chosen there. 18700-18779 by default (the ops
     tests use 181xx, 183xx, 186xx; 18789 is OpenClaw's own default, 18799 must stay closed);
     with TEST_SERVER_PORT_BASE, from its hundred (60-89, clear of the ops tests' numbers).
-    Each xdist worker starts at a different place in the list."""
+    Under xdist each worker takes every Nth block, so workers never try the same port."""
     base = os.environ.get("TEST_SERVER_PORT_BASE")
     ports = [int(base) + offset for offset in range(60, 90, 5)] if base else list(range(18700, 18780, 10))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    shift = int(worker) % len(ports) if worker.isdigit() else 0
-    return ports[shift:] + ports[:shift]
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+    if worker.isdigit() and workers.isdigit() and int(workers) > 1:
+        return ports[int(worker) % int(workers)::int(workers)] or ports
+    return ports
 
 
 def free_port(avoid: Iterable[int] = ()) -> int:
