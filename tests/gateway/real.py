@@ -158,16 +158,7 @@ class RealGateway:
         (home / ".openclaw").mkdir()
         (home / ".openclaw" / "openclaw.json").write_text(json.dumps(seeded_config(version, home), indent=2) + "\n")
         token = secrets.token_urlsafe(24)
-        node_dir = str(Path(command[0]).parent)
-        env = {
-            "HOME": str(home),
-            # Node 24 first: the CLI's shebang and the children it spawns say `node`.
-            "PATH": f"{node_dir}:/usr/local/bin:/usr/bin:/bin",
-            "TMPDIR": str(home / "tmp"),
-            "OPENCLAW_GATEWAY_TOKEN": token,
-            "NO_COLOR": "1",
-            "LANG": "C.UTF-8",
-        }  # nothing else from our environment: no OPENCLAW_* paths, proxies or model API keys
+        env = {**_process_env(home, command), "OPENCLAW_GATEWAY_TOKEN": token}
         argv = [*command, "gateway", "--dev", "--port", str(port), "--bind", "loopback",
                 "--auth", "token", "--allow-unconfigured"]
         if shutil.which("setpriv"):
@@ -219,10 +210,8 @@ class RealGateway:
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run this version's ``openclaw`` CLI with the gateway's HOME, e.g.
         ``cli("gateway", "call", "health", "--url", gw.url, "--token", gw.token, "--json")``."""
-        env = {"HOME": str(self.home), "PATH": f"{Path(self.command[0]).parent}:/usr/local/bin:/usr/bin:/bin",
-               "TMPDIR": str(self.home / "tmp"), "NO_COLOR": "1", "LANG": "C.UTF-8"}
-        return subprocess.run([*self.command, *args], cwd=self.home, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run([*self.command, *args], cwd=self.home, env=_process_env(self.home, self.command),
+                              capture_output=True, text=True, timeout=timeout, check=False)
 
     def config(self) -> dict[str, Any]:
         """~/.openclaw/openclaw.json as the gateway last wrote it (plain JSON, which it
@@ -341,6 +330,19 @@ class GatewayPool:
             self.gateways[version] = RealGateway.launch(version, avoid=taken)
         except (GatewayNotInstalled, OSError) as error:
             self.failures[version] = error
+
+
+def _process_env(home: Path, command: list[str]) -> dict[str, str]:
+    """The whole environment of the gateway and the CLI: nothing of ours leaks in (no
+    OPENCLAW_* paths, proxies, or model API keys that would let an agent reach a provider)."""
+    return {
+        "HOME": str(home),
+        # Node 24 first: the CLI's shebang and the children the gateway spawns say `node`.
+        "PATH": f"{Path(command[0]).parent}:/usr/local/bin:/usr/bin:/bin",
+        "TMPDIR": str(home / "tmp"),
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+    }
 
 
 def candidate_ports() -> list[int]:
