@@ -1,5 +1,112 @@
-"""Fixtures of the gateway tests that use the database: agents call as often as a test needs."""
+"""Fixtures for tests against real OpenClaw gateways (see real.py).
+
+``openclaw_96`` and ``openclaw_429`` are the session's gateways of 2026.9.6 (protocol 4)
+and 2026.4.29 (protocol 3); ``openclaw_gateway`` runs a test once with each. A gateway
+starts when a test first asks for it, together with the other version if the session has
+tests for it, and stops at the end of the session. Without the installed packages the tests
+are skipped (``scripts/openclaw.sh install``), and fail instead when ``CI=true``.
+
+Every test that uses one of them is marked ``openclaw`` and put in the xdist group
+"openclaw", so with ``pytest -n N --dist loadgroup`` they all run in one worker and each
+gateway starts once, not once per worker.
+"""
 
 from __future__ import annotations
 
-from tests.agents.agent_client import fresh_rate_limits  # noqa: F401
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+
+from tests.conftest import STRICT_SERVICES
+from tests.gateway.real import (
+    OPENCLAW_96,
+    OPENCLAW_429,
+    VERSIONS,
+    GatewayNotInstalled,
+    GatewayPool,
+    GatewayStartError,
+    RealGateway,
+)
+
+FIXTURE_VERSIONS = {"openclaw_96": OPENCLAW_96, "openclaw_429": OPENCLAW_429}
+WANTED_VERSIONS = pytest.StashKey[list[str]]()
+SESSION_POOL = pytest.StashKey[GatewayPool]()
+
+
+def versions_used_by(item: pytest.Item) -> list[str]:
+    names = getattr(item, "fixturenames", ())
+    versions = [version for name, version in FIXTURE_VERSIONS.items() if name in names]
+    if "openclaw_gateway" in names:
+        callspec = getattr(item, "callspec", None)
+        version = callspec.params.get("openclaw_gateway") if callspec is not None else None
+        versions.extend([version] if version else VERSIONS)
+    return versions
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted: list[str] = []
+    for item in items:
+        versions = versions_used_by(item)
+        if versions:
+            item.add_marker(pytest.mark.openclaw)
+            item.add_marker(pytest.mark.xdist_group("openclaw"))
+            wanted.extend(versions)
+    config.stash[WANTED_VERSIONS] = list(dict.fromkeys(wanted))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """How long each gateway took to answer hello-ok: start-up time is most of these tests' time."""
+    pool = config.stash.get(SESSION_POOL, None)
+    if pool is None:
+        return
+    for version, gateway in sorted(pool.ready.items()):
+        terminalreporter.write_line(f"openclaw {version}: hello-ok {gateway.ready_after:.1f} s after launch (port {gateway.port})")
+    for version, error in sorted(pool.failures.items()):
+        terminalreporter.write_line(f"openclaw {version}: not started: {str(error).splitlines()[0]}")
+
+
+@pytest.fixture(scope="session")
+def openclaw_pool(request: pytest.FixtureRequest) -> Iterator[GatewayPool]:
+    pool = GatewayPool(request.config.stash.get(WANTED_VERSIONS, list(VERSIONS)))
+    request.config.stash[SESSION_POOL] = pool
+    yield pool
+    pool.stop_all()
+
+
+def _skip_or_fail(message: str) -> NoReturn:
+    if STRICT_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _gateway(pool: GatewayPool, version: str) -> RealGateway:
+    try:
+        return pool.get(version)
+    except GatewayNotInstalled as error:
+        _skip_or_fail(f"needs the real OpenClaw {version}: {error}")
+    except ImportError as error:
+        # websockets is a dev dependency; a .venv installed from an older lock lacks it
+        _skip_or_fail(f"needs the websockets package to talk to the gateway ({error}); run scripts/bootstrap.sh")
+    except GatewayStartError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def openclaw_96(openclaw_pool: GatewayPool) -> RealGateway:
+    return _gateway(openclaw_pool, OPENCLAW_96)
+
+
+@pytest.fixture(scope="session")
+def openclaw_429(openclaw_pool: GatewayPool) -> RealGateway:
+    return _gateway(openclaw_pool, OPENCLAW_429)
+
+
+@pytest.fixture(scope="session", params=VERSIONS)
+def openclaw_gateway(request: pytest.FixtureRequest, openclaw_pool: GatewayPool) -> RealGateway:
+    return _gateway(openclaw_pool, request.param)
+
+
+# Agents of the gateway tests call as often as a test needs (the rate-limit tests have their own limits).
+from tests.agents.agent_client import fresh_rate_limits  # noqa: E402, F401
