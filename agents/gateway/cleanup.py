@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from agents.gateway import lifecycle
+from agents.gateway import lifecycle, provisioning
 from agents.models import Agent, Gateway, GatewayCleanup
 
 MAX_ATTEMPTS = 10
@@ -44,7 +44,8 @@ def run(cleanup_id: str) -> str:
     try:
         client = connection(gateway)
         _ignoring_not_found(lambda: client.call("agents.delete", {"agentId": cleanup.gateway_agent_id,
-                                                                  "deleteFiles": True}))
+                                                                  "deleteFiles": True},
+                                                timeout=provisioning.CONFIG_WRITE_TIMEOUT))
         _ignoring_not_found(lambda: client.call("sessions.delete", {"key": cleanup.session_key}))
     except GatewayError as exc:
         attempts = cleanup.attempts + 1

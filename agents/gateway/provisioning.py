@@ -34,6 +34,9 @@ logger = logging.getLogger("agents.gateway")
 
 # How long a new agent may stay "not found" while the gateway reloads its config.
 NOT_FOUND_WAIT_SECONDS = 15.0
+# A gateway writes its config only between agent runs: 2026.4 holds agents.create and
+# config.patch until a running turn ends (seen: 21 s). A write waits that long for its answer.
+CONFIG_WRITE_TIMEOUT = 90.0
 TOKEN_PLACEHOLDER = "<token>"
 WAKE_MODES = frozenset({"provision", "update", "rewake", "retry"})
 UNSUPPORTED_REASON = "this gateway does not accept the file (OpenClaw 2026.9 retired TOOLS.md and HEARTBEAT.md)"
@@ -103,7 +106,7 @@ def provision(client: GatewayClient, agent: Agent, *, mode: str, generation: int
 def ensure_agent(client: GatewayClient, gateway_agent_id: str, path: str) -> bool:
     """Creates the agent on the gateway; True when it already existed (adopted)."""
     try:
-        client.call("agents.create", {"name": gateway_agent_id, "workspace": path})
+        client.call("agents.create", {"name": gateway_agent_id, "workspace": path}, timeout=CONFIG_WRITE_TIMEOUT)
     except RequestError as exc:
         if exc.is_already_exists:
             return True
@@ -143,7 +146,7 @@ def apply_config(client: GatewayClient, wanted: dict[str, dict[str, Any]]) -> bo
         if isinstance(answer, dict) and answer.get("hash"):
             params["baseHash"] = answer["hash"]
         try:
-            client.call("config.patch", params)
+            client.call("config.patch", params, timeout=CONFIG_WRITE_TIMEOUT)
         except RequestError as exc:
             if exc.is_stale_hash and attempt == 0:
                 continue  # someone else wrote the config between our read and our patch

@@ -1,0 +1,122 @@
+"""Against the real OpenClaw gateways (2026.9.6 and 2026.4.29): register and check, provision
+a lead and a worker, a sync that changes nothing, a token rotation and a delete, each seen
+on the gateway itself (its agents, its config file, the workspace files on disk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents import tokens
+from agents.gateway import pool, workspace
+from agents.models import Agent, Gateway, GatewayCleanup
+from tests.gateway.real import RealGateway
+from tests.webhooks.conftest import run_worker
+
+pytestmark = [pytest.mark.django_db, pytest.mark.openclaw, pytest.mark.xdist_group("openclaw")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool() -> Iterator[None]:
+    yield
+    pool.close_all()
+
+
+def entry_of(real: RealGateway, agent_id: str) -> dict | None:
+    agents = real.config().get("agents", {})
+    if "entries" in agents:
+        return agents["entries"].get(agent_id)
+    return next((item for item in agents.get("list", []) if item.get("id") == agent_id), None)
+
+
+def gateway_agent_ids(real: RealGateway) -> set[str]:
+    with real.connect() as connection:
+        return {agent["id"] for agent in connection.call("agents.list")["agents"]}
+
+
+def config_hash(real: RealGateway) -> str:
+    with real.connect() as connection:
+        return connection.call("config.get")["hash"]
+
+
+def register(client, real: RealGateway, org) -> Gateway:
+    answer = client.post("/api/v1/gateways", {"name": f"Real {real.version}", "url": real.url, "token": real.token,
+                                              "workspace_root": str(real.workspace_root)}, format="json")
+    assert answer.status_code == 201, answer.content
+    run_worker()
+    gateway = Gateway.objects.get(pk=answer.json()["id"])
+    assert gateway.check_status == Gateway.CheckStatus.OK, gateway.check_report
+    return gateway
+
+
+def workspace_of(real: RealGateway, agent: Agent) -> Path:
+    agent.refresh_from_db()
+    key = agent.gateway_agent_id
+    assert key, agent.provision_report
+    return real.workspace_root / f"workspace-{key.removeprefix('mc-') if key.startswith('mc-gateway-') else key}"
+
+
+def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealGateway, client_for, owner, org,
+                                                         board):
+    real = openclaw_gateway
+    api = client_for(owner)
+    gateway = register(api, real, org)
+    assert gateway.server_version == real.version
+    assert gateway.protocol == (4 if real.version.startswith("2026.9") else 3)
+    main = Agent.objects.get(gateway=gateway, board__isnull=True)
+    assert f"mc-gateway-{gateway.pk}" in gateway_agent_ids(real), real.log_tail()
+
+    board.gateway = gateway
+    board.save()
+    lead = api.post("/api/v1/agents", {"name": "Lead", "board_id": str(board.pk), "is_board_lead": True},
+                    format="json").json()
+    worker = api.post("/api/v1/agents", {"name": "Worker", "board_id": str(board.pk)}, format="json").json()
+    run_worker()
+    lead_agent, worker_agent = Agent.objects.get(pk=lead["id"]), Agent.objects.get(pk=worker["id"])
+    for agent, answer in ((lead_agent, lead), (worker_agent, worker)):
+        agent.refresh_from_db()
+        assert agent.lifecycle_status == Agent.Lifecycle.WAITING, (agent.last_error, real.log_tail())
+        folder = workspace_of(real, agent)
+        assert agent.gateway_agent_id in gateway_agent_ids(real)
+        entry = entry_of(real, agent.gateway_agent_id)
+        assert entry is not None and entry["workspace"] == str(folder)
+        assert entry["heartbeat"]["target"] == "none" and entry["tools"]["exec"]["host"] == "gateway"
+        agents_md = (folder / "AGENTS.md").read_text()
+        assert workspace.read_token(agents_md) == answer["token"]
+        assert (folder / "SOUL.md").exists() and (folder / "MEMORY.md").exists()
+    assert lead_agent.gateway_agent_id == f"lead-{board.pk}"
+    # Written for the lead; the runtime itself may remove it once the first session saw it.
+    assert "BOOTSTRAP.md" in lead_agent.provision_report["files_written"]
+    if real.version.startswith("2026.9"):
+        assert set(worker_agent.provision_report["files_skipped"]) == {"TOOLS.md", "HEARTBEAT.md"}
+    else:
+        assert (workspace_of(real, worker_agent) / "TOOLS.md").exists()
+    assert main.pk  # the main agent was provisioned with the gateway
+
+    # A sync that changes nothing: no config.patch, no rewritten file.
+    before_hash = config_hash(real)
+    agents_md = workspace_of(real, worker_agent) / "AGENTS.md"
+    before_mtime = agents_md.stat().st_mtime_ns
+    assert api.post(f"/api/v1/gateways/{gateway.pk}/sync").status_code == 202
+    run_worker()
+    gateway.refresh_from_db()
+    assert gateway.sync_report["errors"] == {} and gateway.sync_report["config_patched"] is False
+    assert config_hash(real) == before_hash
+    assert agents_md.stat().st_mtime_ns == before_mtime
+
+    # Rotation: the new token reaches the workspace; the old one works until it is used.
+    old = worker["token"]
+    new = api.post(f"/api/v1/agents/{worker_agent.pk}/token").json()["token"]
+    run_worker()
+    assert workspace.read_token(agents_md.read_text()) == new
+    assert tokens.matches(Agent.objects.get(pk=worker_agent.pk), old) == "previous"
+
+    # Delete: gone here at once, and from the gateway when the worker has run.
+    assert api.delete(f"/api/v1/agents/{worker_agent.pk}").status_code == 204
+    run_worker()
+    removal = GatewayCleanup.objects.get(gateway=gateway)
+    assert removal.status == GatewayCleanup.Status.DONE, (removal.last_error, real.log_tail())
+    assert worker_agent.gateway_agent_id not in gateway_agent_ids(real)
+    assert entry_of(real, worker_agent.gateway_agent_id) is None
