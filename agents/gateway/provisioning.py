@@ -54,6 +54,7 @@ class Report:
     adopted: bool = False
     config_patched: bool = False
     files_written: list[str] = field(default_factory=list)
+    token_written: bool = False
     files_skipped: dict[str, str] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     woke: bool = False
@@ -216,6 +217,7 @@ def write_files(client: GatewayClient, agent: Agent, gateway_agent_id: str, list
             raise
         report.files_written.append(draft.name)
         report.files[draft.name] = {"digest": digest, "size": len(content.encode())}
+        report.token_written = report.token_written or token is not None and token in content
 
 
 def resolve_token(client: GatewayClient, agent: Agent, gateway_agent_id: str,
@@ -226,7 +228,9 @@ def resolve_token(client: GatewayClient, agent: Agent, gateway_agent_id: str,
         token = tokens.unseal(agent.pending_token)
         if token is not None and tokens.matches(agent, token) == "current":
             return token
-    for name in ("AGENTS.md", "TOOLS.md"):
+    # Only a workspace we (or the earlier Mission Control) wrote can hold a current token.
+    readable = agent.provisioned_at is not None or agent.gateway_agent_id
+    for name in ("AGENTS.md", "TOOLS.md") if readable else ():
         entry = listing.get(name)
         if entry is None or entry.get("missing"):
             continue

@@ -72,8 +72,10 @@ def _sync_agent(client: Any, agent: Agent, gateway_agent_id: str, report: dict[s
         return {"error": exc.sentence}
     now = timezone.now()
     previous = agent.provision_report or {}
+    # The workspace holds the token now: nothing waits sealed any more.
+    sealed = {"pending_token": ""} if one.token_written else {}
     Agent.objects.filter(pk=agent.pk).update(
-        gateway_agent_id=gateway_agent_id, provisioned_at=agent.provisioned_at or now,
+        **sealed, gateway_agent_id=gateway_agent_id, provisioned_at=agent.provisioned_at or now,
         provision_report={**previous, "files": {**previous.get("files", {}), **one.files},
                           "files_skipped": one.files_skipped, "synced_at": now.isoformat()})
     return {"files_written": one.files_written, "files_skipped": one.files_skipped}

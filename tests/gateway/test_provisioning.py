@@ -263,3 +263,21 @@ def test_silence_after_the_wake_rewakes_with_a_token_written_to_the_workspace(on
     second = workspace.read_token(fake.file_content(f"mc-{worker.pk}", "AGENTS.md"))
     assert second != first and tokens.matches(Agent.objects.get(pk=worker.pk), second) == "current"
     assert len(fake.calls_of("chat.send")) == 2
+
+
+def test_a_sync_creates_agents_the_gateway_lacks_and_a_second_sync_writes_nothing(on_fake, fake, board):
+    agents = [make_agent(f"Agent {n}", board=board) for n in range(3)]
+    for agent in agents:
+        tokens.mint_token(agent)
+    assert sync.run(str(on_fake.pk)) == "synced"
+    assert {f"mc-{agent.pk}" for agent in agents} <= set(fake.agent_ids())
+    assert fake.patches == 1  # one patch for all three entries
+    for agent in agents:
+        agent.refresh_from_db()
+        assert agent.pending_token == "" and agent.provisioned_at is not None
+        token = workspace.read_token(fake.file_content(f"mc-{agent.pk}", "AGENTS.md"))
+        assert tokens.matches(agent, token) == "current"
+    writes = len(fake.calls_of("agents.files.set"))
+    assert not fake.calls_of("agents.files.get")  # a workspace never written holds no token to read back
+    sync.run(str(on_fake.pk))
+    assert len(fake.calls_of("agents.files.set")) == writes and fake.patches == 1
