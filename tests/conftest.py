@@ -60,6 +60,33 @@ def postgres_db() -> None:
     require_postgres()
 
 
+# --- a fresh start for every test --------------------------------------------------------
+
+class FrozenClock:
+    """The rate limiter's clock, stopped at the start of a window until a test moves it: a
+    burst a test sends is counted in one fixed window whatever the wall clock says."""
+
+    # 2026-01-01T00:00:00Z: a window of 10 s, 60 s and 3600 s starts here.
+    START = 1_767_225_600.0
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.now = self.START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock(monkeypatch) -> FrozenClock:
+    """In every test; a test moves ``.now``, and ``.real`` is the clock it replaced."""
+    from ops import throttle
+
+    clock = FrozenClock(throttle.clock)
+    monkeypatch.setattr(throttle, "clock", clock)
+    return clock
+
+
 # --- the shared cast ---------------------------------------------------------------------
 # People: an owner, an admin and a member of ``org``; an outsider who owns ``other_org``.
 # Agents: a lead and a worker on ``board``, the main agent of ``gateway``, and a worker of

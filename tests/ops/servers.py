@@ -72,8 +72,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None) -> Iterator[int]:
-    """gunicorn with our config file and the test URLs, on ``port``; yields the port."""
+def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None,
+             frozen_clock: float | None = None) -> Iterator[int]:
+    """gunicorn with our config file and the test URLs, on ``port``; yields the port. With
+    ``frozen_clock``, the rate limiter's clock stays at that time (tests.ops.frozen_clock_wsgi)."""
     folder = tmp_path or Path(tempfile.mkdtemp(prefix="mc-ops-"))
     database = folder / f"gunicorn-{port}.sqlite3"
     log = folder / f"gunicorn-{port}.log"
@@ -85,9 +87,13 @@ def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path
         "LOG_LEVEL": "WARNING",
         **env,
     })
+    application = "missioncontrol.wsgi:application"
+    if frozen_clock is not None:
+        application = "tests.ops.frozen_clock_wsgi:application"
+        full_env["TEST_THROTTLE_CLOCK"] = repr(frozen_clock)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), "missioncontrol.wsgi:application"],
+            [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), application],
             cwd=REPO, env=full_env, stdout=output, stderr=subprocess.STDOUT,
         )
     try:
