@@ -62,6 +62,25 @@ def postgres_db() -> None:
 
 # --- a fresh start for every test --------------------------------------------------------
 
+def clear_cache(cache) -> None:
+    """Empty ``cache`` and nothing else: on Redis ``clear()`` is FLUSHDB, which would also wipe
+    the keys of other xdist workers (and of anyone else using that database)."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+def clear_rate_limits() -> None:
+    from django.core.cache import caches
+
+    cache = caches["ratelimit"]
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("throttle:*")  # Redis: only our counters, not the whole database
+    else:
+        cache.clear()
+
+
 class FrozenClock:
     """The rate limiter's clock, stopped at the start of a window until a test moves it: a
     burst a test sends is counted in one fixed window whatever the wall clock says."""
@@ -85,6 +104,25 @@ def throttle_clock(monkeypatch) -> FrozenClock:
     clock = FrozenClock(throttle.clock)
     monkeypatch.setattr(throttle, "clock", clock)
     return clock
+
+
+@pytest.fixture
+def lifted_rate_limits() -> tuple[str, ...]:
+    """Scopes whose limit is lifted far above what a test sends; a folder whose tests call as
+    an agent overrides this with ``("agent_auth",)``."""
+    return ()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request, lifted_rate_limits):
+    """Every test starts with empty counters; the scopes in ``lifted_rate_limits`` get a limit
+    far above what it sends (a test of a limit sets its own), every other keeps its real one."""
+    if lifted_rate_limits:
+        settings = request.getfixturevalue("settings")
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **{scope: (100_000, 60) for scope in lifted_rate_limits}}
+    clear_rate_limits()
+    yield
+    clear_rate_limits()
 
 
 # --- the shared cast ---------------------------------------------------------------------
@@ -224,6 +262,18 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def as_agent():
+    """``as_agent(agent)``: a client sending a freshly minted token for ``agent``."""
+    from agents.tokens import mint_token
+    from tests.agents.agent_client import agent_client
+
+    def build(agent, form: str = "x-agent-token", ip: str = "127.0.0.1"):
+        return agent_client(mint_token(agent), form, ip)
+
+    return build
 
 
 @pytest.fixture

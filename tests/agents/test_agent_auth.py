@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.tokens import mint_token
-from tests.agents.agent_client import HEADER_FORMS, agent_client, as_agent, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import HEADER_FORMS, agent_client
 
 pytestmark = pytest.mark.django_db
 

@@ -99,12 +99,8 @@ class BrowserProblems:
         self.items.append(f"HTTP {status}: {url}")
 
 
-@pytest.fixture(autouse=True)
-def fresh_sign_in_limit():
-    """Every browser test signs in from 127.0.0.1; earlier tests must not use up its limit."""
-    from django.core.cache import caches
-
-    caches["ratelimit"].clear()
+# Every browser test signs in from 127.0.0.1; the suite's fresh_rate_limits fixture empties
+# the counters before each test, so earlier tests never use up the sign-in limit.
 
 
 @pytest.fixture(scope="session")
