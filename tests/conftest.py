@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -123,6 +124,24 @@ def fresh_rate_limits(request, lifted_rate_limits):
     clear_rate_limits()
     yield
     clear_rate_limits()
+
+
+# --- parallel runs (pytest-xdist) -------------------------------------------------------
+
+RUN_STARTED = pytest.StashKey[float]()
+
+
+def pytest_configure(config):
+    # Under pytest-xdist the workers get the controller's start, so "this run" means the
+    # same moment in each of them (the screenshot folder keeps only this run's pages).
+    workerinput = getattr(config, "workerinput", None)
+    config.stash[RUN_STARTED] = float(workerinput["run_started"]) if workerinput else time.time()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controller: hand each worker the run's start."""
+    node.workerinput["run_started"] = str(node.config.stash[RUN_STARTED])
 
 
 # --- the shared cast ---------------------------------------------------------------------

@@ -11,8 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.ops import servers
+
 ISSUER = "https://clerk.mission-control.test"
-PORTS = range(18300, 18400)
+# The JWKS server takes the first free one; each xdist worker has ports of its own.
+PORTS = [servers.port(number) for number in range(18330, 18350)]
 
 
 def new_key() -> rsa.RSAPrivateKey:

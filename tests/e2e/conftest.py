@@ -104,13 +104,17 @@ class BrowserProblems:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """The screenshot folder, emptied once per session: it shows exactly the pages of the last
-    run, never a page an earlier run saved under a number the flow no longer uses."""
+def screenshots(pytestconfig) -> Path:
+    """The screenshot folder without the files of earlier runs: it shows exactly the pages of the
+    last run, never a page an earlier run saved under a number the flow no longer uses. Only
+    files older than this run go: under pytest-xdist another worker may already have saved some."""
+    from tests.conftest import RUN_STARTED
+
+    started = pytestconfig.stash[RUN_STARTED]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.iterdir():
-        if old.is_file():
-            old.unlink()
+        if old.is_file() and old.stat().st_mtime < started:
+            old.unlink(missing_ok=True)
     return SCREENSHOTS
 
 
