@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-export DJANGO_SETTINGS_MODULE=missioncontrol.settings
 echo "== migrations match the models"
-.venv/bin/python manage.py makemigrations --check --dry-run
+DJANGO_SETTINGS_MODULE=missioncontrol.settings .venv/bin/python manage.py makemigrations --check --dry-run
 echo "== lint"
 .venv/bin/ruff check .
 echo "== types"
 .venv/bin/mypy
 echo "== tests (database: ${DATABASE_URL:-SQLite}, redis: ${REDIS_URL:-none})"
-exec .venv/bin/python -m pytest "$@"
+# The suite's settings (tests/settings.py: the product's plus a fast password hasher).
+DJANGO_SETTINGS_MODULE=tests.settings exec .venv/bin/python -m pytest "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -58,6 +59,89 @@ def require_sqlite() -> None:
 @pytest.fixture
 def postgres_db() -> None:
     require_postgres()
+
+
+# --- a fresh start for every test --------------------------------------------------------
+
+def clear_cache(cache) -> None:
+    """Empty ``cache`` and nothing else: on Redis ``clear()`` is FLUSHDB, which would also wipe
+    the keys of other xdist workers (and of anyone else using that database)."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+def clear_rate_limits() -> None:
+    from django.core.cache import caches
+
+    cache = caches["ratelimit"]
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("throttle:*")  # Redis: only our counters, not the whole database
+    else:
+        cache.clear()
+
+
+class FrozenClock:
+    """The rate limiter's clock, stopped at the start of a window until a test moves it: a
+    burst a test sends is counted in one fixed window whatever the wall clock says."""
+
+    # 2026-01-01T00:00:00Z: a window of 10 s, 60 s and 3600 s starts here.
+    START = 1_767_225_600.0
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.now = self.START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock(monkeypatch) -> FrozenClock:
+    """In every test; a test moves ``.now``, and ``.real`` is the clock it replaced."""
+    from ops import throttle
+
+    clock = FrozenClock(throttle.clock)
+    monkeypatch.setattr(throttle, "clock", clock)
+    return clock
+
+
+@pytest.fixture
+def lifted_rate_limits() -> tuple[str, ...]:
+    """Scopes whose limit is lifted far above what a test sends; a folder whose tests call as
+    an agent overrides this with ``("agent_auth",)``."""
+    return ()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request, lifted_rate_limits):
+    """Every test starts with empty counters; the scopes in ``lifted_rate_limits`` get a limit
+    far above what it sends (a test of a limit sets its own), every other keeps its real one."""
+    if lifted_rate_limits:
+        settings = request.getfixturevalue("settings")
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **{scope: (100_000, 60) for scope in lifted_rate_limits}}
+    clear_rate_limits()
+    yield
+    clear_rate_limits()
+
+
+# --- parallel runs (pytest-xdist) -------------------------------------------------------
+
+RUN_STARTED = pytest.StashKey[float]()
+
+
+def pytest_configure(config):
+    # Under pytest-xdist the workers get the controller's start, so "this run" means the
+    # same moment in each of them (the screenshot folder keeps only this run's pages).
+    workerinput = getattr(config, "workerinput", None)
+    config.stash[RUN_STARTED] = float(workerinput["run_started"]) if workerinput else time.time()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controller: hand each worker the run's start."""
+    node.workerinput["run_started"] = str(node.config.stash[RUN_STARTED])
 
 
 # --- the shared cast ---------------------------------------------------------------------
@@ -197,6 +281,18 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def as_agent():
+    """``as_agent(agent)``: a client sending a freshly minted token for ``agent``."""
+    from agents.tokens import mint_token
+    from tests.agents.agent_client import agent_client
+
+    def build(agent, form: str = "x-agent-token", ip: str = "127.0.0.1"):
+        return agent_client(mint_token(agent), form, ip)
+
+    return build
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from agents.tokens import mint_token
-from tests.agents.agent_client import HEADER_FORMS, agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import HEADER_FORMS, agent_client
 from tests.conftest import make_task
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -8,18 +7,12 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.tokens import mint_token
-from tests.agents.agent_client import HEADER_FORMS, agent_client, as_agent, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import HEADER_FORMS, agent_client
 
 pytestmark = pytest.mark.django_db
 
 HEALTHZ = "/api/v1/agent/healthz"
-
-
-def start_of_a_window(seconds: int = 60) -> None:
-    """Fixed windows: a burst that straddles a boundary would be counted in two."""
-    left = seconds - time.time() % seconds
-    if left < 5:
-        time.sleep(left + 0.05)
+# The limiter's clock is frozen in every test (tests/conftest.py): a burst is counted in one window.
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)
@@ -73,7 +66,6 @@ def test_a_user_bearer_token_is_not_an_agent_token(worker, settings):
 def test_the_21st_attempt_from_one_ip_within_a_minute_is_429_with_retry_after(settings, worker):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
     client = agent_client(mint_token(worker), ip="203.0.113.7")
-    start_of_a_window()
 
     statuses = [client.get(HEALTHZ).status_code for _ in range(21)]
 
@@ -88,7 +80,6 @@ def test_the_21st_attempt_from_one_ip_within_a_minute_is_429_with_retry_after(se
 def test_the_limit_counts_wrong_tokens_and_is_checked_before_the_token(settings, worker):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
     guesser = agent_client("mc_0123456789abcdef_" + "g" * 43, ip="203.0.113.8")
-    start_of_a_window()
 
     statuses = [guesser.get(HEALTHZ).status_code for _ in range(20)]
     after = agent_client(mint_token(worker), ip="203.0.113.8").get(HEALTHZ)
@@ -101,7 +92,6 @@ def test_the_limit_is_per_client_ip(settings, worker):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
     token = mint_token(worker)
     first = agent_client(token, ip="198.51.100.1")
-    start_of_a_window()
     second = agent_client(token, ip="198.51.100.2")
 
     assert [first.get(HEALTHZ).status_code for _ in range(3)] == [200, 200, 429]
@@ -111,7 +101,6 @@ def test_the_limit_is_per_client_ip(settings, worker):
 def test_requests_without_a_token_do_not_use_up_the_limit(settings, worker):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
     client = agent_client(None, ip="198.51.100.3")
-    start_of_a_window()
     for _ in range(5):
         assert client.get(HEALTHZ).status_code == 401
 
@@ -161,7 +150,6 @@ def test_the_agent_limit_holds_on_the_shared_redis_backend(settings, worker, red
         "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
     client = agent_client(mint_token(worker), ip="203.0.113.9")
-    start_of_a_window()
 
     statuses = [client.get(HEALTHZ).status_code for _ in range(21)]
 

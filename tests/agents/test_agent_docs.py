@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.agents.agent_client import fresh_rate_limits  # noqa: F401
 from tests.conftest import make_task
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "agents.md"

@@ -7,7 +7,7 @@ import pytest
 
 from agents.models import Approval, BoardMemory, Task, TaskComment
 from agents.tokens import mint_token
-from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import agent_client
 from tests.agents.api_helpers import assert_refused
 from tests.conftest import make_task
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agents.models import ActivityEvent, Agent, Tag
 from agents.tokens import mint_token
-from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import agent_client
 from tests.conftest import make_agent, make_board
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from agents import rules
 from agents.models import Approval
 from agents.tokens import mint_token
-from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import agent_client
 from tests.conftest import make_task
 
 pytestmark = pytest.mark.django_db

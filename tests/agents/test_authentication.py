@@ -1,20 +1,15 @@
 """User authentication: the local operator token, Clerk session JWTs and console sessions.
 
 The Clerk tests sign tokens with RSA keys made here and serve the JWKS from a local HTTP
-server; nothing leaves the machine.
+server (tests/agents/clerk_keys.py and the fixtures in conftest.py); nothing leaves the machine.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import cache
 from django.urls import path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -29,10 +24,9 @@ from agents.authentication import (
 )
 from agents.identity import LOCAL_OPERATOR_USERNAME
 from agents.models import Membership, Organization, User
+from tests.agents.clerk_keys import ISSUER, public_jwk, session_token
 
 LOCAL_TOKEN = "local-operator-token-for-tests-" + "k" * 40
-ISSUER = "https://clerk.mission-control.test"
-PORTS = range(18300, 18400)
 
 
 class WhoAmI(APIView):
@@ -48,7 +42,7 @@ class WhoAmI(APIView):
 
 urlpatterns = [path("api/v1/test/whoami", WhoAmI.as_view())]
 URL = "/api/v1/test/whoami"
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__), pytest.mark.usefixtures("fresh_keys")]
 
 
 def assert_unauthorized(response, detail: str | None = None):
@@ -59,15 +53,6 @@ def assert_unauthorized(response, detail: str | None = None):
     assert set(body) == {"detail", "request_id"} and body["request_id"]
     if detail is not None:
         assert body["detail"] == detail
-
-
-@pytest.fixture(autouse=True)
-def fresh_keys():
-    authentication.jwks_cache.clear()
-    cache.clear()
-    yield
-    authentication.jwks_cache.clear()
-    cache.clear()
 
 
 # --- local mode ----------------------------------------------------------------------------
@@ -143,81 +128,6 @@ def test_the_local_token_is_ignored_in_clerk_mode(settings, clerk):
 
 
 # --- clerk mode ----------------------------------------------------------------------------
-
-
-def new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
-
-
-class JwksServer:
-    """Serves ``self.keys`` as a JWKS document and counts the fetches."""
-
-    def __init__(self) -> None:
-        self.keys: list[dict] = []
-        self.fetches = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                server.fetches += 1
-                body = json.dumps({"keys": server.keys}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        for port in PORTS:
-            try:
-                self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-                break
-            except OSError:
-                continue
-        else:
-            raise RuntimeError("no free port in 18300-18399")
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return {"current": new_key(), "next": new_key(), "stranger": new_key()}
-
-
-@pytest.fixture
-def jwks(keys):
-    server = JwksServer()
-    server.keys = [public_jwk(keys["current"], "kid-current")]
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clerk(settings, jwks):
-    settings.AUTH_MODE = "clerk"
-    settings.CLERK_JWKS_URL = jwks.url
-    settings.CLERK_ISSUER = ISSUER
-    settings.CLERK_LEEWAY = 10
-    return jwks
-
-
-def session_token(key, kid="kid-current", **claims) -> str:
-    now = int(time.time())
-    payload = {"sub": "user_2abc", "iss": ISSUER, "iat": now, "nbf": now - 5, "exp": now + 60, **claims}
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
 
 
 def call(token: str):

@@ -10,16 +10,10 @@ from agents.authentication import ClerkJWTAuthentication, SessionAuthentication
 from agents.models import Approval, Task
 from missioncontrol.api.views import PersonView
 from tests.agents.api_helpers import assert_refused, pending_approval
-from tests.agents.test_authentication import (  # noqa: F401
-    clerk,
-    fresh_keys,
-    jwks,
-    keys,
-    session_token,
-)
+from tests.agents.clerk_keys import session_token
 from tests.conftest import make_task
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clerk")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys", "clerk")]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.core.cache import caches
 from django.urls import reverse
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -17,11 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
 LOGIN = "/login/"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    caches["ratelimit"].clear()
-    yield
-    caches["ratelimit"].clear()
+# Sign-in counters start empty in every test (fresh_rate_limits, tests/conftest.py).
 
 
 def test_the_sign_in_page_lives_at_the_login_url(client):

@@ -99,22 +99,22 @@ class BrowserProblems:
         self.items.append(f"HTTP {status}: {url}")
 
 
-@pytest.fixture(autouse=True)
-def fresh_sign_in_limit():
-    """Every browser test signs in from 127.0.0.1; earlier tests must not use up its limit."""
-    from django.core.cache import caches
-
-    caches["ratelimit"].clear()
+# Every browser test signs in from 127.0.0.1; the suite's fresh_rate_limits fixture empties
+# the counters before each test, so earlier tests never use up the sign-in limit.
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """The screenshot folder, emptied once per session: it shows exactly the pages of the last
-    run, never a page an earlier run saved under a number the flow no longer uses."""
+def screenshots(pytestconfig) -> Path:
+    """The screenshot folder without the files of earlier runs: it shows exactly the pages of the
+    last run, never a page an earlier run saved under a number the flow no longer uses. Only
+    files older than this run go: under pytest-xdist another worker may already have saved some."""
+    from tests.conftest import RUN_STARTED
+
+    started = pytestconfig.stash[RUN_STARTED]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.iterdir():
-        if old.is_file():
-            old.unlink()
+        if old.is_file() and old.stat().st_mtime < started:
+            old.unlink(missing_ok=True)
     return SCREENSHOTS
 
 

@@ -108,5 +108,7 @@ def openclaw_gateway(request: pytest.FixtureRequest, openclaw_pool: GatewayPool)
     return _gateway(openclaw_pool, request.param)
 
 
-# Agents of the gateway tests call as often as a test needs (the rate-limit tests have their own limits).
-from tests.agents.agent_client import fresh_rate_limits  # noqa: E402, F401
+@pytest.fixture
+def lifted_rate_limits() -> tuple[str, ...]:
+    """Agents of the gateway tests call as often as a test needs."""
+    return ("agent_auth",)

@@ -7,7 +7,7 @@ import pytest
 from agents.models import Approval, Task
 from agents.tokens import mint_token
 from missioncontrol.api.parsers import MAX_DEPTH, loads, nesting_depth
-from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import agent_client
 from tests.agents.api_helpers import assert_refused
 
 pytestmark = pytest.mark.django_db

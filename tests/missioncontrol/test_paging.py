@@ -8,7 +8,7 @@ from rest_framework.test import APIRequestFactory
 
 from agents.tokens import mint_token
 from missioncontrol.api.pagination import MAX_OFFSET, parse_paging
-from tests.agents.agent_client import agent_client, fresh_rate_limits  # noqa: F401
+from tests.agents.agent_client import agent_client
 from tests.agents.api_helpers import assert_refused
 from tests.conftest import make_task
 

@@ -1,7 +1,9 @@
 """Real servers for the ops tests: gunicorn (chunked bodies, several worker processes)
 and a private redis-server that a test may stop. Ports come from 18100-18199 (the webhook
-server tests use 18600-18619); with ``TEST_SERVER_PORT_BASE`` set, from the hundred ports
-above it instead, so two people running these tests on one machine do not collide."""
+server tests use 18600-18619, the Clerk JWKS server 18330-18349); with
+``TEST_SERVER_PORT_BASE`` set, from the hundred ports above it instead, so two people
+running these tests on one machine do not collide. Under pytest-xdist each worker has a
+hundred of its own: gw0 the first hundred above the base (19000 when unset), gw1 the next."""
 
 from __future__ import annotations
 
@@ -32,9 +34,17 @@ CONFIG_VARIABLES = (
 )
 
 
+# Above the ports of a run without xdist, so a parallel run never takes one of theirs.
+XDIST_PORT_BASE = 19000
+
+
 def port(number: int) -> int:
-    """The port a test asks for, moved into ``TEST_SERVER_PORT_BASE``'s hundred when set."""
+    """The port a test asks for, moved into ``TEST_SERVER_PORT_BASE``'s hundred when set, and
+    into the xdist worker's own hundred under pytest-xdist."""
     base = os.environ.get("TEST_SERVER_PORT_BASE")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:
+        return (int(base) if base else XDIST_PORT_BASE) + 100 * int(worker.removeprefix("gw")) + number % 100
     return int(base) + number % 100 if base else number
 
 
@@ -72,8 +82,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None) -> Iterator[int]:
-    """gunicorn with our config file and the test URLs, on ``port``; yields the port."""
+def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None,
+             frozen_clock: float | None = None) -> Iterator[int]:
+    """gunicorn with our config file and the test URLs, on ``port``; yields the port. With
+    ``frozen_clock``, the rate limiter's clock stays at that time (tests.ops.frozen_clock_wsgi)."""
     folder = tmp_path or Path(tempfile.mkdtemp(prefix="mc-ops-"))
     database = folder / f"gunicorn-{port}.sqlite3"
     log = folder / f"gunicorn-{port}.log"
@@ -85,9 +97,13 @@ def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path
         "LOG_LEVEL": "WARNING",
         **env,
     })
+    application = "missioncontrol.wsgi:application"
+    if frozen_clock is not None:
+        application = "tests.ops.frozen_clock_wsgi:application"
+        full_env["TEST_THROTTLE_CLOCK"] = repr(frozen_clock)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), "missioncontrol.wsgi:application"],
+            [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), application],
             cwd=REPO, env=full_env, stdout=output, stderr=subprocess.STDOUT,
         )
     try:

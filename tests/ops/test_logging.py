@@ -6,7 +6,7 @@ import time
 
 from tests.ops import servers
 
-JSON_LOG_PORT = 18113
+JSON_LOG_PORT = servers.port(18113)
 
 
 def test_json_log_format_writes_one_json_object_per_access_line_from_gunicorn(tmp_path):

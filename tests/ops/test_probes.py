@@ -12,7 +12,7 @@ from django.utils import timezone
 from ops import probes, throttle
 from tests.ops import servers
 
-CLOSED_PORT = 18190  # nothing listens here: a dead Redis or Postgres
+CLOSED_PORT = servers.port(18190)  # nothing listens here: a dead Redis or Postgres
 
 
 @pytest.fixture(autouse=True)

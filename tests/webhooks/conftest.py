@@ -13,21 +13,17 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from tests.agents.agent_client import as_agent, clear_rate_limits  # noqa: F401
 from webhooks import signatures
 from webhooks.models import Webhook
 
 SECRET = "s3cret-for-tests"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(settings):
-    """Every test starts with no counters; agents may call as often as a test needs (the
-    agent_auth limit has its own tests), webhook_ingest keeps its real limit."""
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60)}
-    clear_rate_limits()
-    yield
-    clear_rate_limits()
+@pytest.fixture
+def lifted_rate_limits() -> tuple[str, ...]:
+    """Agents may call as often as a test needs (the agent_auth limit has its own tests);
+    webhook_ingest keeps its real limit. Counters start empty (tests/conftest.py)."""
+    return ("agent_auth",)
 
 
 @pytest.fixture

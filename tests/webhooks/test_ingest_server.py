@@ -1,5 +1,6 @@
 """The ingest route behind a real gunicorn: body limits by length and while reading a chunked
-body, which only a server that de-chunks requests can show. Ports 18600-18619."""
+body, which only a server that de-chunks requests can show. Ports 18600-18619 (see
+tests/ops/servers.py). The server's rate-limit clock is stopped, so a burst is one window."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 
 import pytest
 
+from tests.conftest import FrozenClock
 from tests.ops import servers
 
 pytestmark = pytest.mark.slow
@@ -46,7 +48,8 @@ def server(tmp_path_factory):
     board_id, plain_id, signed_id, disabled_id = seeded.stdout.split()
     # One worker: the rate limit is counted per process with the in-memory backend, and a
     # test of the 429 needs one counter. Clients are told apart by X-Forwarded-For.
-    with servers.gunicorn(PORT, {**env, "TRUSTED_PROXIES": "127.0.0.1"}, workers=1, tmp_path=folder):
+    with servers.gunicorn(PORT, {**env, "TRUSTED_PROXIES": "127.0.0.1"}, workers=1, tmp_path=folder,
+                          frozen_clock=FrozenClock.START):
         yield {"database": database, "plain": f"/api/v1/boards/{board_id}/webhooks/{plain_id}",
                "signed": f"/api/v1/boards/{board_id}/webhooks/{signed_id}",
                "disabled": f"/api/v1/boards/{board_id}/webhooks/{disabled_id}",

@@ -1,0 +1,17 @@
+"""Settings of the test suite: the product's, plus what only tests need."""
+
+import os
+
+from missioncontrol.settings import *  # noqa: F403
+from missioncontrol.settings import CACHES
+
+# Django's advice for tests: the production hasher spent most of the suite's time hashing
+# the test cast's passwords.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# pytest-xdist workers share the machine's Redis: each worker (and the servers it starts,
+# which inherit the variable) keeps its keys under a prefix of its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER:
+    CACHES = {alias: {**cache, "KEY_PREFIX": f"{cache['KEY_PREFIX']}-{_WORKER}"} if "KEY_PREFIX" in cache else cache
+              for alias, cache in CACHES.items()}
