@@ -70,6 +70,8 @@ class StageResult:
     error: str = ""
     hint: str = ""
     code: str = ""
+    # The failure may pass by itself (a gateway restarting or still starting).
+    retryable: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class _StagedCheck:
         except GatewayError as error:
             hint = _hint(name, error, self.address, self.identity.device_id) if self.address else ""
             self.stages.append(StageResult(name, False, _ms(started), error=error.sentence, hint=hint,
-                                           code=error.code))
+                                           code=error.code, retryable=error.retryable))
             raise _Failed from error
         self.stages.append(StageResult(name, True, _ms(started), detail=describe(value)))
         return value

@@ -7,6 +7,7 @@ whatever its version says; the version (from ``hello-ok``, else ``config.get``'s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,7 +42,8 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
         "server_version": report.server_version, "protocol": report.protocol, "methods": sorted(report.methods),
         "granted_scopes": sorted(report.granted_scopes), "config_version": report.config_version,
         "stages": [{"name": stage.name, "ok": stage.ok, "duration_ms": round(stage.duration_ms, 1),
-                    "detail": stage.detail, "error": stage.error, "hint": stage.hint, "code": stage.code}
+                    "detail": stage.detail, "error": stage.error, "hint": stage.hint, "code": stage.code,
+                    "retryable": stage.retryable}
                    for stage in report.stages],
     }
 
@@ -74,13 +76,27 @@ def judge(report: dict[str, Any]) -> dict[str, Any]:
             "failed_stage": failed["name"] if failed else None, "version": version}
 
 
-def run(gateway_id: str) -> str:
+# A check that fails for a reason that passes by itself (the gateway restarting, still
+# starting) runs again this much later, this many times, before the failure stands.
+RECHECK_AFTER_SECONDS = 5.0
+MAX_RECHECKS = 3
+
+
+def run(gateway_id: str, attempt: int = 1) -> str:
+    from agents.gateway import tasks
+
     gateway = Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
         return "gone"
     report = judge(report_dict(check_gateway(endpoint_of(gateway), installation_identity())))
+    failed_stage = next((stage for stage in report["stages"] if not stage.get("ok")), None)
+    if failed_stage is not None and failed_stage.get("retryable") and attempt <= MAX_RECHECKS:
+        tasks.enqueue_check(gateway, attempt=attempt + 1,
+                            run_after=timezone.now() + timedelta(seconds=RECHECK_AFTER_SECONDS))
+        report["recheck"] = attempt + 1
     now = timezone.now()
-    status = Gateway.CheckStatus.OK if report["ok"] else Gateway.CheckStatus.FAILED
+    status = (Gateway.CheckStatus.OK if report["ok"] else
+              Gateway.CheckStatus.CHECKING if report.get("recheck") else Gateway.CheckStatus.FAILED)
     with transaction.atomic():
         Gateway.objects.filter(pk=gateway.pk).update(
             check_status=status, checked_at=now, check_report=report, server_version=report.get("version") or "",
@@ -89,7 +105,8 @@ def run(gateway_id: str) -> str:
         activity.record("gateway.checked", actor=None, organization=gateway.organization_id,
                         message=(f"Gateway {gateway.name} answered the check." if report["ok"] else
                                  f"Gateway {gateway.name} failed its check at {failed}: "
-                                 f"{_error_of(report, failed)}"),
+                                 f"{_error_of(report, failed)}"
+                                 + (" It is checked again in a few seconds." if report.get("recheck") else "")),
                         data={"gateway_id": str(gateway.pk), "ok": report["ok"], "failed_stage": failed,
                               "version": report.get("version"), "protocol": report.get("protocol")})
         if report["ok"]:

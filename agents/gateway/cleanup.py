@@ -13,7 +13,9 @@ from agents.gateway import lifecycle, provisioning
 from agents.models import Agent, Gateway, GatewayCleanup
 
 MAX_ATTEMPTS = 10
-_MAIN_SESSION = re.compile(r"cannot delete the main session", re.I)
+# 2026.9 refuses to delete a main session, and answers that an agent's store "is closing"
+# right after the agent was deleted: either way the session went with its agent.
+_GONE_WITH_THE_AGENT = re.compile(r"cannot delete the main session|agent database resources are closing", re.I)
 
 
 def schedule(agent: Agent) -> GatewayCleanup | None:
@@ -72,6 +74,5 @@ def _ignoring_not_found(call: object) -> None:
     try:
         call()
     except RequestError as exc:
-        # 2026.9 refuses to delete a main session; with its agent gone, there is nothing left to remove.
-        if not exc.is_not_found and not _MAIN_SESSION.search(exc.message):
+        if not exc.is_not_found and not _GONE_WITH_THE_AGENT.search(exc.message):
             raise

@@ -34,11 +34,11 @@ def reconcile_agent(agent_id: str, generation: int) -> str:
 
 
 @task()
-def check_gateway(gateway_id: str) -> str:
+def check_gateway(gateway_id: str, attempt: int = 1) -> str:
     """The staged check of a gateway; its report is stored on the gateway."""
     from agents.gateway import checks
 
-    return checks.run(gateway_id)
+    return checks.run(gateway_id, attempt)
 
 
 @task()
@@ -74,8 +74,9 @@ def enqueue_reconcile(agent: Agent, generation: int, at: datetime) -> str:
     return reconcile_agent.using(run_after=at).enqueue(str(agent.pk), generation).id
 
 
-def enqueue_check(gateway: Gateway) -> str:
-    return check_gateway.enqueue(str(gateway.pk)).id
+def enqueue_check(gateway: Gateway, *, attempt: int = 1, run_after: datetime | None = None) -> str:
+    job = check_gateway.using(run_after=run_after) if run_after is not None else check_gateway
+    return job.enqueue(str(gateway.pk), attempt).id
 
 
 def enqueue_sync(gateway: Gateway) -> str:

@@ -18,7 +18,7 @@ def fresh_keys():
     """No JWKS cached, in the process nor in Django's cache, before and after the test."""
     from django.core.cache import cache
 
-    from missioncontrol import authentication
+    from agents import authentication
     from tests.conftest import clear_cache
 
     authentication.jwks_cache.clear()

@@ -150,3 +150,19 @@ def test_the_console_edits_checks_and_removes_a_gateway(client, owner, org, fake
     assert refused.status_code == 422 and "ws:// or wss://" in refused.content.decode()
     assert client.post(reverse("console:gateway_delete", args=[gateway.pk]), {"confirm_name": "Edge"}).status_code == 302
     assert not Gateway.objects.filter(pk=gateway.pk).exists()
+
+
+def test_a_gateway_still_starting_is_checked_again_before_the_failure_stands(client_for, owner):
+    from tests.gateway.fake_gateway import Faults
+    from tests.webhooks.conftest import make_retries_due
+
+    with FakeGateway(faults=Faults(starting_connects=2)) as fake:
+        api = client_for(owner)
+        body = register(api, fake)
+        run_worker()
+        first = api.get(f"/api/v1/gateways/{body['id']}").json()["check"]
+        assert first["status"] == "checking" and first["failed_stage"] == "connect"
+        for _ in range(3):
+            make_retries_due()
+            run_worker()
+        assert api.get(f"/api/v1/gateways/{body['id']}").json()["check"]["status"] == "ok"
