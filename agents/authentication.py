@@ -36,6 +36,7 @@ from agents.identity import clerk_user, local_operator
 from agents.models import Agent, User
 from agents.tokens import authenticate_token
 from ops import throttle
+from ops.client_ip import client_ip
 
 # SessionAuthentication (the console's Django session, CSRF checked on unsafe methods) is
 # DRF's class as it is, re-exported so settings name every user class from this module.
@@ -202,7 +203,11 @@ class ClerkJwtScheme(OpenApiAuthenticationExtension):
 # --- agents -----------------------------------------------------------------------------
 
 AGENT_TOKEN_HEADER = "HTTP_X_AGENT_TOKEN"
-THROTTLE_SCOPE = "agent_auth"
+# Failed authentications per client IP: what a token guesser runs into.
+FAILED_AUTH_SCOPE = "agent_auth"
+# Requests per agent (its token's key id): many agents share one gateway's IP, so a
+# per-IP count of good requests would make them starve each other.
+AGENT_REQUESTS_SCOPE = "agent_requests"
 
 
 def presented_token(request: Request) -> str | None:
@@ -220,25 +225,35 @@ def presented_token(request: Request) -> str | None:
 class AgentTokenAuthentication(BaseAuthentication):
     """The agent API's authentication: ``request.user`` is the calling :class:`Agent`.
 
-    Every request that presents a token counts against the ``agent_auth`` rate limit of
-    its client IP before the token is looked at, so guessing costs the guesser, not us.
+    Two limits, so that guessing costs the guesser and many honest agents behind one
+    gateway address do not:
+
+    - ``agent_auth`` counts the *failed* authentications of a client IP; an address over
+      it gets 429 before its token is looked at, whatever token it sends;
+    - ``agent_requests`` counts every request of an agent once its token is known.
     """
 
     def authenticate(self, request: Request) -> tuple[Agent, None] | None:
         raw = presented_token(request)
         if raw is None:
             return None
-        throttle.enforce(THROTTLE_SCOPE, request)
-        if not raw:
-            raise exceptions.AuthenticationFailed("Invalid agent token.")
-        agent = authenticate_token(raw)
+        ip = client_ip(request)
+        refuse_when_over(throttle.peek(FAILED_AUTH_SCOPE, ip))
+        agent = authenticate_token(raw) if raw else None
         if agent is None:
+            throttle.hit(FAILED_AUTH_SCOPE, ip)
             raise exceptions.AuthenticationFailed("Invalid agent token.")
+        refuse_when_over(throttle.hit(AGENT_REQUESTS_SCOPE, agent.token_key or str(agent.pk)))
         presence.mark_seen(agent)
         return agent, None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="agent"'
+
+
+def refuse_when_over(result: throttle.ThrottleResult) -> None:
+    if not result.allowed:
+        raise exceptions.Throttled(wait=result.retry_after)
 
 
 def request_agent(request: Any) -> Agent:

@@ -85,7 +85,8 @@ class AgentAPIView(APIView):
 
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
-    # The agent_auth limit is applied by the authentication class, before the token is checked.
+    # Both agent limits (failed authentications per IP, requests per agent) are applied by
+    # the authentication class, the first before the token is looked up.
     throttle_classes = []
     roles: ClassVar[dict[str, tuple[str, ...]]] = {}
     # Read by the schema generator, which documents list answers in the envelope.

@@ -25,7 +25,7 @@ def agent_client(token: str | None, form: str = "x-agent-token", ip: str = "127.
 def fresh_rate_limits(settings):
     """Each test starts with empty counters and a limit far above what it sends; the
     throttle tests set their own limit."""
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60)}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60), "agent_requests": (100_000, 60)}
     clear_rate_limits()
     yield
     clear_rate_limits()

@@ -23,8 +23,8 @@ SECRET = "s3cret-for-tests"
 @pytest.fixture(autouse=True)
 def fresh_rate_limits(settings):
     """Every test starts with no counters; agents may call as often as a test needs (the
-    agent_auth limit has its own tests), webhook_ingest keeps its real limit."""
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60)}
+    limits have their own tests), webhook_ingest keeps its real limit."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (100_000, 60), "agent_requests": (100_000, 60)}
     clear_rate_limits()
     yield
     clear_rate_limits()
