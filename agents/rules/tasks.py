@@ -9,7 +9,8 @@
   same request. A lead never assigns a task to a lead.
 - **Workers** change only the ``status`` of tasks of their board that are assigned to
   them or unassigned. Moving to ``in_progress`` or ``done`` takes the task, to ``review``
-  hands it to the board lead, to ``inbox`` unassigns it.
+  hands it to the board lead, to ``inbox`` unassigns it. An update that carries only a
+  ``comment`` is a comment, which workers may leave on any task of their board.
 - **The main agent** works through board agents (403 ``board_agents_only``).
 
 Every change passes the gates of ``agents.rules.gates``.
@@ -250,9 +251,10 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         # Lock the row: two agents grabbing the same inbox task must not both win.
         task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
         old_status, old_assignee_id = task.status, task.assigned_agent_id
-        if role == "worker":
+        if role == "worker" and changes:
             # Checked before "nothing to change": the loser of a race for a task must hear
-            # that someone else holds it, not get a quiet success.
+            # that someone else holds it, not get a quiet success. A request with only a
+            # comment changes nothing on the task: it is a comment, open to every worker.
             assert isinstance(actor, Agent)
             check_worker_may_touch(actor, task)
         wanted = _effective(task, _normalize(changes, board, task))
