@@ -172,6 +172,28 @@ class TaskUpdateSerializer(TaskWriteSerializer):
     comment = serializers.CharField(required=False, allow_blank=False)
 
 
+# Agents were written for a server that took any priority string; the agent API reads the
+# word (``agents.rules.inputs.priority_from_word``) instead of refusing it.
+AGENT_PRIORITY_HELP = ("low, medium, high or urgent. Other words are read as one of these, case ignored: "
+                       "critical, blocker, p0, highest as urgent; important, p1 as high; normal, default, p2 as "
+                       "medium; minor, trivial, lowest, p3 as low; any other word as medium. The activity "
+                       "event of the change keeps the word you sent.")
+
+
+class AgentTaskWriteSerializer(TaskWriteSerializer):
+    """A task as a lead creates it on the agent API: ``priority`` is any word."""
+
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                     help_text=AGENT_PRIORITY_HELP)
+
+
+class AgentTaskUpdateSerializer(TaskUpdateSerializer):
+    """A task change on the agent API: ``priority`` is any word."""
+
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                     help_text=AGENT_PRIORITY_HELP)
+
+
 # --- comments -------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from agents.access import agent_can_reach
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
+from agents.rules.inputs import priority_from_word
 from missioncontrol.api.pagination import LimitOffsetEnvelopePagination, parse_paging
 from missioncontrol.api.views import validated
 from missioncontrol.lookups import first_or_none
@@ -57,6 +58,18 @@ NULL_MEANS_ABSENT = frozenset({"comment", "payload", "rubric_scores", "lead_reas
 @lru_cache(maxsize=32)
 def _writable_fields(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
     return frozenset(name for name, field in serializer_class().fields.items() if not field.read_only)
+
+
+def agent_task_input(serializer_class: type[serializers.Serializer], request: Request,
+                     **kwargs: Any) -> tuple[dict[str, Any], str | None]:
+    """A task body as :func:`agent_input` reads it, with ``priority`` read from whatever word
+    the agent sent (``critical`` is ``urgent``); also returns that word, for the event."""
+    data = agent_input(serializer_class, request, **kwargs)
+    sent = data.get("priority")
+    if not isinstance(sent, str):
+        return data, None
+    data["priority"] = priority_from_word(sent)
+    return data, sent
 
 
 def agent_input(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:

@@ -18,13 +18,22 @@ from rest_framework.response import Response
 
 from agents import presence, rules
 from agents.access import boards_for_agent
-from agents.agent_api.base import ALL_ROLES, BOARD_ROLES, LEAD, AgentAPIView, agent_input
+from agents.agent_api.base import (
+    ALL_ROLES,
+    BOARD_ROLES,
+    LEAD,
+    AgentAPIView,
+    agent_input,
+    agent_task_input,
+)
 from agents.agent_api.openapi import agent_operation
 from agents.models import Agent, Approval, Board, BoardMemory, Tag, Task
 from agents.queries import TASK_FILTERS, approval_queryset, filter_tasks
 from agents.refusals import RuleViolation
 from agents.serializers import (
     AgentSerializer,
+    AgentTaskUpdateSerializer,
+    AgentTaskWriteSerializer,
     AgentWithTokenSerializer,
     ApprovalCreateSerializer,
     ApprovalSerializer,
@@ -35,8 +44,6 @@ from agents.serializers import (
     CommentWriteSerializer,
     TagSerializer,
     TaskSerializer,
-    TaskUpdateSerializer,
-    TaskWriteSerializer,
 )
 from missioncontrol.api.query import query_bool, query_choices, query_uuid
 from missioncontrol.api.schema import error_responses, ok_response
@@ -213,12 +220,13 @@ class TaskListView(AgentAPIView):
         intent="create_task",
         when_to_use=["Break the board's objective into a new piece of work, optionally assigned to a worker."],
         when_not_to_use=["The task already exists: update it.", "You are a worker: ask the lead in board chat."],
-        request=TaskWriteSerializer,
+        request=AgentTaskWriteSerializer,
         responses={201: TaskSerializer, **error_responses(*AUTH_ERRORS, 403, 404, 409, 422)},
     )
     def post(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        task = rules.create_task(self.agent, board, agent_input(TaskWriteSerializer, request))
+        data, priority_sent = agent_task_input(AgentTaskWriteSerializer, request)
+        task = rules.create_task(self.agent, board, data, priority_sent=priority_sent)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -231,15 +239,15 @@ class TaskDetailView(AgentAPIView):
         when_to_use=["Take a task (in_progress), hand it in (review), finish it (done) or give it back (inbox); "
                      "leads also edit fields and send reviewed work back. A comment may come along."],
         when_not_to_use=["Only commenting: post a comment.", "The task is assigned to another worker."],
-        request=TaskUpdateSerializer,
+        request=AgentTaskUpdateSerializer,
         responses={200: TaskSerializer, **error_responses(*AUTH_ERRORS, 403, 404, 409, 422)},
     )
     def patch(self, request: Request, board_id: UUID, task_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
         task = task_on_board(board, task_id)
-        changes = agent_input(TaskUpdateSerializer, request, partial=True)
+        changes, priority_sent = agent_task_input(AgentTaskUpdateSerializer, request, partial=True)
         comment = changes.pop("comment", None)
-        task = rules.update_task(self.agent, task, changes, comment=comment)
+        task = rules.update_task(self.agent, task, changes, comment=comment, priority_sent=priority_sent)
         return Response(TaskSerializer(task).data)
 
     @agent_operation(

@@ -19,6 +19,7 @@ from agents.rules.approvals import request_approval, resolve_approval
 from agents.rules.boards import create_board, delete_board, update_board
 from agents.rules.comments import add_comment
 from agents.rules.gateways import create_gateway, delete_gateway, update_gateway
+from agents.rules.inputs import priority_from_word
 from agents.rules.memory import create_memory
 from agents.rules.roster import (
     add_agent,
@@ -36,7 +37,8 @@ from agents.rules.tasks import create_task, delete_task, update_task
 __all__ = [
     "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
     "create_agent", "create_board", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
-    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task", "request_approval",
+    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task", "priority_from_word",
+    "request_approval",
     "resolve_approval", "rotate_token", "save_agent", "update_agent", "update_board", "update_gateway", "update_tag",
     "update_task",
 ]

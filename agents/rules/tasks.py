@@ -211,8 +211,11 @@ def _save_relations(task: Task, changes: dict[str, Any]) -> None:
         task.tags.set(changes["tags"])
 
 
-def create_task(actor: Actor, board: Board, data: dict[str, Any]) -> Task:
-    """A new task on ``board``; leads and people of the organization create tasks."""
+def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_sent: str | None = None) -> Task:
+    """A new task on ``board``; leads and people of the organization create tasks.
+
+    ``priority_sent``: the word the client sent when ``data["priority"]`` was read from it
+    (the agent API's reading of ``critical``, ``P1``...); the event keeps it."""
     role = actor_role(actor, board)
     if role == "main":
         raise refuse_main()
@@ -234,14 +237,24 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any]) -> Task:
         task.created_at = task.updated_at = timezone.now()
         task.save()
         _save_relations(task, changes)
+        data = {"status": task.status, "title": task.title,
+                "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None}
         activity.record("task.created", actor=actor, task=task, board=board, message=f"Created {task.title}",
-                        data={"status": task.status, "title": task.title,
-                              "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None})
+                        data={**data, **_priority_note(task, priority_sent)})
     return task
 
 
-def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str | None = None) -> Task:
-    """Change a task (partial); ``comment`` is added in the same step and counts for review."""
+def _priority_note(task: Task, sent: str | None) -> dict[str, str]:
+    """What the event says about a priority read from another word: what was sent."""
+    if sent is None or sent == task.priority:
+        return {}
+    return {"priority_sent": sent[:100]}
+
+
+def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str | None = None, *,
+                priority_sent: str | None = None) -> Task:
+    """Change a task (partial); ``comment`` is added in the same step and counts for review.
+    ``priority_sent`` as for :func:`create_task`."""
     board = task.board
     role = actor_role(actor, board)
     if "status" in changes and changes["status"] is None:
@@ -275,7 +288,8 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         task.save()
         _save_relations(task, wanted)
         comment_row = write_comment(actor, task, comment) if comment is not None else None
-        _record_update(actor, task, old_status, wanted, comment_row)
+        _record_update(actor, task, old_status, wanted, comment_row,
+                       priority_sent if "priority" in wanted else None)
         if old_status == Status.DONE and task.status != Status.DONE:
             _reopen_dependents(actor, task)
     return task
@@ -289,9 +303,10 @@ def _comment_only(actor: Actor, role: str, task: Task, comment: str | None) -> T
 
 
 def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, Any],
-                   comment: TaskComment | None) -> None:
+                   comment: TaskComment | None, priority_sent: str | None) -> None:
     # Clients read these names next to the task's fields, so they are the API's names.
-    data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted)}
+    data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted),
+                            **_priority_note(task, priority_sent)}
     if comment is not None:
         data["comment_id"] = str(comment.pk)
     if task.assigned_agent_id is not None:
