@@ -317,15 +317,46 @@ class ApprovalResolveSerializer(StrictSerializer):
 # --- agents, boards, gateways ---------------------------------------------------------------
 
 
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "description": "Who the agent is: texts or lists of texts. Known keys: role, communication_style, emoji, "
+                   "purpose, personality, custom_instructions; other keys are kept as given.",
+    "example": {"role": "Release notes writer", "communication_style": "direct, concise", "emoji": ":memo:"},
+})
+class IdentityProfileField(serializers.DictField):
+    """Types only: ``agents.rules.roster`` checks each value is a text or a list of texts."""
+
+
+@extend_schema_field({
+    "type": "object",
+    "properties": {"every": {"type": "string", "pattern": r"^\d+(ms|s|m|h|d)$", "example": "10m",
+                             "description": "How often the gateway runs the agent's heartbeat."}},
+    "additionalProperties": True,
+    "description": "The agent's heartbeat settings on its gateway; other keys are kept as given.",
+})
+class HeartbeatConfigField(serializers.DictField):
+    """Types only: ``agents.rules.roster`` checks ``every``."""
+
+
+TEMPLATE_HELP = ("Markdown written into the agent's {file} instead of the default one; empty: the default. "
+                 "Taken as it is, never evaluated as a template.")
+
+
 class AgentSerializer(serializers.ModelSerializer):
     board_id = serializers.UUIDField(read_only=True, allow_null=True)
     gateway_id = serializers.UUIDField(read_only=True, allow_null=True)
     status = serializers.SerializerMethodField()
     is_gateway_main = serializers.BooleanField(read_only=True)
+    identity_profile = IdentityProfileField(read_only=True)
+    identity_template = serializers.CharField(read_only=True, help_text=TEMPLATE_HELP.format(file="IDENTITY.md"))
+    soul_template = serializers.CharField(read_only=True, help_text=TEMPLATE_HELP.format(file="SOUL.md"))
+    heartbeat_config = HeartbeatConfigField(read_only=True)
 
     class Meta:
         model = Agent
         fields = ["id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                  "identity_profile", "identity_template", "soul_template", "heartbeat_config",
                   "last_seen_at", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -342,7 +373,18 @@ class AgentWithTokenSerializer(AgentSerializer):
         read_only_fields = fields
 
 
-class AgentCreateSerializer(StrictSerializer):
+class AgentIdentityWriteSerializer(StrictSerializer):
+    """The four fields that say who an agent is, as its creator writes them."""
+
+    identity_profile = IdentityProfileField(required=False)
+    identity_template = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                              help_text=TEMPLATE_HELP.format(file="IDENTITY.md"))
+    soul_template = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          help_text=TEMPLATE_HELP.format(file="SOUL.md"))
+    heartbeat_config = HeartbeatConfigField(required=False)
+
+
+class AgentCreateSerializer(AgentIdentityWriteSerializer):
     name = serializers.CharField(max_length=200)
     board_id = serializers.UUIDField(required=False, allow_null=True)
     gateway_id = serializers.UUIDField(required=False, allow_null=True)
@@ -358,6 +400,15 @@ class AgentCreateSerializer(StrictSerializer):
 class AgentUpdateSerializer(AgentCreateSerializer):
     name = serializers.CharField(max_length=200, required=False)
     is_board_lead = serializers.BooleanField(required=False)
+
+
+class AgentWorkerCreateSerializer(AgentIdentityWriteSerializer):
+    """What a lead sends to add a worker (the agent API reads it leniently: unknown keys and
+    nulls are ignored; the rule checks the values)."""
+
+    name = serializers.CharField(max_length=200)
+    board_id = serializers.UUIDField(required=False, allow_null=True,
+                                     help_text="Optional; when given, it must be your own board.")
 
 
 class TokenSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +35,7 @@ from agents.serializers import (
     AgentTaskUpdateSerializer,
     AgentTaskWriteSerializer,
     AgentWithTokenSerializer,
+    AgentWorkerCreateSerializer,
     ApprovalCreateSerializer,
     ApprovalSerializer,
     BoardMemorySerializer,
@@ -158,11 +159,7 @@ class AgentListView(AgentAPIView):
         intent="create_worker_agent",
         when_to_use=["The board needs another worker for a kind of work nobody on it does."],
         when_not_to_use=["The board already has an idle worker who can take the task: assign it instead."],
-        request=inline_serializer("AgentWorkerCreate", fields={
-            "name": serializers.CharField(max_length=200),
-            "board_id": serializers.UUIDField(required=False, allow_null=True,
-                                              help_text="Optional; when given, it must be your own board."),
-        }),
+        request=AgentWorkerCreateSerializer,
         responses={201: AgentWithTokenSerializer, **error_responses(*AUTH_ERRORS, 403, 409, 422)},
     )
     def post(self, request: Request) -> Response:
