@@ -292,10 +292,10 @@ class CommentListView(AgentAPIView):
 
 
 class MemoryListView(AgentAPIView):
-    roles = {"GET": BOARD_ROLES, "POST": BOARD_ROLES}
+    roles = {"GET": ALL_ROLES, "POST": ALL_ROLES}
 
     @agent_operation(
-        "agent_list_board_memory", BOARD_ROLES,
+        "agent_list_board_memory", ALL_ROLES,
         intent="read_board_memory",
         when_to_use=["On every heartbeat: read new notes, chat from people, webhook events and approval decisions."],
         when_not_to_use=["The comments of one task: list that task's comments."],
@@ -311,7 +311,7 @@ class MemoryListView(AgentAPIView):
         return self.envelope(memory.order_by("-created_at", "id"), BoardMemorySerializer)
 
     @agent_operation(
-        "agent_create_board_memory", BOARD_ROLES,
+        "agent_create_board_memory", ALL_ROLES,
         intent="write_board_memory",
         when_to_use=["Leave a note the whole board should know, or answer in board chat (tag it `chat`)."],
         when_not_to_use=["Something about one task: comment on the task."],

@@ -13,7 +13,6 @@ B = "/api/v1/agent/boards/{board_id}"
 LEAD_AND_WORKER = {
     ("GET", f"{B}/tasks"), ("PATCH", f"{B}/tasks/{{task_id}}"),
     ("GET", f"{B}/tasks/{{task_id}}/comments"), ("POST", f"{B}/tasks/{{task_id}}/comments"),
-    ("GET", f"{B}/memory"), ("POST", f"{B}/memory"),
     ("GET", f"{B}/approvals"), ("POST", f"{B}/approvals"),
     ("GET", f"{B}/tags"),
     ("GET", f"{B}/webhooks/{{webhook_id}}/payloads/{{payload_id}}"),
@@ -21,6 +20,8 @@ LEAD_AND_WORKER = {
 EVERYONE = {
     ("GET", "/api/v1/agent/healthz"), ("POST", "/api/v1/agent/heartbeat"),
     ("GET", "/api/v1/agent/boards"), ("GET", B), ("GET", "/api/v1/agent/agents"),
+    # The main agent reads the leads' replies and writes people's answers there.
+    ("GET", f"{B}/memory"), ("POST", f"{B}/memory"),
 }
 LEAD_ONLY = {
     ("POST", f"{B}/tasks"), ("DELETE", f"{B}/tasks/{{task_id}}"), ("POST", "/api/v1/agent/agents"),

@@ -292,3 +292,34 @@ def test_a_lead_sending_identity_fields_of_the_wrong_type_gets_422_naming_the_fi
     detail = response.json()["detail"]
     assert detail["code"] == code and detail["field"] in body and detail[detail["field"]]
     assert not Agent.objects.filter(name="Odd").exists()
+
+
+# --- the main agent and board memory -------------------------------------------------------------
+
+
+def test_the_main_agent_reads_a_leads_reply_and_writes_the_users_answer(board, lead, main_agent):
+    agent_client(mint_token(lead)).post(f"/api/v1/agent/boards/{board.id}/memory",
+                                        {"content": "Blocked on the API key.", "tags": ["gateway_main", "lead_reply"]},
+                                        format="json")
+    main = agent_client(mint_token(main_agent))
+
+    notes = main.get(f"/api/v1/agent/boards/{board.id}/memory", {"is_chat": "false"})
+    answer = main.post(f"/api/v1/agent/boards/{board.id}/memory",
+                       {"content": "The user added the key to the vault.", "tags": ["gateway_main", "user_reply"],
+                        "source": "user_via_gateway_main"}, format="json")
+
+    assert notes.status_code == 200
+    assert [item["content"] for item in notes.json()["items"]] == ["Blocked on the API key."]
+    assert answer.status_code == 201
+    assert answer.json()["tags"] == ["gateway_main", "user_reply"] and answer.json()["is_chat"] is False
+    lead_view = agent_client(mint_token(lead)).get(f"/api/v1/agent/boards/{board.id}/memory").json()["items"]
+    assert lead_view[0]["content"] == "The user added the key to the vault."
+
+
+def test_the_main_agent_cannot_touch_another_organizations_board_memory(main_agent, other_board):
+    main = agent_client(mint_token(main_agent))
+
+    for response in (main.get(f"/api/v1/agent/boards/{other_board.id}/memory"),
+                     main.post(f"/api/v1/agent/boards/{other_board.id}/memory", {"content": "Hi"}, format="json")):
+        assert response.status_code == 403
+        assert response.json()["detail"]["code"] == "board_out_of_reach"

@@ -123,3 +123,16 @@ def test_memory_of_another_board_is_out_of_reach(foreign_agent, board):
 def test_memory_source_must_be_text(worker, board):
     with refused(422, "memory_source_invalid"):
         rules.create_memory(worker, board, {"content": "x", "source": 12})
+
+
+def test_the_main_agent_writes_memory_on_its_organizations_boards(main_agent, board):
+    memory = rules.create_memory(main_agent, board, {"content": "The user says: ship on Friday.",
+                                                     "tags": ["gateway_main", "user_reply"]})
+    assert memory.author_agent == main_agent and not memory.is_chat
+    assert ActivityEvent.objects.get().actor_agent_id == main_agent.pk
+
+
+def test_the_main_agent_cannot_write_memory_on_another_organizations_board(main_agent, other_board):
+    with refused(403, "board_out_of_reach"):
+        rules.create_memory(main_agent, other_board, {"content": "Hello"})
+    assert not BoardMemory.objects.exists()
