@@ -96,6 +96,13 @@ def revoke_token(agent: Agent) -> None:
     agent.save(update_fields=["token_key", "token_digest", "token_rotated_at", "updated_at"])
 
 
+def looks_like_agent_token(raw: str) -> bool:
+    """Whether ``raw`` has the shape of an agent token (``mc_<key>_<secret>``), right or wrong.
+    People's bearer classes leave such tokens to the agent class on routes both may call."""
+    raw = raw.strip()
+    return len(raw) <= MAX_TOKEN_LENGTH and _TOKEN_SHAPE.fullmatch(raw) is not None
+
+
 def authenticate_token(raw: str) -> Agent | None:
     """The agent whose token ``raw`` is, or None. Same answer and similar cost for a
     malformed, an unknown and a wrong token."""

@@ -17,14 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.access import agent_can_reach
+from agents.access import get_board_for_agent
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
 from agents.rules.inputs import priority_from_word
 from missioncontrol.api.pagination import LimitOffsetEnvelopePagination, parse_paging
 from missioncontrol.api.views import validated
-from missioncontrol.lookups import first_or_none
 
 LEAD, WORKER, MAIN = "lead", "worker", "main"
 ALL_ROLES = (LEAD, WORKER, MAIN)
@@ -128,14 +127,7 @@ class AgentAPIView(APIView):
         agent = self.agent
         if agent.board_id is not None and str(agent.board_id) == str(board_id) and agent.board is not None:
             return agent.board  # loaded with the token lookup: no query
-        board = first_or_none(Board.objects.select_related("organization", "gateway"), board_id)
-        if board is None:
-            raise RuleViolation(404, "board_not_found", "No such board.")
-        if not agent_can_reach(agent, board):
-            raise RuleViolation(403, "board_out_of_reach",
-                                "This board is outside your reach: board agents work on their own board, "
-                                "the main agent on the boards of its organization.")
-        return board
+        return get_board_for_agent(agent, board_id)
 
     def envelope(self, queryset: Any, serializer_class: type[Any]) -> Response:
         """A page of ``queryset`` in the list envelope.
