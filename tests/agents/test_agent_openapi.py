@@ -22,7 +22,10 @@ EVERYONE = {
     ("GET", "/api/v1/agent/boards"), ("GET", B), ("GET", "/api/v1/agent/agents"),
     # The main agent reads the leads' replies and writes people's answers there.
     ("GET", f"{B}/memory"), ("POST", f"{B}/memory"),
+    # The heartbeat paths of older workspaces, under the user API's prefix.
+    ("POST", "/api/v1/agents/heartbeat"), ("POST", "/api/v1/agents/{agent_id}/heartbeat"),
 }
+LEGACY_PATHS = {"/api/v1/agents/heartbeat", "/api/v1/agents/{agent_id}/heartbeat"}
 LEAD_ONLY = {
     ("POST", f"{B}/tasks"), ("DELETE", f"{B}/tasks/{{task_id}}"), ("POST", "/api/v1/agent/agents"),
 }
@@ -78,10 +81,10 @@ def test_every_agent_operation_has_an_id_role_tags_and_hints(schema):
             assert all(isinstance(text, str) and text.strip() for text in op[hint]), where
 
 
-def test_no_route_outside_the_agent_api_carries_an_agent_role_tag(schema):
+def test_no_route_outside_the_agent_api_carries_an_agent_role_tag_but_the_older_heartbeats(schema):
     tagged = {(m, p) for m, p, op in operations(schema) if set(op.get("tags", [])) & ROLE_TAGS}
 
-    assert all(path.startswith("/api/v1/agent/") for _, path in tagged)
+    assert {path for _, path in tagged if not path.startswith("/api/v1/agent/")} == LEGACY_PATHS
 
 
 def test_agent_operations_document_both_token_headers(schema):
@@ -191,8 +194,12 @@ def test_every_agent_operation_has_its_own_summary_description_and_intent(schema
     assert not {op["description"] for _, _, op in ops} & base_docstrings
 
 
-def test_the_heartbeat_has_no_request_body(schema):
-    assert "requestBody" not in schema["paths"]["/api/v1/agent/heartbeat"]["post"]
+def test_the_heartbeat_has_no_request_body_and_the_older_paths_document_theirs(schema):
+    paths = schema["paths"]
+    assert "requestBody" not in paths["/api/v1/agent/heartbeat"]["post"]
+    assert "requestBody" in paths["/api/v1/agents/heartbeat"]["post"]
+    for path in LEGACY_PATHS:
+        assert paths[path]["post"]["security"] == [{"AgentToken": []}, {"AgentBearer": []}], path
 
 
 def test_agent_operation_refuses_an_operation_without_its_hints():

@@ -27,13 +27,18 @@ def document(django_db_blocker):
 INGEST = "/api/v1/boards/{board_id}/webhooks/{webhook_id}"
 
 
+AGENT_ROLE_TAGS = {"agent-lead", "agent-worker", "agent-main"}
+
+
 def user_operations(document):
-    """Every operation of the user API (not the agent API, not webhook ingest)."""
+    """Every operation of the user API (not the agent API, not its older heartbeat paths under
+    /api/v1/agents/, not webhook ingest)."""
     for path, item in document["paths"].items():
         if not path.startswith("/api/v1/") or path.startswith("/api/v1/agent/"):
             continue
         for method in METHODS:
-            if method in item and (path, method) != (INGEST, "post"):
+            if method in item and (path, method) != (INGEST, "post") \
+                    and not set(item[method].get("tags", [])) & AGENT_ROLE_TAGS:
                 yield path, method, item[method]
 
 
