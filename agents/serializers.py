@@ -183,14 +183,17 @@ AGENT_PRIORITY_HELP = ("low, medium, high or urgent. Other words are read as one
 class AgentTaskWriteSerializer(TaskWriteSerializer):
     """A task as a lead creates it on the agent API: ``priority`` is any word."""
 
-    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+    # The serializer metaclass collects declared fields, so a subclass may declare a field of
+    # another kind under the same name; the stubs see plain class attributes and disagree.
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,  # type: ignore[assignment]
                                      help_text=AGENT_PRIORITY_HELP)
 
 
 class AgentTaskUpdateSerializer(TaskUpdateSerializer):
     """A task change on the agent API: ``priority`` is any word."""
 
-    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+    # As above: a declared field of another kind, which the stubs cannot see is allowed.
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,  # type: ignore[assignment]
                                      help_text=AGENT_PRIORITY_HELP)
 
 

@@ -30,7 +30,7 @@ from agents.serializers import AgentSerializer
 from missioncontrol.api.schema import error_responses
 from missioncontrol.api.views import PersonView
 
-AGENT_SECURITY = [{"AgentToken": []}, {"AgentBearer": []}]
+AGENT_SECURITY: list[dict[str, list[str]]] = [{"AgentToken": []}, {"AgentBearer": []}]
 
 
 class LegacyHeartbeatBodySerializer(serializers.Serializer):

@@ -97,12 +97,12 @@ class AgentTokenScheme(OpenApiAuthenticationExtension):
     target_class = "agents.authentication.AgentTokenAuthentication"
     name = ["AgentToken", "AgentBearer"]
 
-    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]] | None:
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
         # A user route that agents may only read (``AgentReadableView``) lists the agent
         # token on those methods only.
         agent_methods = getattr(auto_schema.view, "agent_methods", None)
         if agent_methods is not None and str(auto_schema.method).upper() not in agent_methods:
-            return None
+            return []
         # Either header form is enough: alternatives, not both at once.
         return [{"AgentToken": []}, {"AgentBearer": []}]
 
