@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from agents.models import Agent, Board, Gateway, Membership, Organization, Tag, User
+from agents.models import ActivityEvent, Agent, Board, Gateway, Membership, Organization, Tag, User
 from agents.refusals import RuleViolation
-from missioncontrol.lookups import get_or_404
+from missioncontrol.lookups import first_or_none, get_or_404
 
 ADMIN_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
@@ -122,6 +122,40 @@ def agent_can_reach(agent: Agent, board: Board) -> bool:
     if agent.board_id is not None:
         return agent.board_id == board.pk
     return agent.organization_id == board.organization_id
+
+
+def board_out_of_reach() -> RuleViolation:
+    return RuleViolation(403, "board_out_of_reach",
+                         "This board is outside your reach: board agents work on their own board, "
+                         "the main agent on the boards of its organization.")
+
+
+def get_board_for_agent(agent: Agent, board_id: Any) -> Board:
+    """The board, when it exists (404 ``board_not_found``) and ``agent`` may reach it (403
+    ``board_out_of_reach``). Unlike people, agents learn that a board exists: they are told
+    board ids by people and webhooks, and a plain 404 would send them looking elsewhere."""
+    board = first_or_none(Board.objects.select_related("organization", "gateway"), board_id)
+    if board is None:
+        raise RuleViolation(404, "board_not_found", "No such board.")
+    if not agent_can_reach(agent, board):
+        raise board_out_of_reach()
+    return board
+
+
+def activity_for_agent(agent: Agent, board_id: uuid.UUID | None = None) -> QuerySet[ActivityEvent]:
+    """The events an agent may read, as far as its reach goes: a board agent its board's,
+    the main agent its organization's. ``board_id`` narrows them to one board; a board the
+    agent cannot reach is 403 (a deleted board of its organization keeps its history)."""
+    if agent.board_id is not None:
+        if board_id is not None and board_id != agent.board_id:
+            raise board_out_of_reach()
+        return ActivityEvent.objects.filter(board_id=agent.board_id)
+    events = ActivityEvent.objects.filter(organization_id=agent.organization_id)
+    if board_id is None:
+        return events
+    if Board.objects.filter(pk=board_id).exclude(organization_id=agent.organization_id).exists():
+        raise board_out_of_reach()
+    return events.filter(board_id=board_id)
 
 
 def organization_for_create(user: User, organization_id: uuid.UUID | None) -> Organization:

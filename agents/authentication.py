@@ -9,7 +9,9 @@ People (and REST clients acting for them) on the user API, by ``AUTH_MODE``:
 
 Each token class also checks the mode at request time, so a list holding both is safe.
 Agents, on the agent API: their token, in ``X-Agent-Token`` or ``Authorization: Bearer``
-(:class:`AgentTokenAuthentication`).
+(:class:`AgentTokenAuthentication`). A few user routes take both kinds of caller (agents
+may read a board's tasks there); their list holds the people's classes and then the
+agent class, and the people's bearer classes pass over a token in the agent shape.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from rest_framework.request import Request
 from agents import presence
 from agents.identity import clerk_user, local_operator
 from agents.models import Agent, User
-from agents.tokens import authenticate_token
+from agents.tokens import authenticate_token, looks_like_agent_token
 from ops import throttle
+from ops.client_ip import client_ip
 
 # SessionAuthentication (the console's Django session, CSRF checked on unsafe methods) is
 # DRF's class as it is, re-exported so settings name every user class from this module.
@@ -68,9 +71,11 @@ class LocalTokenAuthentication(BaseAuthentication):
         if token is None:
             return None
         expected = settings.LOCAL_AUTH_TOKEN
-        if not token or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        return local_operator(), None
+        if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return local_operator(), None
+        if looks_like_agent_token(token):
+            return None  # an agent's token: the agent class decides, on the routes that have it
+        raise exceptions.AuthenticationFailed("Invalid token.")
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
@@ -144,8 +149,8 @@ class ClerkJWTAuthentication(BaseAuthentication):
         if settings.AUTH_MODE != "clerk":
             return None
         token = bearer_token(request)
-        if token is None:
-            return None
+        if token is None or looks_like_agent_token(token):
+            return None  # no bearer, or an agent's token for the agent class
         claims = self.verify(token)
         user = clerk_user(str(claims["sub"]), claims)
         if not user.is_active:
@@ -202,7 +207,11 @@ class ClerkJwtScheme(OpenApiAuthenticationExtension):
 # --- agents -----------------------------------------------------------------------------
 
 AGENT_TOKEN_HEADER = "HTTP_X_AGENT_TOKEN"
-THROTTLE_SCOPE = "agent_auth"
+# Failed authentications per client IP: what a token guesser runs into.
+FAILED_AUTH_SCOPE = "agent_auth"
+# Requests per agent (its token's key id): many agents share one gateway's IP, so a
+# per-IP count of good requests would make them starve each other.
+AGENT_REQUESTS_SCOPE = "agent_requests"
 
 
 def presented_token(request: Request) -> str | None:
@@ -220,25 +229,35 @@ def presented_token(request: Request) -> str | None:
 class AgentTokenAuthentication(BaseAuthentication):
     """The agent API's authentication: ``request.user`` is the calling :class:`Agent`.
 
-    Every request that presents a token counts against the ``agent_auth`` rate limit of
-    its client IP before the token is looked at, so guessing costs the guesser, not us.
+    Two limits, so that guessing costs the guesser and many honest agents behind one
+    gateway address do not:
+
+    - ``agent_auth`` counts the *failed* authentications of a client IP; an address over
+      it gets 429 before its token is looked at, whatever token it sends;
+    - ``agent_requests`` counts every request of an agent once its token is known.
     """
 
     def authenticate(self, request: Request) -> tuple[Agent, None] | None:
         raw = presented_token(request)
         if raw is None:
             return None
-        throttle.enforce(THROTTLE_SCOPE, request)
-        if not raw:
-            raise exceptions.AuthenticationFailed("Invalid agent token.")
-        agent = authenticate_token(raw)
+        ip = client_ip(request)
+        refuse_when_over(throttle.peek(FAILED_AUTH_SCOPE, ip))
+        agent = authenticate_token(raw) if raw else None
         if agent is None:
+            throttle.hit(FAILED_AUTH_SCOPE, ip)
             raise exceptions.AuthenticationFailed("Invalid agent token.")
+        refuse_when_over(throttle.hit(AGENT_REQUESTS_SCOPE, agent.token_key or str(agent.pk)))
         presence.mark_seen(agent)
         return agent, None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="agent"'
+
+
+def refuse_when_over(result: throttle.ThrottleResult) -> None:
+    if not result.allowed:
+        raise exceptions.Throttled(wait=result.retry_after)
 
 
 def request_agent(request: Any) -> Agent:

@@ -1,7 +1,8 @@
 """Requests as authenticated views see them: who ``request.user`` is, for the type checker.
 
 The permission class of each interface guarantees it at run time (``IsPerson`` on the
-user API, ``IsAgent`` on the agent API, ``login_required`` in the console); these
+user API, ``PersonOrReadingAgent`` on its few routes agents may read, ``IsAgent`` on the
+agent API, ``login_required`` in the console); these
 classes only tell mypy, and are never instantiated.
 """
 
@@ -32,10 +33,18 @@ if TYPE_CHECKING:
         @user.setter
         def user(self, value: Agent) -> None: ...
 
+    class PersonOrAgentRequest(Request):
+        """A user API route that agents may read too: a person, or an agent within its reach."""
+
+        @property  # type: ignore[override]  # as on AgentRequest: DRF keeps what authentication returned
+        def user(self) -> User | Agent: ...
+        @user.setter
+        def user(self, value: User | Agent) -> None: ...
+
     class ConsoleRequest(HttpRequest):
         """A console page behind ``login_required``."""
 
         user: User
 else:
-    PersonRequest = AgentRequest = Request
+    PersonRequest = AgentRequest = PersonOrAgentRequest = Request
     ConsoleRequest = HttpRequest

@@ -172,6 +172,31 @@ class TaskUpdateSerializer(TaskWriteSerializer):
     comment = serializers.CharField(required=False, allow_blank=False)
 
 
+# Agents were written for a server that took any priority string; the agent API reads the
+# word (``agents.rules.inputs.priority_from_word``) instead of refusing it.
+AGENT_PRIORITY_HELP = ("low, medium, high or urgent. Other words are read as one of these, case ignored: "
+                       "critical, blocker, p0, highest as urgent; important, p1 as high; normal, default, p2 as "
+                       "medium; minor, trivial, lowest, p3 as low; any other word as medium. The activity "
+                       "event of the change keeps the word you sent.")
+
+
+class AgentTaskWriteSerializer(TaskWriteSerializer):
+    """A task as a lead creates it on the agent API: ``priority`` is any word."""
+
+    # The serializer metaclass collects declared fields, so a subclass may declare a field of
+    # another kind under the same name; the stubs see plain class attributes and disagree.
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,  # type: ignore[assignment]
+                                     help_text=AGENT_PRIORITY_HELP)
+
+
+class AgentTaskUpdateSerializer(TaskUpdateSerializer):
+    """A task change on the agent API: ``priority`` is any word."""
+
+    # As above: a declared field of another kind, which the stubs cannot see is allowed.
+    priority = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,  # type: ignore[assignment]
+                                     help_text=AGENT_PRIORITY_HELP)
+
+
 # --- comments -------------------------------------------------------------------------------
 
 
@@ -295,6 +320,32 @@ class ApprovalResolveSerializer(StrictSerializer):
 # --- agents, boards, gateways ---------------------------------------------------------------
 
 
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "description": "Who the agent is: texts or lists of texts. Known keys: role, communication_style, emoji, "
+                   "purpose, personality, custom_instructions; other keys are kept as given.",
+    "example": {"role": "Release notes writer", "communication_style": "direct, concise", "emoji": ":memo:"},
+})
+class IdentityProfileField(serializers.DictField):
+    """Types only: ``agents.rules.roster`` checks each value is a text or a list of texts."""
+
+
+@extend_schema_field({
+    "type": "object",
+    "properties": {"every": {"type": "string", "pattern": r"^\d+(ms|s|m|h|d)$", "example": "10m",
+                             "description": "How often the gateway runs the agent's heartbeat."}},
+    "additionalProperties": True,
+    "description": "The agent's heartbeat settings on its gateway; other keys are kept as given.",
+})
+class HeartbeatConfigField(serializers.DictField):
+    """Types only: ``agents.rules.roster`` checks ``every``."""
+
+
+TEMPLATE_HELP = ("Markdown written into the agent's {file} instead of the default one; empty: the default. "
+                 "Taken as it is, never evaluated as a template.")
+
+
 class AgentLifecycleSerializer(serializers.Serializer):
     """Where the agent's provisioning on its gateway stands, and why."""
 
@@ -316,11 +367,16 @@ class AgentSerializer(serializers.ModelSerializer):
     gateway_id = serializers.UUIDField(read_only=True, allow_null=True)
     status = serializers.SerializerMethodField()
     is_gateway_main = serializers.BooleanField(read_only=True)
+    identity_profile = IdentityProfileField(read_only=True)
+    identity_template = serializers.CharField(read_only=True, help_text=TEMPLATE_HELP.format(file="IDENTITY.md"))
+    soul_template = serializers.CharField(read_only=True, help_text=TEMPLATE_HELP.format(file="SOUL.md"))
+    heartbeat_config = HeartbeatConfigField(read_only=True)
 
     class Meta:
         model = Agent
         # The contract's agent, as agents read it.
         fields = ["id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                  "identity_profile", "identity_template", "soul_template", "heartbeat_config",
                   "last_seen_at", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -355,7 +411,18 @@ class AgentDetailWithTokenSerializer(AgentDetailSerializer):
         read_only_fields = fields
 
 
-class AgentCreateSerializer(StrictSerializer):
+class AgentIdentityWriteSerializer(StrictSerializer):
+    """The four fields that say who an agent is, as its creator writes them."""
+
+    identity_profile = IdentityProfileField(required=False)
+    identity_template = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                              help_text=TEMPLATE_HELP.format(file="IDENTITY.md"))
+    soul_template = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          help_text=TEMPLATE_HELP.format(file="SOUL.md"))
+    heartbeat_config = HeartbeatConfigField(required=False)
+
+
+class AgentCreateSerializer(AgentIdentityWriteSerializer):
     name = serializers.CharField(max_length=200)
     board_id = serializers.UUIDField(required=False, allow_null=True)
     gateway_id = serializers.UUIDField(required=False, allow_null=True)
@@ -371,6 +438,15 @@ class AgentCreateSerializer(StrictSerializer):
 class AgentUpdateSerializer(AgentCreateSerializer):
     name = serializers.CharField(max_length=200, required=False)
     is_board_lead = serializers.BooleanField(required=False)
+
+
+class AgentWorkerCreateSerializer(AgentIdentityWriteSerializer):
+    """What a lead sends to add a worker (the agent API reads it leniently: unknown keys and
+    nulls are ignored; the rule checks the values)."""
+
+    name = serializers.CharField(max_length=200)
+    board_id = serializers.UUIDField(required=False, allow_null=True,
+                                     help_text="Optional; when given, it must be your own board.")
 
 
 class TokenSerializer(serializers.Serializer):

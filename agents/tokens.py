@@ -177,6 +177,13 @@ def matches(agent: Agent, raw: str, now: datetime | None = None) -> str | None:
     return "current" if current else "previous"
 
 
+def looks_like_agent_token(raw: str) -> bool:
+    """Whether ``raw`` has the shape of an agent token (``mc_<key>_<secret>``), right or wrong.
+    People's bearer classes leave such tokens to the agent class on routes both may call."""
+    raw = raw.strip()
+    return len(raw) <= MAX_TOKEN_LENGTH and _TOKEN_SHAPE.fullmatch(raw) is not None
+
+
 def authenticate_token(raw: str) -> Agent | None:
     """The agent whose token ``raw`` is (its current one, or its previous one during the
     grace after a rotation), or None. Same answer and similar cost for a malformed, an

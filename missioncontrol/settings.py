@@ -173,7 +173,10 @@ REDIS_URL = env.url("REDIS_URL", "", ("redis", "rediss", "unix"))
 RATE_LIMIT_BACKEND = env.choice("RATE_LIMIT_BACKEND", "memory", ("memory", "redis"))
 RATE_LIMIT_REDIS_URL = env.url("RATE_LIMIT_REDIS_URL", "", ("redis", "rediss", "unix")) or REDIS_URL
 RATE_LIMITS = {
+    # Failed agent authentications per client IP (a wrong, unknown or malformed token).
     "agent_auth": env.rate("RATE_LIMIT_AGENT_AUTH", (20, 60)),
+    # Requests per agent, counted by its token's key id (docs/configuration.md explains the default).
+    "agent_requests": env.rate("RATE_LIMIT_AGENT_REQUESTS", (120, 60)),
     "webhook_ingest": env.rate("RATE_LIMIT_WEBHOOK_INGEST", (60, 60)),
     "console_login": env.rate("RATE_LIMIT_CONSOLE_LOGIN", (10, 60)),
 }

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     # Before any other /api/v1/ include: agent routes must not be shadowed by user routes.
     path("api/v1/agent/", include("agents.agent_api.urls")),
+    # Two heartbeat paths of older agent workspaces live under the user API's prefix.
+    path("api/v1/", include("agents.agent_api.legacy_urls")),
     path("api/v1/", include("agents.api.urls")),
     path("admin/", admin.site.urls),
     # The console: sign-in at /login/, pages from / on.

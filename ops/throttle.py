@@ -13,12 +13,14 @@ webhook because a counter store is away would turn a degraded dependency into an
 One warning is logged when an outage starts and one line when it ends, not one per
 request; ``ops.probes`` shows the state in ``/readyz``.
 
-Three ways in, one implementation:
+Three ways to count, one implementation, and one way to look:
 
 - ``hit(scope, ident)`` for plain code;
 - ``ScopedIpThrottle``, the DRF throttle class for views with ``throttle_scope``;
 - ``enforce(scope, request)`` for authentication classes, which must refuse an
-  over-limit caller before spending any work on its token.
+  over-limit caller before spending any work on its token;
+- ``peek(scope, ident)`` reads a counter without adding to it, for limits that count
+  only some requests (failed authentications) but stop every request once over.
 """
 
 from __future__ import annotations
@@ -190,3 +192,24 @@ class ScopedIpThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def peek(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
+    """Whether ``ident`` is already over ``scope``, without counting this request.
+
+    For limits that count only some requests yet refuse every request once over: failed
+    agent authentications are counted with :func:`hit` after the fact, and the next
+    request from that address is turned away here before its token is looked at."""
+    limit, period = rate_for(scope)
+    now = clock() if now is None else now
+    window = int(now // period)
+    retry_after = max(1, math.ceil((window + 1) * period - now))
+    if not outage.should_try():
+        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+    try:
+        count = int(caches[CACHE_ALIAS].get(f"throttle:{scope}:{window}:{ident}") or 0)
+    except Exception as exc:  # noqa: BLE001  (as in hit: a failing cache means no limit)
+        outage.failed(exc)
+        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+    outage.succeeded()
+    return ThrottleResult(allowed=count < limit, retry_after=retry_after, count=count)

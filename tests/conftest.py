@@ -110,7 +110,7 @@ def throttle_clock(monkeypatch) -> FrozenClock:
 @pytest.fixture
 def lifted_rate_limits() -> tuple[str, ...]:
     """Scopes whose limit is lifted far above what a test sends; a folder whose tests call as
-    an agent overrides this with ``("agent_auth",)``."""
+    an agent overrides this with ``("agent_auth", "agent_requests")``."""
     return ()
 
 

@@ -17,13 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.access import agent_can_reach
+from agents.access import get_board_for_agent
 from agents.authentication import AgentTokenAuthentication, request_agent
 from agents.models import Agent, Board
 from agents.refusals import RuleViolation
+from agents.rules.inputs import priority_from_word
 from missioncontrol.api.pagination import LimitOffsetEnvelopePagination, parse_paging
 from missioncontrol.api.views import validated
-from missioncontrol.lookups import first_or_none
 
 LEAD, WORKER, MAIN = "lead", "worker", "main"
 ALL_ROLES = (LEAD, WORKER, MAIN)
@@ -59,6 +59,18 @@ def _writable_fields(serializer_class: type[serializers.Serializer]) -> frozense
     return frozenset(name for name, field in serializer_class().fields.items() if not field.read_only)
 
 
+def agent_task_input(serializer_class: type[serializers.Serializer], request: Request,
+                     **kwargs: Any) -> tuple[dict[str, Any], str | None]:
+    """A task body as :func:`agent_input` reads it, with ``priority`` read from whatever word
+    the agent sent (``critical`` is ``urgent``); also returns that word, for the event."""
+    data = agent_input(serializer_class, request, **kwargs)
+    sent = data.get("priority")
+    if not isinstance(sent, str):
+        return data, None
+    data["priority"] = priority_from_word(sent)
+    return data, sent
+
+
 def agent_input(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
     """The body as ``validated`` checks it, after dropping unknown keys and reading ``null``
     (and a blank ``comment``) in an optional field as "not given". ``"status": null`` stays a 422."""
@@ -85,7 +97,8 @@ class AgentAPIView(APIView):
 
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
-    # The agent_auth limit is applied by the authentication class, before the token is checked.
+    # Both agent limits (failed authentications per IP, requests per agent) are applied by
+    # the authentication class, the first before the token is looked up.
     throttle_classes = []
     roles: ClassVar[dict[str, tuple[str, ...]]] = {}
     # Read by the schema generator, which documents list answers in the envelope.
@@ -114,14 +127,7 @@ class AgentAPIView(APIView):
         agent = self.agent
         if agent.board_id is not None and str(agent.board_id) == str(board_id) and agent.board is not None:
             return agent.board  # loaded with the token lookup: no query
-        board = first_or_none(Board.objects.select_related("organization", "gateway"), board_id)
-        if board is None:
-            raise RuleViolation(404, "board_not_found", "No such board.")
-        if not agent_can_reach(agent, board):
-            raise RuleViolation(403, "board_out_of_reach",
-                                "This board is outside your reach: board agents work on their own board, "
-                                "the main agent on the boards of its organization.")
-        return board
+        return get_board_for_agent(agent, board_id)
 
     def envelope(self, queryset: Any, serializer_class: type[Any]) -> Response:
         """A page of ``queryset`` in the list envelope.

@@ -7,8 +7,9 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from agents import access, rules
+from agents.api.base import AGENT_READ_NOTE, AgentReadableView, board_for_caller
 from agents.api.snapshot import BoardSnapshotSerializer, board_snapshot
-from agents.http import PersonRequest
+from agents.http import PersonOrAgentRequest, PersonRequest
 from agents.serializers import BoardSerializer, BoardUpdateSerializer, BoardWriteSerializer
 from missioncontrol.api.schema import NO_CONTENT, error_responses
 from missioncontrol.api.views import PersonView, paginated, validated
@@ -53,10 +54,11 @@ class BoardDetailView(PersonView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BoardSnapshotView(PersonView):
+class BoardSnapshotView(AgentReadableView):
     @extend_schema(operation_id="boards_snapshot", tags=TAGS,
                    summary="The board with all its tasks, agents and pending approvals",
-                   responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404)})
-    def get(self, request: PersonRequest, board_id: UUID) -> Response:
-        board = access.get_board_for(request.user, board_id)
+                   description=AGENT_READ_NOTE,
+                   responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404, 429)})
+    def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
+        board = board_for_caller(request.user, board_id)
         return Response(BoardSnapshotSerializer(board_snapshot(board)).data)

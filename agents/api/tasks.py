@@ -7,8 +7,8 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from agents import access, rules
-from agents.api.base import object_on_board
-from agents.http import PersonRequest
+from agents.api.base import AGENT_READ_NOTE, AgentReadableView, board_for_caller, object_on_board
+from agents.http import PersonOrAgentRequest, PersonRequest
 from agents.models import Task
 from agents.queries import TASK_FILTERS, filter_tasks
 from agents.serializers import (
@@ -24,12 +24,12 @@ from missioncontrol.api.views import PersonView, paginated, validated
 TAGS = ["tasks"]
 
 
-class TaskListView(PersonView):
+class TaskListView(AgentReadableView):
     @extend_schema(operation_id="tasks_list", tags=TAGS, summary="Tasks of a board, newest first",
-                   parameters=TASK_FILTERS,
-                   responses={200: TaskSerializer(many=True), **error_responses(401, 403, 404, 422)})
-    def get(self, request: PersonRequest, board_id: UUID) -> Response:
-        board = access.get_board_for(request.user, board_id)
+                   description=AGENT_READ_NOTE, parameters=TASK_FILTERS,
+                   responses={200: TaskSerializer(many=True), **error_responses(401, 403, 404, 422, 429)})
+    def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
+        board = board_for_caller(request.user, board_id)
         tasks = filter_tasks(request, Task.objects.filter(board=board)).order_by("-created_at", "id")
         return paginated(request, tasks, TaskSerializer)
 

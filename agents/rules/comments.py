@@ -1,4 +1,8 @@
-"""Comments on tasks: people of the organization, the lead, and a worker holding the task."""
+"""Comments on tasks: people of the organization and every agent of the task's board.
+
+A worker may comment on any task of its board, held by someone else or not: it assists,
+answers a question or a mention. What it may not do there is change the task (status or
+fields): that stays with whoever holds it (``agents.rules.tasks``)."""
 
 from __future__ import annotations
 
@@ -7,12 +11,7 @@ from django.db import transaction
 from agents import activity
 from agents.models import Agent, Task, TaskComment, User
 from agents.refusals import RuleViolation
-from agents.rules.actors import (
-    Actor,
-    actor_role,
-    check_worker_may_touch,
-    require_board_worker_or_person,
-)
+from agents.rules.actors import Actor, actor_role, require_board_worker_or_person
 
 
 def comment_text(comment: str | None) -> str | None:
@@ -30,10 +29,8 @@ def write_comment(actor: Actor, task: Task, message: str) -> TaskComment:
 
 
 def check_may_comment(role: str, actor: Actor, task: Task) -> None:
+    """People, the lead and every worker of the board comment; the main agent works through them."""
     require_board_worker_or_person(role)
-    if role == "worker":
-        assert isinstance(actor, Agent)
-        check_worker_may_touch(actor, task)
 
 
 def record_comment(actor: Actor, task: Task, row: TaskComment) -> None:
@@ -42,7 +39,7 @@ def record_comment(actor: Actor, task: Task, row: TaskComment) -> None:
 
 
 def add_comment(actor: Actor, task: Task, message: str) -> TaskComment:
-    """A comment on a task by a person of its organization, its lead, or a worker holding it."""
+    """A comment on a task by a person of its organization or an agent of its board."""
     role = actor_role(actor, task.board)
     check_may_comment(role, actor, task)
     text = comment_text(message)

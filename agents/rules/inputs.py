@@ -17,6 +17,18 @@ from missioncontrol.lookups import parse_uuid
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
+# The words agents use for a priority, read as one of ours. Agents were written for a
+# server that stored any string (``critical``, ``P1``...); the agent API reads them this
+# way, and anything it does not know as ``medium``. People's API stays strict.
+PRIORITY_WORDS = {
+    "urgent": ("urgent", "critical", "crit", "blocker", "blocking", "p0", "highest", "emergency", "asap",
+               "immediate", "sev0", "sev1", "top"),
+    "high": ("high", "important", "p1", "major", "higher", "elevated", "sev2"),
+    "medium": ("medium", "normal", "default", "p2", "moderate", "standard", "med", "mid", "regular", "sev3"),
+    "low": ("low", "minor", "trivial", "lowest", "p3", "p4", "lower", "someday", "sev4"),
+}
+_PRIORITY_OF_WORD = {word: priority for priority, words in PRIORITY_WORDS.items() for word in words}
+
 
 def uuid_value(value: Any, field: str) -> uuid.UUID:
     parsed = parse_uuid(value)
@@ -40,6 +52,12 @@ def choice(value: Any, choices: type[TextChoices], field: str) -> str:
         allowed = ", ".join(choices.values)
         raise RuleViolation(422, f"invalid_{field}", f"{field} must be one of: {allowed}.", field=field)
     return str(value)
+
+
+def priority_from_word(word: str) -> str:
+    """One of the four priorities for what an agent sent: the word table, case and
+    surrounding space ignored (``P1``, `` Critical``), else ``medium``."""
+    return _PRIORITY_OF_WORD.get(word.strip().lower(), "medium")
 
 
 def aware_datetime(value: Any, field: str) -> datetime | None:

@@ -1,4 +1,8 @@
-"""Board memory: the notes and chat the board's agents read on every heartbeat."""
+"""Board memory: the notes and chat the board's agents read on every heartbeat.
+
+People of the organization, the board's agents and the main agent of the organization
+write it; the main agent reads the leads' replies there and writes the answers it got
+from people (``agents.access.agent_can_reach`` keeps it to its organization's boards)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,12 @@ from django.db import transaction
 from agents import activity
 from agents.models import Agent, Board, BoardMemory, User
 from agents.refusals import RuleViolation
-from agents.rules.actors import Actor, actor_role, require_board_worker_or_person
+from agents.rules.actors import Actor, actor_role
 
 
 def create_memory(actor: Actor, board: Board, data: dict[str, Any]) -> BoardMemory:
     """A note or chat message on the board; the tag ``chat`` makes it chat."""
-    role = actor_role(actor, board)
-    require_board_worker_or_person(role)
+    actor_role(actor, board)  # reach: 404 for people outside, 403 for agents outside
     content = data.get("content")
     if not isinstance(content, str) or not content.strip():
         raise RuleViolation(422, "memory_content_required", "Board memory needs content.", field="content")

@@ -8,6 +8,8 @@ stable code; each change writes one event.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,6 +23,17 @@ from agents.tokens import mint_token
 from missioncontrol.lookups import parse_uuid
 
 AGENT_NAME_MAX_LENGTH = 200
+# Who an agent is, as its creator describes it; the gateway side writes its workspace
+# files (IDENTITY.md, SOUL.md) and its heartbeat entry from these.
+IDENTITY_FIELDS = ("identity_profile", "identity_template", "soul_template", "heartbeat_config")
+PROFILE_MAX_KEYS = 50
+PROFILE_KEY_MAX_LENGTH = 100
+PROFILE_TEXT_MAX_LENGTH = 2_000
+PROFILE_LIST_MAX_ITEMS = 50
+TEMPLATE_MAX_LENGTH = 65_536
+HEARTBEAT_CONFIG_MAX_BYTES = 4_096
+# OpenClaw's heartbeat interval: a number and a unit, as its config takes it ("10m").
+HEARTBEAT_EVERY = re.compile(r"\d+(ms|s|m|h|d)")
 
 
 def _agent_name(name: Any) -> str:
@@ -31,6 +44,78 @@ def _agent_name(name: Any) -> str:
         raise RuleViolation(422, "agent_name_too_long", f"A name has at most {AGENT_NAME_MAX_LENGTH} characters.",
                             field="name")
     return name
+
+
+def _profile_invalid(message: str) -> RuleViolation:
+    return RuleViolation(422, "invalid_identity_profile", message, field="identity_profile")
+
+
+def _profile_text(key: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > PROFILE_TEXT_MAX_LENGTH:
+        raise _profile_invalid(f"identity_profile.{key} has at most {PROFILE_TEXT_MAX_LENGTH} characters.")
+    return value
+
+
+def read_identity_profile(value: Any) -> dict[str, str | list[str]]:
+    """An object of texts or lists of texts (``role``, ``communication_style``, ``emoji``, or
+    any other key, kept as given), trimmed; a key whose value is null is left out."""
+    if not isinstance(value, dict):
+        raise _profile_invalid("identity_profile must be an object of texts or lists of texts.")
+    if len(value) > PROFILE_MAX_KEYS:
+        raise _profile_invalid(f"identity_profile has at most {PROFILE_MAX_KEYS} keys.")
+    profile: dict[str, str | list[str]] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > PROFILE_KEY_MAX_LENGTH:
+            raise _profile_invalid(f"identity_profile keys are names of 1 to {PROFILE_KEY_MAX_LENGTH} characters.")
+        if item is None:
+            continue
+        if isinstance(item, str):
+            profile[key] = _profile_text(key, item)
+        elif isinstance(item, list) and all(isinstance(part, str) for part in item):
+            if len(item) > PROFILE_LIST_MAX_ITEMS:
+                raise _profile_invalid(f"identity_profile.{key} has at most {PROFILE_LIST_MAX_ITEMS} items.")
+            profile[key] = [_profile_text(key, part) for part in item]
+        else:
+            raise _profile_invalid(f"identity_profile.{key} must be a text or a list of texts.")
+    return profile
+
+
+def read_template(value: Any, field: str) -> str:
+    """The text of an IDENTITY.md or SOUL.md written for this agent; empty means the default file."""
+    if not isinstance(value, str):
+        raise RuleViolation(422, f"invalid_{field}", f"{field} must be text (Markdown).", field=field)
+    if len(value) > TEMPLATE_MAX_LENGTH:
+        raise RuleViolation(422, f"{field}_too_long", f"{field} has at most {TEMPLATE_MAX_LENGTH} characters.",
+                            field=field)
+    return value
+
+
+def read_heartbeat_config(value: Any) -> dict[str, Any]:
+    """An object; ``every``, when given, is a duration like ``10m`` (``ms``, ``s``, ``m``,
+    ``h`` or ``d``). Other keys are kept as given."""
+    def invalid(message: str) -> RuleViolation:
+        return RuleViolation(422, "invalid_heartbeat_config", message, field="heartbeat_config")
+
+    if not isinstance(value, dict):
+        raise invalid("heartbeat_config must be an object, like {\"every\": \"10m\"}.")
+    config = {key: item for key, item in value.items() if not (key == "every" and item is None)}
+    every = config.get("every")
+    if every is not None and not (isinstance(every, str) and HEARTBEAT_EVERY.fullmatch(every.strip())):
+        raise invalid("heartbeat_config.every must be a duration: a number and ms, s, m, h or d, like \"10m\".")
+    if every is not None:
+        config["every"] = every.strip()
+    if len(json.dumps(config)) > HEARTBEAT_CONFIG_MAX_BYTES:
+        raise invalid(f"heartbeat_config has at most {HEARTBEAT_CONFIG_MAX_BYTES} bytes of JSON.")
+    return config
+
+
+def identity_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The identity fields present in ``data``, checked; null means not given."""
+    readers = {"identity_profile": read_identity_profile, "heartbeat_config": read_heartbeat_config,
+               "identity_template": lambda value: read_template(value, "identity_template"),
+               "soul_template": lambda value: read_template(value, "soul_template")}
+    return {name: readers[name](data[name]) for name in IDENTITY_FIELDS if data.get(name) is not None}
 
 
 def check_board_has_room(board: Board, name: str, lead: bool, exclude: Agent | None = None) -> None:
@@ -64,14 +149,19 @@ def save_agent(agent: Agent, save: Any) -> Any:
 
 
 def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway: Gateway | None = None,
-                 is_board_lead: bool = False) -> tuple[Agent, str]:
+                 is_board_lead: bool = False, identity_profile: dict[str, Any] | None = None,
+                 identity_template: str | None = None, soul_template: str | None = None,
+                 heartbeat_config: dict[str, Any] | None = None) -> tuple[Agent, str]:
     """A new agent and its token (shown once): on ``board`` (its gateway by default), or without
-    a board as ``gateway``'s main agent.
+    a board as ``gateway``'s main agent, with the identity its creator gave it (each of the
+    four identity arguments None: not given).
 
     The caller has checked that ``actor`` may add agents there (an admin of the organization,
     or the board's lead). Refusals: 422 for a bad name or shape, 409 when the board is full,
     the name is taken on the board, the board has a lead, or the gateway has a main agent."""
     name = _agent_name(name)
+    identity = identity_fields({"identity_profile": identity_profile, "identity_template": identity_template,
+                                "soul_template": soul_template, "heartbeat_config": heartbeat_config})
     with transaction.atomic():
         if board is not None:
             # The board row lock serializes concurrent creates, so two cannot both take the last seat.
@@ -90,11 +180,16 @@ def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway
             if Agent.objects.filter(gateway=gateway, board__isnull=True).exists():
                 raise RuleViolation(409, "gateway_has_main_agent", "This gateway already has a main agent.")
             agent = Agent(name=name, board=None, organization_id=gateway.organization_id, gateway=gateway)
+        for field, value in identity.items():
+            setattr(agent, field, value)
         token = save_agent(agent, lambda: mint_token(agent))
         by = f"{actor.name} added" if isinstance(actor, Agent) else "Created"
+        data: dict[str, Any] = {"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead}
+        if identity:
+            data["identity_fields"] = sorted(identity)
         activity.record("agent.created", actor=actor, board=agent.board_id, agent=agent,
                         organization=agent.organization_id, message=f"{by} the {agent.role} agent {agent.name}",
-                        data={"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead})
+                        data=data)
         provision_on_gateway(agent, token=token)
     return agent, token
 
@@ -132,18 +227,23 @@ def add_agent(user: User, data: dict[str, Any]) -> tuple[Agent, str]:
     elif data.get("gateway_id") is not None:
         gateway = access.get_gateway_for(user, data["gateway_id"], admin=True)
     return create_agent(user, name=data["name"], board=board, gateway=gateway,
-                        is_board_lead=bool(data.get("is_board_lead")))
+                        is_board_lead=bool(data.get("is_board_lead")),
+                        **{field: data.get(field) for field in IDENTITY_FIELDS})
 
 
 def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
-    """Rename, change the gateway, or make or unmake the board's lead. An agent on a gateway
-    is provisioned again with the change (on its new gateway, when it moved)."""
+    """Rename, change the gateway, make or unmake the board's lead, or change who the agent
+    is (its identity profile, templates and heartbeat settings, each replaced as a whole). An
+    agent on a gateway is provisioned again with the change (on its new gateway, when it moved)."""
     access.require_admin(user, agent.organization_id)
     if "board_id" in data and data["board_id"] != agent.board_id:
         raise RuleViolation(422, "agent_board_fixed", "An agent stays on its board; create a new one instead.",
                             field="board_id")
     old_gateway_id = agent.gateway_id
+    identity = identity_fields(data)
     with transaction.atomic():
+        for field, value in identity.items():
+            setattr(agent, field, value)
         if "name" in data:
             agent.name = _agent_name(data["name"])
         if "gateway_id" in data:
@@ -202,8 +302,8 @@ def rotate_token(user: User, agent: Agent, *, revoke_previous: bool = False) -> 
 
 
 def _check_body(lead: Agent, data: Any) -> None:
-    """Other keys (older agents send ``status``, ``heartbeat_config``... too) are ignored, except
-    a ``board_id`` that is not the lead's own board and a request for a second lead."""
+    """Other keys (older agents send ``status`` too) are ignored, except a ``board_id`` that is
+    not the lead's own board and a request for a second lead."""
     if not isinstance(data, dict):
         raise RuleViolation(422, "invalid_body", "Send a JSON object.")
     board_id = data.get("board_id")
@@ -219,15 +319,17 @@ def _check_body(lead: Agent, data: Any) -> None:
 
 
 def create_worker(lead: Agent, data: Any) -> tuple[Agent, str]:
-    """A new worker on ``lead``'s board and its token (shown once); the limits are
-    :func:`create_agent`'s, the same as for people adding agents."""
+    """A new worker on ``lead``'s board and its token (shown once), with the identity the lead
+    describes (``identity_profile``, ``identity_template``, ``soul_template``,
+    ``heartbeat_config``); the limits are :func:`create_agent`'s, as for people adding agents."""
     if lead.board_id is None or not lead.is_board_lead:
         raise RuleViolation(403, "lead_required", "Only a board lead adds workers to its board.")
     _check_body(lead, data)
     board = lead.board
     assert board is not None  # a lead has a board
     return create_agent(lead, name=data.get("name"), board=board,
-                        gateway=board.gateway if board.gateway_id else lead.gateway)
+                        gateway=board.gateway if board.gateway_id else lead.gateway,
+                        **{field: data.get(field) for field in IDENTITY_FIELDS})
 
 
 def retry_provisioning(user: User, agent: Agent) -> Agent:

@@ -9,7 +9,8 @@
   same request. A lead never assigns a task to a lead.
 - **Workers** change only the ``status`` of tasks of their board that are assigned to
   them or unassigned. Moving to ``in_progress`` or ``done`` takes the task, to ``review``
-  hands it to the board lead, to ``inbox`` unassigns it.
+  hands it to the board lead, to ``inbox`` unassigns it. An update that carries only a
+  ``comment`` is a comment, which workers may leave on any task of their board.
 - **The main agent** works through board agents (403 ``board_agents_only``).
 
 Every change passes the gates of ``agents.rules.gates``.
@@ -210,8 +211,11 @@ def _save_relations(task: Task, changes: dict[str, Any]) -> None:
         task.tags.set(changes["tags"])
 
 
-def create_task(actor: Actor, board: Board, data: dict[str, Any]) -> Task:
-    """A new task on ``board``; leads and people of the organization create tasks."""
+def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_sent: str | None = None) -> Task:
+    """A new task on ``board``; leads and people of the organization create tasks.
+
+    ``priority_sent``: the word the client sent when ``data["priority"]`` was read from it
+    (the agent API's reading of ``critical``, ``P1``...); the event keeps it."""
     role = actor_role(actor, board)
     if role == "main":
         raise refuse_main()
@@ -233,14 +237,24 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any]) -> Task:
         task.created_at = task.updated_at = timezone.now()
         task.save()
         _save_relations(task, changes)
+        data = {"status": task.status, "title": task.title,
+                "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None}
         activity.record("task.created", actor=actor, task=task, board=board, message=f"Created {task.title}",
-                        data={"status": task.status, "title": task.title,
-                              "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None})
+                        data={**data, **_priority_note(task, priority_sent)})
     return task
 
 
-def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str | None = None) -> Task:
-    """Change a task (partial); ``comment`` is added in the same step and counts for review."""
+def _priority_note(task: Task, sent: str | None) -> dict[str, str]:
+    """What the event says about a priority read from another word: what was sent."""
+    if sent is None or sent == task.priority:
+        return {}
+    return {"priority_sent": sent[:100]}
+
+
+def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str | None = None, *,
+                priority_sent: str | None = None) -> Task:
+    """Change a task (partial); ``comment`` is added in the same step and counts for review.
+    ``priority_sent`` as for :func:`create_task`."""
     board = task.board
     role = actor_role(actor, board)
     if "status" in changes and changes["status"] is None:
@@ -250,9 +264,10 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         # Lock the row: two agents grabbing the same inbox task must not both win.
         task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
         old_status, old_assignee_id = task.status, task.assigned_agent_id
-        if role == "worker":
+        if role == "worker" and changes:
             # Checked before "nothing to change": the loser of a race for a task must hear
-            # that someone else holds it, not get a quiet success.
+            # that someone else holds it, not get a quiet success. A request with only a
+            # comment changes nothing on the task: it is a comment, open to every worker.
             assert isinstance(actor, Agent)
             check_worker_may_touch(actor, task)
         wanted = _effective(task, _normalize(changes, board, task))
@@ -273,7 +288,8 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         task.save()
         _save_relations(task, wanted)
         comment_row = write_comment(actor, task, comment) if comment is not None else None
-        _record_update(actor, task, old_status, wanted, comment_row)
+        _record_update(actor, task, old_status, wanted, comment_row,
+                       priority_sent if "priority" in wanted else None)
         if old_status == Status.DONE and task.status != Status.DONE:
             _reopen_dependents(actor, task)
     return task
@@ -287,9 +303,10 @@ def _comment_only(actor: Actor, role: str, task: Task, comment: str | None) -> T
 
 
 def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, Any],
-                   comment: TaskComment | None) -> None:
+                   comment: TaskComment | None, priority_sent: str | None) -> None:
     # Clients read these names next to the task's fields, so they are the API's names.
-    data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted)}
+    data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted),
+                            **_priority_note(task, priority_sent)}
     if comment is not None:
         data["comment_id"] = str(comment.pk)
     if task.assigned_agent_id is not None:

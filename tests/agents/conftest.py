@@ -10,7 +10,7 @@ from tests.agents.clerk_keys import ISSUER, JwksServer, new_key, public_jwk
 @pytest.fixture
 def lifted_rate_limits() -> tuple[str, ...]:
     """The agent_auth limit has its own tests, which set it; elsewhere agents call freely."""
-    return ("agent_auth",)
+    return ("agent_auth", "agent_requests")
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ ROUTES = [
     Route("delete", "/api/v1/agent/boards/{board}/tasks/{task}", (LEAD,), 200),
     Route("get", "/api/v1/agent/boards/{board}/tasks/{task}/comments", BOARD, 200),
     Route("post", "/api/v1/agent/boards/{board}/tasks/{task}/comments", BOARD, 201, body={"message": "On it."}),
-    Route("get", "/api/v1/agent/boards/{board}/memory", BOARD, 200),
-    Route("post", "/api/v1/agent/boards/{board}/memory", BOARD, 201, body={"content": "Deploy at noon.", "tags": ["chat"]}),
+    Route("get", "/api/v1/agent/boards/{board}/memory", ALL, 200),
+    Route("post", "/api/v1/agent/boards/{board}/memory", ALL, 201, body={"content": "Deploy at noon.", "tags": ["chat"]}),
     Route("get", "/api/v1/agent/boards/{board}/approvals", BOARD, 200),
     Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
     Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
@@ -159,9 +159,14 @@ def test_a_task_of_another_board_is_404_on_this_board(lead, board, other_board):
     assert response.json()["detail"]["code"] == "task_not_found"
 
 
-def test_agent_tokens_do_not_open_the_user_api(worker, board):
+def test_agent_tokens_open_only_the_few_reads_of_the_user_api_meant_for_them(worker, board):
     token = mint_token(worker)
 
     for form in HEADER_FORMS:
-        response = agent_client(token, form).get(f"/api/v1/boards/{board.id}/tasks")
-        assert response.status_code in (401, 403)
+        client = agent_client(token, form)
+        assert client.get(f"/api/v1/boards/{board.id}/tasks").status_code == 200
+        for response in (client.get(f"/api/v1/boards/{board.id}"), client.get("/api/v1/agents"),
+                         client.patch(f"/api/v1/boards/{board.id}", {"name": "Mine"}, format="json")):
+            assert response.status_code in (401, 403), response.content
+        write = client.post(f"/api/v1/boards/{board.id}/tasks", {"title": "Sneaky"}, format="json")
+        assert write.status_code == 403 and write.json()["detail"]["code"] == "people_only"

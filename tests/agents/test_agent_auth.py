@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.tokens import mint_token
+from ops import throttle
 from tests.agents.agent_client import HEADER_FORMS, agent_client
+from tests.conftest import make_agent
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +65,17 @@ def test_a_user_bearer_token_is_not_an_agent_token(worker, settings):
     assert response.status_code == 401
 
 
-def test_the_21st_attempt_from_one_ip_within_a_minute_is_429_with_retry_after(settings, worker):
+def test_good_requests_do_not_use_up_the_failed_authentication_limit_of_their_ip(settings, worker):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
+    client = agent_client(mint_token(worker), ip="203.0.113.7")
+
+    statuses = [client.get(HEALTHZ).status_code for _ in range(25)]
+
+    assert statuses == [200] * 25
+
+
+def test_the_21st_request_of_one_agent_within_a_minute_is_429_with_retry_after(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_requests": (20, 60)}
     client = agent_client(mint_token(worker), ip="203.0.113.7")
 
     statuses = [client.get(HEALTHZ).status_code for _ in range(21)]
@@ -75,6 +86,16 @@ def test_the_21st_attempt_from_one_ip_within_a_minute_is_429_with_retry_after(se
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert set(refused.json()) == {"detail", "request_id"}
+
+
+def test_the_per_agent_limit_is_per_agent_not_per_address(settings, lead, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_requests": (3, 60)}
+    busy, quiet = agent_client(mint_token(lead), ip="203.0.113.10"), agent_client(mint_token(worker), ip="203.0.113.10")
+
+    assert [busy.get(HEALTHZ).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert quiet.get(HEALTHZ).status_code == 200
+    # An agent over its own limit is not a failed authentication of the address.
+    assert throttle.peek("agent_auth", "203.0.113.10").count == 0
 
 
 def test_the_limit_counts_wrong_tokens_and_is_checked_before_the_token(settings, worker):
@@ -88,14 +109,61 @@ def test_the_limit_counts_wrong_tokens_and_is_checked_before_the_token(settings,
     assert after.status_code == 429
 
 
-def test_the_limit_is_per_client_ip(settings, worker):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
-    token = mint_token(worker)
-    first = agent_client(token, ip="198.51.100.1")
-    second = agent_client(token, ip="198.51.100.2")
+@pytest.mark.parametrize("token", ["mc_0123456789abcdef_" + "g" * 43, "garbage", ""])
+def test_a_wrong_token_flood_is_429_before_any_token_lookup(settings, worker, token, django_assert_num_queries):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
+    guesser = agent_client(token, ip="203.0.113.11")
+    assert {guesser.get(HEALTHZ).status_code for _ in range(20)} == {401}
 
-    assert [first.get(HEALTHZ).status_code for _ in range(3)] == [200, 200, 429]
-    assert second.get(HEALTHZ).status_code == 200
+    with django_assert_num_queries(0):
+        flood = [guesser.get(HEALTHZ) for _ in range(30)]
+
+    assert {response.status_code for response in flood} == {429}
+    assert all(1 <= int(response["Retry-After"]) <= 60 for response in flood)
+    # The refusals are not failures of their own: the count stays where the guesses left it.
+    assert throttle.peek("agent_auth", "203.0.113.11").count == 20
+
+
+def test_the_failed_authentication_limit_is_per_client_ip(settings, worker):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (2, 60)}
+    wrong = "mc_0123456789abcdef_" + "w" * 43
+    first = agent_client(wrong, ip="198.51.100.1")
+
+    assert [first.get(HEALTHZ).status_code for _ in range(3)] == [401, 401, 429]
+    assert agent_client(mint_token(worker), ip="198.51.100.1").get(HEALTHZ).status_code == 429
+    assert agent_client(wrong, ip="198.51.100.2").get(HEALTHZ).status_code == 401
+    assert agent_client(mint_token(worker), ip="198.51.100.2").get(HEALTHZ).status_code == 200
+
+
+def test_twenty_agents_behind_one_gateway_address_with_heartbeat_bursts_see_no_429(settings, board, lead):
+    """The default limits, as a host of 20 agents meets them: each agent's heartbeat is a
+    burst of 10 calls, and here they all fall into one minute, twice (a real 10-minute
+    heartbeat never does better than that)."""
+    from missioncontrol import settings as product
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": product.RATE_LIMITS["agent_auth"],
+                            "agent_requests": product.RATE_LIMITS["agent_requests"]}
+    agents = [lead, *(make_agent(f"Worker {n}", board=board) for n in range(19))]
+    clients = [agent_client(mint_token(agent), ip="192.0.2.50") for agent in agents]
+    calls = [("post", "/api/v1/agent/heartbeat"), ("get", HEALTHZ), ("get", "/api/v1/agent/boards"),
+             ("get", f"/api/v1/agent/boards/{board.id}"), ("get", f"/api/v1/agent/boards/{board.id}/tasks"),
+             ("get", f"/api/v1/agent/boards/{board.id}/tasks?status=in_progress,review"),
+             ("get", f"/api/v1/agent/boards/{board.id}/memory?limit=20"),
+             ("get", f"/api/v1/agent/boards/{board.id}/approvals?status=pending"),
+             ("get", f"/api/v1/agent/boards/{board.id}/tags"), ("get", "/api/v1/agent/agents")]
+
+    statuses = [getattr(client, method)(path).status_code
+                for _ in range(2) for client in clients for method, path in calls]
+
+    assert len(statuses) == 400
+    assert set(statuses) == {200}
+
+
+def test_the_default_limits_are_20_failures_per_ip_and_120_requests_per_agent_per_minute():
+    from missioncontrol import settings as product
+
+    assert product.RATE_LIMITS["agent_auth"] == (20, 60)
+    assert product.RATE_LIMITS["agent_requests"] == (120, 60)
 
 
 def test_requests_without_a_token_do_not_use_up_the_limit(settings, worker):
@@ -142,15 +210,18 @@ def test_a_silent_agent_shows_offline_after_ten_minutes(worker):
     assert worker.status == "offline"
 
 
-def test_the_agent_limit_holds_on_the_shared_redis_backend(settings, worker, redis_url):
+def test_both_agent_limits_hold_on_the_shared_redis_backend(settings, worker, redis_url):
     import uuid
 
     settings.CACHES = {**settings.CACHES, "ratelimit": {
         "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
         "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60)}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (5, 60), "agent_requests": (20, 60)}
     client = agent_client(mint_token(worker), ip="203.0.113.9")
+    guesser = agent_client("mc_0123456789abcdef_" + "r" * 43, ip="203.0.113.12")
 
     statuses = [client.get(HEALTHZ).status_code for _ in range(21)]
+    guesses = [guesser.get(HEALTHZ).status_code for _ in range(6)]
 
     assert statuses == [200] * 20 + [429]
+    assert guesses == [401] * 5 + [429]

@@ -181,3 +181,74 @@ def test_a_lead_naming_another_board_is_403(other_board, lead_api):
 def test_a_malformed_board_id_on_a_new_worker_is_422(lead_api):
     assert_refused(lead_api.post("/api/v1/agent/agents", {"name": "Scout", "board_id": "junk"}, format="json"),
                    422, "invalid_board_id")
+
+
+# --- priority words -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sent", "stored"), [
+    ("critical", "urgent"), ("Blocker", "urgent"), ("P0", "urgent"), ("highest", "urgent"), ("URGENT", "urgent"),
+    ("important", "high"), ("p1", "high"), ("high", "high"),
+    ("normal", "medium"), ("default", "medium"), ("P2", "medium"), (" medium ", "medium"),
+    ("minor", "low"), ("Trivial", "low"), ("lowest", "low"), ("p3", "low"), ("low", "low"),
+    ("whenever you can", "medium"), ("", "medium"), ("🔥", "medium"),
+])
+def test_the_priority_word_is_read_as_one_of_the_four(sent, stored):
+    from agents.rules import priority_from_word
+
+    assert priority_from_word(sent) == stored
+
+
+def test_a_lead_creating_a_task_as_critical_gets_urgent_and_the_event_keeps_the_word(board, lead_api):
+    from agents.models import ActivityEvent
+
+    response = lead_api.post(tasks_url(board), {"title": "Fix the outage", "priority": "critical"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["priority"] == "urgent"
+    event = ActivityEvent.objects.get(event_type="task.created")
+    assert event.data["priority_sent"] == "critical"
+
+
+def test_an_unknown_priority_word_is_medium_and_is_recorded(board, lead_api):
+    from agents.models import ActivityEvent
+
+    response = lead_api.post(tasks_url(board), {"title": "Someday", "priority": "when convenient"}, format="json")
+
+    assert response.json()["priority"] == "medium"
+    assert ActivityEvent.objects.get(event_type="task.created").data["priority_sent"] == "when convenient"
+
+
+def test_one_of_our_own_priorities_leaves_no_note(board, lead_api):
+    from agents.models import ActivityEvent
+
+    lead_api.post(tasks_url(board), {"title": "Plain", "priority": "high"}, format="json")
+
+    assert "priority_sent" not in ActivityEvent.objects.get(event_type="task.created").data
+
+
+def test_a_lead_changing_a_priority_to_a_word_gets_it_read_and_recorded(board, lead_api):
+    from agents.models import ActivityEvent
+
+    task = make_task(board, "Docs", priority="low")
+    response = lead_api.patch(tasks_url(board, task), {"priority": "P1"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["priority"] == "high"
+    event = ActivityEvent.objects.get(event_type="task.updated")
+    assert (event.data["changes"], event.data["priority_sent"]) == (["priority"], "P1")
+
+
+def test_a_priority_that_is_not_text_is_still_422_on_the_agent_api(board, lead_api):
+    assert_refused(lead_api.post(tasks_url(board), {"title": "T", "priority": ["high"]}, format="json"), 422)
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("word", ["critical", "p1", "normal"])
+def test_the_user_api_still_refuses_priority_words(client_for, admin_user, board, word):
+    response = client_for(admin_user).post(f"/api/v1/boards/{board.id}/tasks", {"title": "T", "priority": word},
+                                           format="json")
+
+    body = assert_refused(response, 422)
+    assert "priority" in body["detail"]
+    assert not Task.objects.exists()

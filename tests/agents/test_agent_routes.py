@@ -33,6 +33,7 @@ def test_a_heartbeat_marks_the_agent_online_and_returns_it(worker, board):
     assert body["status"] == "online"
     assert body["board_id"] == str(board.id)
     assert set(body) == {"id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                         "identity_profile", "identity_template", "soul_template", "heartbeat_config",
                          "last_seen_at", "created_at", "updated_at"}
     worker.refresh_from_db()
     assert worker.last_seen_at is not None
@@ -259,3 +260,68 @@ def test_a_short_list_needs_no_count_query(worker, board, django_assert_num_quer
         body = client.get("/api/v1/agent/boards").json()
 
     assert body["total"] == 1
+
+
+# --- a lead describes the worker it adds ------------------------------------------------------
+
+
+def test_a_lead_adds_a_worker_with_its_identity_and_reads_it_back(board, lead):
+    client = agent_client(mint_token(lead))
+    identity = {"identity_profile": {"role": "Translator", "communication_style": "warm", "emoji": ":globe:",
+                                     "languages": ["fr", "es"]},
+                "identity_template": "# Translator\nYou translate release notes.\n",
+                "soul_template": "Keep the meaning; change the words.\n",
+                "heartbeat_config": {"every": "10m"}}
+
+    created = client.post("/api/v1/agent/agents", {"name": "Polyglot", **identity}, format="json")
+
+    assert created.status_code == 201, created.content
+    assert {field: created.json()[field] for field in identity} == identity
+    listed = {item["id"]: item for item in client.get("/api/v1/agent/agents").json()["items"]}
+    assert {field: listed[created.json()["id"]][field] for field in identity} == identity
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"identity_profile": ["Translator"]}, "invalid_identity_profile"),
+    ({"identity_profile": {"role": True}}, "invalid_identity_profile"),
+    ({"heartbeat_config": {"every": 600}}, "invalid_heartbeat_config"),
+    ({"soul_template": 42}, "invalid_soul_template"),
+])
+def test_a_lead_sending_identity_fields_of_the_wrong_type_gets_422_naming_the_field(board, lead, body, code):
+    response = agent_client(mint_token(lead)).post("/api/v1/agent/agents", {"name": "Odd", **body}, format="json")
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail["code"] == code and detail["field"] in body and detail[detail["field"]]
+    assert not Agent.objects.filter(name="Odd").exists()
+
+
+# --- the main agent and board memory -------------------------------------------------------------
+
+
+def test_the_main_agent_reads_a_leads_reply_and_writes_the_users_answer(board, lead, main_agent):
+    agent_client(mint_token(lead)).post(f"/api/v1/agent/boards/{board.id}/memory",
+                                        {"content": "Blocked on the API key.", "tags": ["gateway_main", "lead_reply"]},
+                                        format="json")
+    main = agent_client(mint_token(main_agent))
+
+    notes = main.get(f"/api/v1/agent/boards/{board.id}/memory", {"is_chat": "false"})
+    answer = main.post(f"/api/v1/agent/boards/{board.id}/memory",
+                       {"content": "The user added the key to the vault.", "tags": ["gateway_main", "user_reply"],
+                        "source": "user_via_gateway_main"}, format="json")
+
+    assert notes.status_code == 200
+    assert [item["content"] for item in notes.json()["items"]] == ["Blocked on the API key."]
+    assert answer.status_code == 201
+    assert answer.json()["tags"] == ["gateway_main", "user_reply"] and answer.json()["is_chat"] is False
+    lead_view = agent_client(mint_token(lead)).get(f"/api/v1/agent/boards/{board.id}/memory").json()["items"]
+    assert lead_view[0]["content"] == "The user added the key to the vault."
+
+
+def test_the_main_agent_cannot_touch_another_organizations_board_memory(main_agent, other_board):
+    main = agent_client(mint_token(main_agent))
+
+    for response in (main.get(f"/api/v1/agent/boards/{other_board.id}/memory"),
+                     main.post(f"/api/v1/agent/boards/{other_board.id}/memory", {"content": "Hi"}, format="json")):
+        assert response.status_code == 403
+        assert response.json()["detail"]["code"] == "board_out_of_reach"

@@ -194,6 +194,49 @@ def test_a_worker_cannot_move_a_task_assigned_to_someone_else(board, lead, worke
     assert response.json()["detail"]["code"] == "task_assigned_to_someone_else"
 
 
+def test_a_worker_comments_on_a_task_held_by_someone_else(board, worker, worker_api):
+    from tests.conftest import make_agent
+
+    colleague = make_agent("Colleague", board=board)
+    task = make_task(board, "Theirs", assigned_agent=colleague, status="in_progress")
+
+    response = worker_api.post(f"{tasks_url(board, task.id)}/comments",
+                               {"message": "The fixture you need is in conftest.py."}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["agent_id"] == str(worker.id)
+
+
+def test_a_worker_patch_with_only_a_comment_on_someone_elses_task_is_a_comment(board, worker, worker_api):
+    from tests.conftest import make_agent
+
+    colleague = make_agent("Colleague", board=board)
+    task = make_task(board, "Theirs", assigned_agent=colleague, status="in_progress")
+
+    response = worker_api.patch(tasks_url(board, task.id), {"comment": "Answering @Worker: use the v2 client."},
+                                format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["assigned_agent_id"]) == ("in_progress", str(colleague.id))
+    assert task.comments.get().author_agent == worker
+
+
+def test_a_worker_patch_changing_someone_elses_task_is_refused_with_its_comment(board, worker_api):
+    from tests.conftest import make_agent
+
+    colleague = make_agent("Colleague", board=board)
+    task = make_task(board, "Theirs", assigned_agent=colleague, status="in_progress")
+
+    response = worker_api.patch(tasks_url(board, task.id), {"status": "review", "comment": "Finished it for you."},
+                                format="json")
+
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "task_assigned_to_someone_else"
+    assert not task.comments.exists()
+    task.refresh_from_db()
+    assert task.status == "in_progress"
+
+
 def test_a_worker_cannot_create_or_delete_tasks(board, worker_api):
     task = make_task(board, "Stay")
 

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 # People also see the agent's lifecycle on its gateway (state, reason, deadlines).
 AGENT_FIELDS = {"id", "name", "board_id", "gateway_id", "status", "is_board_lead", "is_gateway_main",
+                "identity_profile", "identity_template", "soul_template", "heartbeat_config",
                 "last_seen_at", "created_at", "updated_at", "lifecycle"}
 
 
@@ -133,3 +134,44 @@ def test_the_agent_list_filters_by_board(admin, board, lead, worker, main_agent,
     everyone = [a["name"] for a in admin.get("/api/v1/agents").json()["items"]]
     assert set(everyone) == {"Lead", "Worker", "Main", elsewhere.name}
     assert_refused(admin.get("/api/v1/agents?board_id=nope"), 422)
+
+
+# --- who the agent is ------------------------------------------------------------------------
+
+IDENTITY = {"identity_profile": {"role": "Researcher", "emoji": ":mag:", "languages": ["en", "de"]},
+            "identity_template": "# Researcher\n", "soul_template": "Cite every source.\n",
+            "heartbeat_config": {"every": "20m"}}
+
+
+def test_an_admin_creates_an_agent_with_its_identity_and_reads_it_back(admin, board):
+    response = admin.post("/api/v1/agents", {"name": "Scout", "board_id": str(board.pk), **IDENTITY}, format="json")
+
+    assert response.status_code == 201, response.content
+    again = admin.get(f"/api/v1/agents/{response.json()['id']}").json()
+    assert {field: again[field] for field in IDENTITY} == IDENTITY
+
+
+def test_an_admin_changes_an_agents_identity(admin, worker):
+    response = admin.patch(f"/api/v1/agents/{worker.pk}", {"soul_template": "Be brief.",
+                                                           "heartbeat_config": {"every": "5m"}}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["soul_template"], response.json()["heartbeat_config"]) == ("Be brief.", {"every": "5m"})
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"identity_profile": "Researcher"}, "identity_profile"),
+    ({"identity_profile": {"role": 7}}, "identity_profile"),
+    ({"identity_template": {"x": 1}}, "identity_template"),
+    ({"soul_template": ["Be brief."]}, "soul_template"),
+    ({"heartbeat_config": "10m"}, "heartbeat_config"),
+    ({"heartbeat_config": {"every": "often"}}, "heartbeat_config"),
+])
+def test_identity_fields_of_the_wrong_type_are_422_with_the_field_named(admin, board, worker, body, field):
+    created = admin.post("/api/v1/agents", {"name": "Odd", "board_id": str(board.pk), **body}, format="json")
+    changed = admin.patch(f"/api/v1/agents/{worker.pk}", body, format="json")
+
+    for response in (created, changed):
+        refusal = assert_refused(response, 422)
+        assert field in refusal["detail"], refusal
+    assert not Agent.objects.filter(name="Odd").exists()

@@ -85,3 +85,92 @@ def test_agents_of_other_boards_do_not_count(admin_user, board, other_board):
     agent, _ = rules.create_agent(admin_user, name="Elsewhere", board=board)
 
     assert agent.board == board
+
+
+# --- who the agent is: identity profile, templates, heartbeat settings ------------------------
+
+PROFILE = {"role": "Changelog writer", "communication_style": "direct, concise", "emoji": ":memo:",
+           "skills": ["git", "semver"], "favourite_editor": "vim"}
+
+
+def test_a_lead_describes_the_worker_it_adds(lead, board):
+    agent, _ = rules.create_worker(lead, {
+        "name": "Scribe", "identity_profile": {**PROFILE, "role": "  Changelog writer "},
+        "identity_template": "# Scribe\n", "soul_template": "You keep the changelog honest.\n",
+        "heartbeat_config": {"every": "15m", "target": "none"}})
+
+    agent.refresh_from_db()
+    assert agent.identity_profile == PROFILE  # trimmed, unknown keys kept
+    assert (agent.identity_template, agent.soul_template) == ("# Scribe\n", "You keep the changelog honest.\n")
+    assert agent.heartbeat_config == {"every": "15m", "target": "none"}
+    event = ActivityEvent.objects.get(event_type="agent.created")
+    assert event.data["identity_fields"] == ["heartbeat_config", "identity_profile", "identity_template",
+                                             "soul_template"]
+
+
+def test_identity_fields_left_out_or_null_are_empty(lead, board):
+    agent, _ = rules.create_worker(lead, {"name": "Plain", "identity_profile": None, "soul_template": None})
+
+    assert (agent.identity_profile, agent.identity_template, agent.soul_template, agent.heartbeat_config) == (
+        {}, "", "", {})
+    assert "identity_fields" not in ActivityEvent.objects.get(event_type="agent.created").data
+
+
+def test_a_null_value_inside_the_profile_is_left_out(admin_user, board):
+    agent, _ = rules.create_agent(admin_user, name="Quiet", board=board,
+                                  identity_profile={"role": "Tester", "emoji": None})
+
+    assert agent.identity_profile == {"role": "Tester"}
+
+
+@pytest.mark.parametrize("profile", [
+    "Tester", ["role", "Tester"], {"role": 3}, {"role": {"name": "Tester"}}, {"skills": ["git", 2]},
+    {"": "empty key"}, {"role": "x" * 2001}, {f"k{n}": "v" for n in range(51)}, {"skills": ["s"] * 51},
+])
+def test_a_profile_of_the_wrong_shape_is_422_naming_the_field(admin_user, board, profile):
+    with refused(422, "invalid_identity_profile") as caught:
+        rules.create_agent(admin_user, name="Odd", board=board, identity_profile=profile)
+    assert caught.value.detail["field"] == "identity_profile" and caught.value.detail["identity_profile"]
+    assert not Agent.objects.filter(name="Odd").exists()
+
+
+@pytest.mark.parametrize("config", ["10m", ["every", "10m"], {"every": 10}, {"every": "ten minutes"},
+                                    {"every": "10 m"}, {"every": "1h30m"}, {"every": "10"},
+                                    {"every": "10m", "blob": "x" * 5000}])
+def test_a_heartbeat_config_of_the_wrong_shape_is_422(admin_user, board, config):
+    with refused(422, "invalid_heartbeat_config") as caught:
+        rules.create_agent(admin_user, name="Odd", board=board, heartbeat_config=config)
+    assert caught.value.detail["field"] == "heartbeat_config"
+
+
+@pytest.mark.parametrize("every", ["500ms", "45s", "10m", "2h", "1d"])
+def test_heartbeat_every_takes_a_number_and_a_unit(admin_user, board, every):
+    agent, _ = rules.create_agent(admin_user, name="Timed", board=board, heartbeat_config={"every": every})
+    assert agent.heartbeat_config == {"every": every}
+
+
+@pytest.mark.parametrize("field", ["identity_template", "soul_template"])
+def test_templates_are_text_of_bounded_length(admin_user, board, field):
+    with refused(422, f"invalid_{field}"):
+        rules.create_agent(admin_user, name="Odd", board=board, **{field: {"text": "no"}})
+    with refused(422, f"{field}_too_long"):
+        rules.create_agent(admin_user, name="Odd", board=board, **{field: "x" * 65_537})
+    agent, _ = rules.create_agent(admin_user, name="Fits", board=board, **{field: "x" * 65_536})
+    assert len(getattr(agent, field)) == 65_536
+
+
+def test_an_admin_changes_who_an_agent_is(admin_user, worker):
+    agent = rules.update_agent(admin_user, worker, {"identity_profile": {"role": "Reviewer"},
+                                                    "heartbeat_config": {"every": "30m"}})
+
+    agent.refresh_from_db()
+    assert (agent.identity_profile, agent.heartbeat_config) == ({"role": "Reviewer"}, {"every": "30m"})
+    event = ActivityEvent.objects.get(event_type="agent.updated")
+    assert event.data["fields"] == ["heartbeat_config", "identity_profile"]
+
+
+def test_a_bad_identity_on_update_changes_nothing(admin_user, worker):
+    with refused(422, "invalid_identity_profile"):
+        rules.update_agent(admin_user, worker, {"name": "Renamed", "identity_profile": {"role": 1}})
+    worker.refresh_from_db()
+    assert (worker.name, worker.identity_profile) == ("Worker", {})

@@ -25,10 +25,45 @@ def test_a_worker_comments_on_an_unassigned_task(worker, board):
     assert rules.add_comment(worker, make_task(board), "I can take this").pk
 
 
-def test_a_worker_cannot_comment_on_a_task_held_by_someone_else(worker, board):
-    task = make_task(board, assigned_agent=make_agent("Other", board=board))
+def test_a_worker_comments_on_a_task_held_by_someone_else(worker, board):
+    other = make_agent("Other", board=board)
+    task = make_task(board, status="in_progress", assigned_agent=other)
+
+    comment = rules.add_comment(worker, task, "The flaky test is in the retry loop; see line 40.")
+
+    assert comment.author_agent == worker and comment.task == task
+    task.refresh_from_db()
+    assert (task.status, task.assigned_agent) == ("in_progress", other)
+    assert ActivityEvent.objects.get().event_type == "task.commented"
+
+
+def test_a_worker_comments_on_a_task_held_by_the_lead(worker, lead, board):
+    task = make_task(board, status="review", assigned_agent=lead)
+    assert rules.add_comment(worker, task, "Answering your question: yes, both locales.").author_agent == worker
+
+
+def test_an_update_with_only_a_comment_is_a_comment_for_a_worker_on_someone_elses_task(worker, board):
+    other = make_agent("Other", board=board)
+    task = make_task(board, status="in_progress", assigned_agent=other)
+
+    updated = rules.update_task(worker, task, {}, comment="I can pair on this after lunch.")
+
+    assert (updated.status, updated.assigned_agent_id) == ("in_progress", other.pk)
+    assert task.comments.get().author_agent == worker
+    assert ActivityEvent.objects.get().event_type == "task.commented"
+
+
+def test_a_worker_changing_someone_elses_task_is_refused_and_its_comment_not_written(worker, board):
+    other = make_agent("Other", board=board)
+    task = make_task(board, status="in_progress", assigned_agent=other)
+
     with refused(403, "task_assigned_to_someone_else"):
-        rules.add_comment(worker, task, "Mine now")
+        rules.update_task(worker, task, {"status": "review"}, comment="Done, I think.")
+
+    assert not task.comments.exists()
+    assert not ActivityEvent.objects.exists()
+    task.refresh_from_db()
+    assert (task.status, task.assigned_agent) == ("in_progress", other)
 
 
 def test_the_lead_comments_on_any_task_of_its_board(lead, worker, board):
@@ -88,3 +123,16 @@ def test_memory_of_another_board_is_out_of_reach(foreign_agent, board):
 def test_memory_source_must_be_text(worker, board):
     with refused(422, "memory_source_invalid"):
         rules.create_memory(worker, board, {"content": "x", "source": 12})
+
+
+def test_the_main_agent_writes_memory_on_its_organizations_boards(main_agent, board):
+    memory = rules.create_memory(main_agent, board, {"content": "The user says: ship on Friday.",
+                                                     "tags": ["gateway_main", "user_reply"]})
+    assert memory.author_agent == main_agent and not memory.is_chat
+    assert ActivityEvent.objects.get().actor_agent_id == main_agent.pk
+
+
+def test_the_main_agent_cannot_write_memory_on_another_organizations_board(main_agent, other_board):
+    with refused(403, "board_out_of_reach"):
+        rules.create_memory(main_agent, other_board, {"content": "Hello"})
+    assert not BoardMemory.objects.exists()

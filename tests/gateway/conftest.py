@@ -111,4 +111,4 @@ def openclaw_gateway(request: pytest.FixtureRequest, openclaw_pool: GatewayPool)
 @pytest.fixture
 def lifted_rate_limits() -> tuple[str, ...]:
     """Agents of the gateway tests call as often as a test needs."""
-    return ("agent_auth",)
+    return ("agent_auth", "agent_requests")

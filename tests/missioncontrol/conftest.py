@@ -8,4 +8,4 @@ import pytest
 @pytest.fixture
 def lifted_rate_limits() -> tuple[str, ...]:
     """Agents may call as often as a test needs; the agent_auth limit has its own tests."""
-    return ("agent_auth",)
+    return ("agent_auth", "agent_requests")

@@ -167,6 +167,37 @@ def test_the_redis_counter_expires_with_its_window_even_when_it_starts_on_redis(
     assert caches["ratelimit"].get(f"throttle:test_scope:{int(now // 60)}:{ident}") == 1  # readable by the cache
 
 
+def test_peek_reads_the_count_without_adding_to_it(tight_limits):
+    assert throttle.peek("agent_auth", "198.51.100.4", now=1000.0) == throttle.ThrottleResult(
+        allowed=True, retry_after=20, count=0)
+    for _ in range(3):
+        throttle.hit("agent_auth", "198.51.100.4", now=1000.0)
+    over = [throttle.peek("agent_auth", "198.51.100.4", now=1000.0) for _ in range(5)]
+    assert [(result.allowed, result.count) for result in over] == [(False, 3)] * 5
+    assert throttle.peek("agent_auth", "198.51.100.4", now=1020.0).allowed is True  # the next window
+    assert throttle.hit("agent_auth", "198.51.100.4", now=1000.0).count == 4  # peeks counted nothing
+
+
+def test_peek_fails_open_when_the_cache_fails(settings):
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{CLOSED_PORT}/0")}
+    result = throttle.peek("agent_auth", "198.51.100.5")
+    assert (result.allowed, result.count) == (True, None)
+    assert throttle.is_failing_open() is True
+
+
+def test_peek_reads_the_counters_hit_writes_on_redis(settings, redis_url):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (2, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
+    ident = f"198.51.100.{random.randint(10, 250)}"
+    now = time.time()
+    assert throttle.peek("test_scope", ident, now=now).count == 0
+    throttle.hit("test_scope", ident, now=now)
+    assert (throttle.peek("test_scope", ident, now=now).allowed, throttle.peek("test_scope", ident, now=now).count) \
+        == (True, 1)
+    throttle.hit("test_scope", ident, now=now)
+    assert throttle.peek("test_scope", ident, now=now).allowed is False
+
+
 # --- atomic across worker processes on Redis ------------------------------------------------
 
 def test_fifty_concurrent_requests_across_three_workers_let_through_exactly_the_limit(redis_url, tmp_path):

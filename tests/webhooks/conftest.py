@@ -23,7 +23,7 @@ SECRET = "s3cret-for-tests"
 def lifted_rate_limits() -> tuple[str, ...]:
     """Agents may call as often as a test needs (the agent_auth limit has its own tests);
     webhook_ingest keeps its real limit. Counters start empty (tests/conftest.py)."""
-    return ("agent_auth",)
+    return ("agent_auth", "agent_requests")
 
 
 @pytest.fixture
