@@ -496,3 +496,47 @@ class GatewayCleanup(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["gateway", "status", "-created_at"])]
+
+
+class AgentMessage(models.Model):
+    """A message Mission Control owes an agent on a gateway: the outbox.
+
+    Written in the transaction of the change it tells about, so it exists exactly when the
+    change does. The worker sends an agent's pending messages in order, several at once
+    when they came close together, each batch under one idempotency key kept across its
+    retries (a retry never doubles a message); failures back off, and after the last
+    attempt the batch is ``dead``, shown in the console with a way to send it again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        DEAD = "dead", "Gave up"
+
+    # A sequence, not a UUID: an agent's messages go out in the order they were written.
+    id = models.BigAutoField(primary_key=True)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="messages")
+    board_id = models.UUIDField(null=True, blank=True)
+    kind = models.CharField(max_length=40)
+    text = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Set when the message first goes out with others; a retry resends that same batch.
+    batch_key = models.CharField(max_length=80, blank=True, default="")
+    # While a delivery job sends the batch, no other job takes it (a dead job's claim runs out).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["agent", "status", "id"]),
+                   models.Index(fields=["agent", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.agent_id}"
+
+    @property
+    def headline(self) -> str:
+        return self.text.split("\n", 1)[0][:200]

@@ -58,6 +58,14 @@ def remove_gateway_agent(cleanup_id: str) -> str:
 
 
 @task()
+def deliver_messages(agent_id: str) -> str:
+    """Push the agent's waiting messages (the outbox) through its gateway, in order."""
+    from agents.gateway import outbox
+
+    return outbox.run(agent_id)
+
+
+@task()
 def refresh_agent_snapshot(agent_id: str) -> str:
     """Read the agent's sessions and recent chat from its gateway, for the console."""
     from agents.gateway import snapshot
@@ -86,6 +94,11 @@ def enqueue_sync(gateway: Gateway) -> str:
 def enqueue_cleanup(cleanup: GatewayCleanup, *, run_after: datetime | None = None) -> str:
     job = remove_gateway_agent.using(run_after=run_after) if run_after is not None else remove_gateway_agent
     return job.enqueue(str(cleanup.pk)).id
+
+
+def enqueue_messages(agent: Agent, *, run_after: datetime | None = None) -> str:
+    job = deliver_messages.using(run_after=run_after) if run_after is not None else deliver_messages
+    return job.enqueue(str(agent.pk)).id
 
 
 def enqueue_snapshot(agent: Agent) -> str:
