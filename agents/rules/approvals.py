@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents import activity
+from agents.gateway import events
 from agents.models import Agent, Approval, ApprovalTask, Board, BoardMemory, Task, User
 from agents.queries import board_lead
 from agents.refusals import RuleViolation
@@ -125,6 +126,7 @@ def resolve_approval(user: Actor, approval: Approval, status: str) -> Approval:
         ApprovalTask.objects.filter(approval=approval).update(is_pending=False)
         lead = board_lead(board)
         _tell_lead(user, approval, lead)
+        events.approval_resolved(approval, lead)
         activity.record("approval.resolved", actor=user, board=board, agent=lead,
                         message=f"Approval {status}: {approval.action_type}",
                         data={"approval_id": str(approval.pk), "status": status,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from agents import access, activity
-from agents.gateway import cleanup
+from agents.gateway import cleanup, events
 from agents.models import BOARD_RULE_FLAGS, Agent, Board, Gateway, Organization, User
 from agents.refusals import RuleViolation
 from agents.rules.inputs import (
@@ -107,6 +107,7 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
         board.save()
         activity.record("board.updated", actor=user, board=board, message=f"Board {board.name} changed",
                         data={"fields": changed})
+        events.board_changed(user, board, changed)
 
     if changed:
         save_unique(*SLUG_TAKEN, save)

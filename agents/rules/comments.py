@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from agents import activity
+from agents.gateway import events
 from agents.models import Agent, Task, TaskComment, User
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role, require_board_worker_or_person
@@ -47,4 +48,5 @@ def add_comment(actor: Actor, task: Task, message: str) -> TaskComment:
     with transaction.atomic():
         row = write_comment(actor, task, text)
         record_comment(actor, task, row)
+        events.commented(actor, task, row)
     return row

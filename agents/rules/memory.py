@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from agents import activity
+from agents.gateway import events
 from agents.models import Agent, Board, BoardMemory, User
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role
@@ -35,5 +36,6 @@ def create_memory(actor: Actor, board: Board, data: dict[str, Any]) -> BoardMemo
             author_agent=actor if isinstance(actor, Agent) else None)
         activity.record("memory.created", actor=actor, board=board, message="Chat message" if memory.is_chat
                         else "Board memory note", data={"memory_id": str(memory.pk), "is_chat": memory.is_chat})
+        events.memory_written(actor, memory)
     return memory
 

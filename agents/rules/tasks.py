@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents import activity
+from agents.gateway import events
 from agents.models import Agent, Board, Tag, Task, TaskComment, TaskDependency, User
 from agents.queries import board_lead
 from agents.refusals import RuleViolation
@@ -241,6 +242,7 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_se
                 "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None}
         activity.record("task.created", actor=actor, task=task, board=board, message=f"Created {task.title}",
                         data={**data, **_priority_note(task, priority_sent)})
+        events.task_created(actor, task)
     return task
 
 
@@ -292,13 +294,16 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
                        priority_sent if "priority" in wanted else None)
         if old_status == Status.DONE and task.status != Status.DONE:
             _reopen_dependents(actor, task)
+        events.task_changed(actor, task, old_status, old_assignee_id, comment_row)
     return task
 
 
 def _comment_only(actor: Actor, role: str, task: Task, comment: str | None) -> Task:
     if comment is not None:
         check_may_comment(role, actor, task)
-        record_comment(actor, task, write_comment(actor, task, comment))
+        row = write_comment(actor, task, comment)
+        record_comment(actor, task, row)
+        events.commented(actor, task, row)
     return task
 
 
