@@ -587,3 +587,79 @@ class UserSerializer(serializers.ModelSerializer):
     def get_organizations(self, user: User) -> list[dict[str, Any]]:
         memberships = user.memberships.select_related("organization").order_by("organization__name")
         return list(MembershipSummarySerializer(memberships, many=True).data)
+
+
+# --- agents coordinating (agent API) --------------------------------------------------------
+
+REPLY_TAGS_HELP = "Tags your answer should carry when written to board memory."
+
+
+class NudgeSerializer(StrictSerializer):
+    message = serializers.CharField(help_text="What the agent should look at now.")
+
+
+class SoulWriteSerializer(StrictSerializer):
+    content = serializers.CharField(trim_whitespace=False, help_text="The whole new SOUL.md (Markdown).")
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Why, for the activity log.")
+    source_url = serializers.CharField(required=False, allow_blank=True,
+                                       help_text="Where the text came from, for the activity log.")
+
+
+class AskUserSerializer(StrictSerializer):
+    content = serializers.CharField(help_text="The question for the people, in full.")
+    correlation_id = serializers.CharField(required=False, allow_blank=True,
+                                           help_text="Your id for the question; it comes back with the answer.")
+    preferred_channel = serializers.CharField(required=False, allow_blank=True,
+                                              help_text="Where to reach them, e.g. chat, email.")
+    reply_tags = serializers.ListField(child=serializers.CharField(), required=False, help_text=REPLY_TAGS_HELP)
+    reply_source = serializers.CharField(required=False, allow_blank=True,
+                                         help_text="The source the answer's memory note should carry.")
+
+
+class LeadMessageSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["question", "handoff"], required=False, default="question")
+    content = serializers.CharField(help_text="The question, or the work handed over, in full.")
+    correlation_id = serializers.CharField(required=False, allow_blank=True,
+                                           help_text="Your id for the message; the lead's answer should name it.")
+    reply_tags = serializers.ListField(child=serializers.CharField(), required=False, help_text=REPLY_TAGS_HELP)
+    reply_source = serializers.CharField(required=False, allow_blank=True,
+                                         help_text="The source the lead's memory note should carry.")
+
+
+class LeadBroadcastSerializer(LeadMessageSerializer):
+    board_ids = serializers.ListField(child=serializers.UUIDField(), required=False,
+                                      help_text="Only these boards of your organization; all of them when left out.")
+
+
+class QueuedMessageSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message_id = serializers.IntegerField(help_text="The queued message; the console shows when it was delivered.")
+
+
+class AskUserResultSerializer(QueuedMessageSerializer):
+    board_id = serializers.UUIDField()
+    main_agent_id = serializers.UUIDField()
+    main_agent_name = serializers.CharField()
+
+
+class LeadMessageResultSerializer(QueuedMessageSerializer):
+    board_id = serializers.UUIDField()
+    lead_agent_id = serializers.UUIDField()
+    lead_agent_name = serializers.CharField()
+    lead_created = serializers.BooleanField(help_text="True when the board had no lead and one was created.")
+
+
+class BroadcastResultItemSerializer(serializers.Serializer):
+    board_id = serializers.UUIDField()
+    lead_agent_id = serializers.UUIDField(allow_null=True)
+    lead_agent_name = serializers.CharField(allow_null=True)
+    lead_created = serializers.BooleanField()
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+
+
+class BroadcastResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    sent = serializers.IntegerField(help_text="Leads the message was queued for.")
+    failed = serializers.IntegerField()
+    results = BroadcastResultItemSerializer(many=True)

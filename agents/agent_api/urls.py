@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agents.agent_api import views
+from agents.agent_api import coordination, views
 
 app_name = "agent_api"
 
@@ -20,4 +20,11 @@ urlpatterns = [
     path("boards/<uuid:board_id>/memory", views.MemoryListView.as_view(), name="memory"),
     path("boards/<uuid:board_id>/approvals", views.ApprovalListView.as_view(), name="approvals"),
     path("agents", views.AgentListView.as_view(), name="agents"),
+    path("boards/<uuid:board_id>/agents/<uuid:agent_id>", coordination.BoardAgentView.as_view(), name="board-agent"),
+    path("boards/<uuid:board_id>/agents/<uuid:agent_id>/nudge", coordination.NudgeView.as_view(), name="nudge"),
+    path("boards/<uuid:board_id>/agents/<uuid:agent_id>/soul", coordination.SoulView.as_view(), name="soul"),
+    path("boards/<uuid:board_id>/gateway/main/ask-user", coordination.AskUserView.as_view(), name="ask-user"),
+    path("gateway/boards/<uuid:board_id>/lead/message", coordination.LeadMessageView.as_view(),
+         name="lead-message"),
+    path("gateway/leads/broadcast", coordination.LeadBroadcastView.as_view(), name="lead-broadcast"),
 ]

@@ -238,7 +238,7 @@ def resolve_token(client: GatewayClient, agent: Agent, gateway_agent_id: str,
             answer = client.call("agents.files.get", {"agentId": gateway_agent_id, "name": name})
         except RequestError:
             continue
-        found = workspace.read_token(_file_content(answer))
+        found = workspace.read_token(file_content(answer))
         if found and tokens.matches(agent, found) == "current":
             return found
     with transaction.atomic():
@@ -249,7 +249,7 @@ def resolve_token(client: GatewayClient, agent: Agent, gateway_agent_id: str,
     return token
 
 
-def _file_content(answer: Any) -> str:
+def file_content(answer: Any) -> str:
     if isinstance(answer, dict):
         file = answer.get("file")
         if isinstance(file, dict) and isinstance(file.get("content"), str):

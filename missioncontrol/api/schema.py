@@ -38,6 +38,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     413: "Request body is too large.",
     422: "Invalid input: `detail` holds the field errors or the rule's `code` and sentence.",
     429: "Too many requests; retry after `Retry-After` seconds.",
+    502: "The agent's gateway could not do its part; `detail.message` says why. Try again later.",
 }
 
 
@@ -47,11 +48,12 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
             for code in codes}
 
 
+# One component for every ``{"ok": true}`` answer, whatever its description.
+_OK = inline_serializer("OkResponse", fields={"ok": serializers.BooleanField()})
+
+
 def ok_response(description: str = "Done.") -> OpenApiResponse:
-    return OpenApiResponse(
-        response=inline_serializer("OkResponse", fields={"ok": serializers.BooleanField()}),
-        description=description,
-    )
+    return OpenApiResponse(response=_OK, description=description)
 
 
 NO_CONTENT: dict[int, Any] = {204: OpenApiResponse(response=None, description="Deleted.")}

@@ -15,6 +15,8 @@ LEAD_AND_WORKER = {
     ("GET", f"{B}/tasks/{{task_id}}/comments"), ("POST", f"{B}/tasks/{{task_id}}/comments"),
     ("GET", f"{B}/approvals"), ("POST", f"{B}/approvals"),
     ("GET", f"{B}/tags"),
+    # A worker reads its own SOUL.md, a lead any of its board's.
+    ("GET", f"{B}/agents/{{agent_id}}/soul"),
     ("GET", f"{B}/webhooks/{{webhook_id}}/payloads/{{payload_id}}"),
 }
 EVERYONE = {
@@ -28,11 +30,17 @@ EVERYONE = {
 LEGACY_PATHS = {"/api/v1/agents/heartbeat", "/api/v1/agents/{agent_id}/heartbeat"}
 LEAD_ONLY = {
     ("POST", f"{B}/tasks"), ("DELETE", f"{B}/tasks/{{task_id}}"), ("POST", "/api/v1/agent/agents"),
+    ("POST", f"{B}/agents/{{agent_id}}/nudge"), ("PUT", f"{B}/agents/{{agent_id}}/soul"),
+    ("DELETE", f"{B}/agents/{{agent_id}}"), ("POST", f"{B}/gateway/main/ask-user"),
+}
+MAIN_ONLY = {
+    ("POST", "/api/v1/agent/gateway/boards/{board_id}/lead/message"),
+    ("POST", "/api/v1/agent/gateway/leads/broadcast"),
 }
 CONTRACT = {
     "agent-lead": EVERYONE | LEAD_AND_WORKER | LEAD_ONLY,
     "agent-worker": EVERYONE | LEAD_AND_WORKER,
-    "agent-main": EVERYONE,
+    "agent-main": EVERYONE | MAIN_ONLY,
 }
 ROLE_TAGS = set(CONTRACT)
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -67,7 +75,7 @@ def test_each_role_finds_exactly_its_routes_by_tag(schema, tag):
 
 def test_every_agent_operation_has_an_id_role_tags_and_hints(schema):
     agent_operations = [(m, p, op) for m, p, op in operations(schema) if set(op.get("tags", [])) & ROLE_TAGS]
-    assert len(agent_operations) == len(CONTRACT["agent-lead"])
+    assert len(agent_operations) == len(set().union(*CONTRACT.values()))
 
     ids = [op["operationId"] for _, _, op in agent_operations]
     assert len(ids) == len(set(ids))
