@@ -91,7 +91,7 @@ def provisioning_started(agent: Agent, generation: int, now: datetime | None = N
 def provisioning_succeeded(agent: Agent, generation: int, report: dict[str, Any], *, woke: bool,
                            now: datetime | None = None) -> bool:
     """The gateway holds the agent as we want it. Woken, it has 30 s to call us."""
-    from agents.gateway import tasks
+    from agents.gateway import outbox, tasks
 
     now = _now(now)
     changes: dict[str, Any] = {"provision_report": report, "provisioned_at": now, "last_error": "",
@@ -118,6 +118,7 @@ def provisioning_succeeded(agent: Agent, generation: int, report: dict[str, Any]
                               "files_skipped": report.get("files_skipped", {})})
         if woke:
             tasks.enqueue_reconcile(agent, generation, changes["lifecycle_deadline"])
+        outbox.kick(agent)
     return True
 
 

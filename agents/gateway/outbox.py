@@ -178,9 +178,10 @@ def deliver(agent: Agent, taken: Claim, now: datetime) -> str | None:
         _give_up(agent, taken, "The agent is no longer on a gateway; read the message in the console.", now)
         return "dead: not on a gateway"
     if not agent.provisioned_at:
-        _failed(agent, taken, f"{agent.name} is not on its gateway yet (provisioning has not finished).",
-                retry_after=None, now=now)
-        return "agent_not_ready"
+        # Not an attempt: the batch waits, with no job, until provisioning succeeds (``kick``).
+        AgentMessage.objects.filter(pk__in=_ids(taken)).update(
+            claimed_until=None, last_error=f"Waiting for {agent.name} to be set up on its gateway.")
+        return "waiting_for_provisioning"
     session = naming.session_key(naming.gateway_agent_id(agent))
     try:
         client = connection(agent.gateway)
@@ -190,9 +191,13 @@ def deliver(agent: Agent, taken: Claim, now: datetime) -> str | None:
     except GatewayError as exc:
         _failed(agent, taken, exc.sentence, retry_after=exc.retry_after, now=now)
         return f"failed: {exc.code}"
+    _mark_sent(taken, now)
+    return None
+
+
+def _mark_sent(taken: Claim, now: datetime) -> None:
     AgentMessage.objects.filter(pk__in=_ids(taken)).update(
         status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error="", claimed_until=None)
-    return None
 
 
 def _in_session(client: Any, session: str, key: str) -> bool:
@@ -242,6 +247,15 @@ def _give_up(agent: Agent, taken: Claim, error: str, now: datetime, *, attempts:
                         data={"message_ids": _ids(taken), "batch_key": taken.key, "error": error[:500]})
         # The next batch need not wait for a dead one.
         tasks.enqueue_messages(agent, run_after=now)
+
+
+def kick(agent: Agent) -> None:
+    """Queues the agent's delivery job when messages wait for it (its provisioning just
+    finished); call inside the transaction that records that."""
+    from agents.gateway import tasks
+
+    if AgentMessage.objects.filter(agent_id=agent.pk, status=Status.PENDING).exists():
+        tasks.enqueue_messages(agent)
 
 
 def resend(message: AgentMessage) -> int:

@@ -1,6 +1,6 @@
 """A fake OpenClaw gateway for tests: a websockets sync server on 127.0.0.1 that speaks the
 frames the real 2026.9.6 and 2026.4.29 gateways were seen to speak
-(/work/notes/openclaw-protocol.md), with faults a test can switch on.
+(docs/gateways.md describes them), with faults a test can switch on.
 
 It checks what a real gateway checks at connect (token, protocol range, client fields,
 the Ed25519 device proof by the same payload rules, pairing) and keeps a small state
@@ -343,6 +343,11 @@ class FakeGateway:
 
     def calls_of(self, method: str) -> list[CallRecord]:
         return [call for call in self.calls if call.method == method]
+
+    def session(self, session_key: str) -> list[dict[str, Any]]:
+        """The messages of a chat session, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._sessions.get(session_key, []))
 
     def agent_ids(self) -> list[str]:
         return list(self._agents())

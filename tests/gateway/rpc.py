@@ -1,7 +1,7 @@
 """A small operator connection to an OpenClaw gateway, for tests: the server's challenge,
 our ``connect`` with the shared token, then requests answered by id. Events that arrive
-in between are kept in order, not interpreted. Frame shapes: /work/notes/openclaw-protocol.md
-§3-4 (the notes of the session that probed both versions)."""
+in between are kept in order, not interpreted. The frames are the ones
+``agents/gateway/client.py`` speaks."""
 
 from __future__ import annotations
 
