@@ -102,12 +102,17 @@ def task_created(actor: Any, task: Task) -> None:
     if not _has_gateway_agents(task.board):
         return
     telling = Telling(actor, task.board)
-    if task.assigned_agent_id is not None:
+    assignee = task.assigned_agent
+    if assignee is not None:
         _assigned(telling, task)
+    if assignee is not None and not assignee.is_board_lead:
+        plan = [f"It is assigned to {assignee.name}; follow it in its comments.",
+                answer("GET", _task_path(task) + "/comments")]
+    else:
+        plan = ["Plan it: give it to a worker (their ids: GET " + api_url("/agents") + "), or leave it in the "
+                "inbox.", _plan_answer(task)]
     telling.send(_lead(task.board), "task_created", [
-        f"NEW TASK on your board, from {who(actor)}.", *_task_lines(task),
-        "Plan it: give it to a worker (their ids: GET " + api_url("/agents") + "), or leave it in the inbox.",
-        _plan_answer(task)])
+        f"NEW TASK on your board, from {who(actor)}.", *_task_lines(task), *plan])
 
 
 def _assigned(telling: Telling, task: Task) -> None:

@@ -11,8 +11,9 @@ HTTP with real tokens, as such an agent would call.
 | main agent memory | the main agent reads and writes board memory on its organization's boards, not another's |
 | one gateway address | 20 agents behind one IP, each with a burst of calls, see no 429 |
 
-(Rows about pushes to agents, lead messages, broadcast, nudge, soul, retire and ask-user
-come with the gateway side.)
+The rows of the routes that had no counterpart here (lead message, broadcast, nudge, soul,
+retire, ask-user) are tests/agents/test_agent_coordination.py; pushed events are
+tests/agents/test_events.py and tests/gateway/test_outbox.py.
 """
 
 from __future__ import annotations
