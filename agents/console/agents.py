@@ -1,5 +1,6 @@
 """Agents in the console: presence at a glance, an agent's page (its lifecycle on the gateway,
-its sessions and recent chat), creating an agent, retrying its provisioning, rotating its token.
+its sessions and recent chat, the messages Mission Control pushed to it), creating an agent,
+retrying its provisioning, rotating its token, sending a message that was given up on again.
 
 A token is shown exactly once, in the answer to the POST that minted it; the page is
 never cached and a reload does not show it again.
@@ -23,7 +24,7 @@ from agents.console.common import etag_for, forbidden, live_fragment, page, pagi
 from agents.console.forms import AgentCreateForm
 from agents.gateway import tasks
 from agents.http import ConsoleRequest
-from agents.models import PRESENCE_ONLINE_WINDOW, Agent
+from agents.models import PRESENCE_ONLINE_WINDOW, Agent, AgentMessage
 from agents.refusals import RuleViolation
 from missioncontrol.lookups import parse_uuid
 
@@ -109,15 +110,26 @@ def agent_rotate(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     return _token_page(request, agent, token, created=False)
 
 
+MESSAGES_SHOWN = 20
+
+
 def _agent_context(request: ConsoleRequest, agent: Agent) -> dict[str, Any]:
     report = agent.provision_report or {}
+    sent = list(AgentMessage.objects.filter(agent=agent).order_by("-id")[:MESSAGES_SHOWN])
     return {"agent": agent, "report": report, "snapshot": agent.gateway_snapshot or {},
-            "can_manage": access.is_admin(request.user, agent.organization_id)}
+            "can_manage": access.is_admin(request.user, agent.organization_id), "agent_messages": sent}
+
+
+def _messages_state(agent: Agent) -> tuple[Any, ...]:
+    """Changes whenever a message is written or changes state (for the live page's ETag)."""
+    newest = AgentMessage.objects.filter(agent=agent).order_by("-id").values_list("id", "status", "attempts").first()
+    waiting = AgentMessage.objects.filter(agent=agent).exclude(status=AgentMessage.Status.SENT).count()
+    return newest or (), waiting
 
 
 def _fingerprint(agent: Agent) -> str:
     return etag_for("agent", agent.pk, agent.updated_at, agent.lifecycle_status, agent.lifecycle_changed_at,
-                    agent.last_seen_at, agent.gateway_snapshot_at, agent.provisioned_at)
+                    agent.last_seen_at, agent.gateway_snapshot_at, agent.provisioned_at, *_messages_state(agent))
 
 
 @login_required
@@ -159,4 +171,20 @@ def agent_refresh(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     else:
         tasks.enqueue_snapshot(agent)
         messages.info(request, "Reading the agent's sessions and chat from its gateway.")
+    return redirect("console:agent", agent_id=agent.pk)
+
+
+@login_required
+@require_POST
+def agent_message_resend(request: ConsoleRequest, agent_id: Any, message_id: int) -> HttpResponse:
+    """Sends a message that was given up on again, with the rest of its batch."""
+    agent = access.get_agent_for(request.user, agent_id)
+    try:
+        count = rules.resend_message(request.user, agent, message_id)
+    except RuleViolation as exc:
+        if exc.status_code == 403:
+            return forbidden(request, exc.message, "agents")
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"{count} message{'' if count == 1 else 's'} queued again for {agent.name}.")
     return redirect("console:agent", agent_id=agent.pk)

@@ -18,8 +18,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, rules
-from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
+from agents.console.common import (
+    admin_only,
+    etag_for,
+    forbidden,
+    live_fragment,
+    page,
+    paginate,
+    refusal_text,
+)
 from agents.console.forms import RULE_HELP, RULE_LABELS, BoardForm, TaskCreateForm
+from agents.gateway.events import PAUSE, RESUME
 from agents.http import ConsoleRequest
 from agents.models import Agent, Approval, ApprovalTask, Board, Task, TaskDependency
 from agents.refusals import RuleViolation
@@ -152,7 +161,8 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                                "create_form": TaskCreateForm(agents=agents),
                                "rules": [(RULE_LABELS[name], getattr(board, name), text)
                                          for name, text in RULE_HELP.items()],
-                               "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id)}
+                               "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
+                               "paused": rules.board_paused(board)}
     if status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
         context["list_status"] = status
@@ -172,6 +182,23 @@ def board_live(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                                                        _board_body_context(request, board)))
 
 
+
+
+@login_required
+@require_POST
+def board_pause(request: ConsoleRequest, board_id: Any) -> HttpResponse:
+    """Pause or resume the board's agents: the same /pause or /resume an agent or a person
+    can write in board chat, which every agent of the board is told."""
+    board = access.get_board_for(request.user, board_id)
+    command = PAUSE if request.POST.get("action") == "pause" else RESUME
+    try:
+        rules.create_memory(request.user, board, {"content": command, "tags": ["chat"], "source": "console"})
+    except RuleViolation as exc:
+        messages.error(request, refusal_text(exc))
+    else:
+        messages.success(request, "Paused: the board's agents were told to take no new work until resumed."
+                         if command == PAUSE else "Resumed: the board's agents were told to carry on.")
+    return redirect("console:board", board_id=board.pk)
 
 
 @login_required

@@ -201,17 +201,24 @@ def _mark_sent(taken: Claim, now: datetime) -> None:
 
 
 def _in_session(client: Any, session: str, key: str) -> bool:
-    """Whether the session already holds the message sent under ``key`` (2026.9 keeps the key
-    on the user message; older releases keep none, and their own dedupe answers instead)."""
+    """Whether the session already holds the message sent under ``key``. 2026.9 keeps the key
+    on the user message, and a message that arrived during a running turn waits in
+    ``pendingInputs`` under its run id (our key); older releases keep neither, and their own
+    dedupe answers a repeated key instead."""
     from agents.gateway.errors import GatewayError
 
     try:
         history = client.call("chat.history", {"sessionKey": session, "limit": HISTORY_LIMIT})
     except GatewayError:
         return False
-    messages = history.get("messages") if isinstance(history, dict) else None
-    return any(isinstance(item, dict) and str(item.get("idempotencyKey") or "").startswith(key)
-               for item in messages or [])
+    if not isinstance(history, dict):
+        return False
+    messages = history.get("messages") or []
+    if any(isinstance(item, dict) and str(item.get("idempotencyKey") or "").startswith(key) for item in messages):
+        return True
+    pending = history.get("pendingInputs")
+    items = pending.get("items") if isinstance(pending, dict) else None
+    return any(isinstance(item, dict) and item.get("runId") == key for item in items or [])
 
 
 def _ids(taken: Claim) -> list[int]:

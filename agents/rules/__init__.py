@@ -7,7 +7,7 @@ change writes one activity event with its actor (a ``User`` or an ``Agent``).
 
 One module per noun: ``tasks`` (and the ``gates`` every status change passes),
 ``comments``, ``approvals``, ``memory``, ``roster`` (agents), ``boards``, ``gateways``,
-``tags``. ``actors`` says who is acting; ``inputs`` reads client values.
+``tags``, ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from agents.rules.gateways import (
 )
 from agents.rules.inputs import priority_from_word
 from agents.rules.memory import create_memory
+from agents.rules.messages import board_paused, resend_message
 from agents.rules.roster import (
     add_agent,
     check_board_has_room,
@@ -44,8 +45,8 @@ from agents.rules.tasks import create_task, delete_task, update_task
 __all__ = [
     "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
     "create_agent", "create_board", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
-    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task", "priority_from_word",
-    "request_approval", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",
+    "board_paused", "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task",
+    "priority_from_word", "request_approval", "resend_message", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",
     "save_agent", "update_agent", "update_board", "update_gateway", "update_tag",
     "update_task",
 ]

@@ -253,3 +253,24 @@ def test_an_agent_off_any_gateway_gets_nothing_queued(board, org):
     offline = make_agent("Offline", board=None, organization=org, gateway=None)
     assert outbox.notify(offline, "nudge", "Nothing.") is None
     assert not AgentMessage.objects.exists() and delivery_jobs() == 0
+
+
+class HistoryOnly:
+    def __init__(self, history: dict) -> None:
+        self.history = history
+
+    def call(self, method: str, params: dict) -> dict:
+        assert method == "chat.history"
+        return self.history
+
+
+def test_a_message_waiting_behind_a_running_turn_counts_as_in_the_session():
+    """2026.9 answers chat.history with a message sent during a turn among its pending
+    inputs, under the run id it was sent with, until the turn ends."""
+    waiting = {"messages": [{"role": "user", "content": "older", "idempotencyKey": "mc-msg-a:user"}],
+               "pendingInputs": {"items": [{"state": "queued", "runId": "mc-msg-b",
+                                            "message": {"role": "user", "content": "newer"}}], "total": 1}}
+    assert outbox._in_session(HistoryOnly(waiting), "agent:x:main", "mc-msg-a")
+    assert outbox._in_session(HistoryOnly(waiting), "agent:x:main", "mc-msg-b")
+    assert not outbox._in_session(HistoryOnly(waiting), "agent:x:main", "mc-msg-c")
+    assert not outbox._in_session(HistoryOnly({"messages": []}), "agent:x:main", "mc-msg-a")

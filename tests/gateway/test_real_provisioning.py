@@ -1,9 +1,12 @@
 """Against the real OpenClaw gateways (2026.9.6 and 2026.4.29): register and check, provision
-a lead and a worker, a sync that changes nothing, a token rotation and a delete, each seen
-on the gateway itself (its agents, its config file, the workspace files on disk)."""
+a lead and a worker, a sync that changes nothing, a token rotation, an event pushed to the
+agents' sessions, a SOUL.md read and rewritten, and a delete, each seen on the gateway
+itself (its agents, its config file, its chat history, the workspace files on disk)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +14,8 @@ import pytest
 
 from agents import tokens
 from agents.gateway import checks, pool, workspace
-from agents.models import Agent, Gateway, GatewayCleanup
+from agents.models import Agent, AgentMessage, Gateway, GatewayCleanup
+from tests.agents.agent_client import agent_client
 from tests.gateway.real import RealGateway
 from tests.webhooks.conftest import make_retries_due, run_worker
 
@@ -59,6 +63,22 @@ def register(client, real: RealGateway, org) -> Gateway:
     failed = [stage for stage in gateway.check_report.get("stages", []) if not stage["ok"]]
     assert gateway.check_status == Gateway.CheckStatus.OK, (failed, real.log_tail())
     return gateway
+
+
+def said_in_session(real: RealGateway, agent: Agent, text: str, wait: float = 30.0) -> list[dict]:
+    """The user messages of the agent's main session that contain ``text``: in its transcript,
+    or (2026.9, while a turn runs) waiting among its pending inputs."""
+    deadline = time.monotonic() + wait
+    while True:
+        with real.connect(timeout=SLOW) as connection:
+            history = connection.call("chat.history", {"sessionKey": f"agent:{agent.gateway_agent_id}:main",
+                                                       "limit": 50})
+        waiting = [item.get("message") or {} for item in (history.get("pendingInputs") or {}).get("items", [])]
+        said = [item for item in history.get("messages", []) + waiting if item.get("role") == "user"
+                and text in json.dumps(item.get("content"))]
+        if said or time.monotonic() > deadline:
+            return said
+        time.sleep(1.0)
 
 
 def workspace_of(real: RealGateway, agent: Agent) -> Path:
@@ -123,6 +143,29 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
     run_worker()
     assert workspace.read_token(agents_md.read_text()) == new
     assert tokens.matches(Agent.objects.get(pk=worker_agent.pk), old) == "previous"
+
+    # Events reach the agents' sessions: a task for the worker tells the worker and the lead.
+    answer = api.post(f"/api/v1/boards/{board.pk}/tasks", {"title": "Read the release checklist",
+                                                          "assigned_agent_id": str(worker_agent.pk)}, format="json")
+    assert answer.status_code == 201, answer.content
+    task_id = answer.json()["id"]
+    make_retries_due()
+    run_worker()
+    for agent in (worker_agent, lead_agent):
+        agent.refresh_from_db()
+        [message] = AgentMessage.objects.filter(agent=agent)
+        assert message.status == AgentMessage.Status.SENT, (message.last_error, real.log_tail())
+        said = said_in_session(real, agent, task_id)
+        assert len(said) == 1, said
+
+    # The lead reads the worker's SOUL.md from the gateway and rewrites it there.
+    lead_api = agent_client(lead["token"])
+    soul = lead_api.get(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul")
+    assert soul.status_code == 200 and soul.json() == (workspace_of(real, worker_agent) / "SOUL.md").read_text()
+    rewritten = lead_api.put(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul",
+                             {"content": "# Soul\nShip small changes.\n"}, format="json")
+    assert rewritten.status_code == 200, rewritten.content
+    assert (workspace_of(real, worker_agent) / "SOUL.md").read_text() == "# Soul\nShip small changes.\n"
 
     # Delete: gone here at once, and from the gateway when the worker has run.
     assert api.delete(f"/api/v1/agents/{worker_agent.pk}").status_code == 204
