@@ -6,6 +6,7 @@ another organization, a rotated (revoked) token and no token at all.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,19 @@ ROUTES = [
     Route("get", "/api/v1/agent/boards/{board}/approvals", BOARD, 200),
     Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
     Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
+    # Coordination ({agent} is the board's worker).
+    Route("post", "/api/v1/agent/boards/{board}/agents/{agent}/nudge", (LEAD,), 202,
+          body={"message": "Look at the inbox."}),
+    Route("get", "/api/v1/agent/boards/{board}/agents/{agent}/soul", BOARD, 200),
+    Route("put", "/api/v1/agent/boards/{board}/agents/{agent}/soul", (LEAD,), 200,
+          body={"content": "# Soul\nBe brief."}),
+    Route("delete", "/api/v1/agent/boards/{board}/agents/{agent}", (LEAD,), 200),
+    Route("post", "/api/v1/agent/boards/{board}/gateway/main/ask-user", (LEAD,), 202,
+          body={"content": "May we ship on Friday?"}),
+    Route("post", "/api/v1/agent/gateway/boards/{board}/lead/message", (MAIN,), 202,
+          body={"content": "What is the status?"}),
+    Route("post", "/api/v1/agent/gateway/leads/broadcast", (MAIN,), 202, on_board=False,
+          body={"content": "Code freeze at five."}),
 ]
 
 CALLERS = ("lead", "worker", "main_agent", "foreign_agent", "revoked", "no_token")
@@ -89,7 +103,7 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
         body = {"description": "Sharper scope."} if caller == "lead" else {"status": "in_progress"}
     if route.path.endswith("/approvals") and route.method == "post":
         body = approval_body(str(task.id))
-    path = route.path.format(board=board.id, task=task.id)
+    path = route.path.format(board=board.id, task=task.id, agent=cast["worker"].id)
     client = agent_client(token, form)
     return getattr(client, route.method)(path, body or None, format="json")
 
@@ -121,7 +135,7 @@ def test_each_route_answers_each_caller_as_its_role_allows(route, caller, form, 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.on_board], ids=str)
 def test_the_main_agent_cannot_reach_another_organizations_board(route, main_agent, other_board):
     task = make_task(other_board, "Their task")
-    path = route.path.format(board=other_board.id, task=task.id)
+    path = route.path.format(board=other_board.id, task=task.id, agent=uuid.uuid4())
     body = approval_body(str(task.id)) if route.path.endswith("/approvals") else route.body
 
     response = getattr(agent_client(mint_token(main_agent)), route.method)(path, body or None, format="json")

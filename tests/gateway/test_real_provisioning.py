@@ -105,6 +105,14 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
     worker = api.post("/api/v1/agents", {"name": "Worker", "board_id": str(board.pk)}, format="json").json()
     run_worker()
     lead_agent, worker_agent = Agent.objects.get(pk=lead["id"]), Agent.objects.get(pk=worker["id"])
+    # 2026.4 holds file writes while an agent's turn runs (the lead's wake-up): on a busy
+    # machine a write can outlast its timeout, and the job's retry (sooner here) finishes it.
+    for _ in range(3):
+        if not Agent.objects.filter(pk__in=[lead_agent.pk, worker_agent.pk],
+                                    lifecycle_status=Agent.Lifecycle.ERROR).exists():
+            break
+        make_retries_due()
+        run_worker()
     for agent, answer in ((lead_agent, lead), (worker_agent, worker)):
         agent.refresh_from_db()
         assert agent.lifecycle_status == Agent.Lifecycle.WAITING, (agent.last_error, real.log_tail())
@@ -114,7 +122,11 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
         assert entry is not None and entry["workspace"] == str(folder)
         assert entry["heartbeat"]["target"] == "none" and entry["tools"]["exec"]["host"] == "gateway"
         agents_md = (folder / "AGENTS.md").read_text()
-        assert workspace.read_token(agents_md) == answer["token"]
+        written = workspace.read_token(agents_md)
+        assert written is not None and tokens.matches(agent, written) == "current"
+        # The token the API handed out, unless the agent missed its check-in on a slow
+        # machine and was woken again with a fresh one (docs/gateways.md, Lifecycle).
+        assert written == answer["token"] or agent.wake_attempts > 1, agent.wake_attempts
         assert (folder / "SOUL.md").exists() and (folder / "MEMORY.md").exists()
     assert lead_agent.gateway_agent_id == f"lead-{board.pk}"
     # Written for the lead; the runtime itself may remove it once the first session saw it.
