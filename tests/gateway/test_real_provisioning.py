@@ -156,6 +156,15 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
     assert workspace.read_token(agents_md.read_text()) == new
     assert tokens.matches(Agent.objects.get(pk=worker_agent.pk), old) == "previous"
 
+    # The lead reads the worker's SOUL.md from the gateway and rewrites it there.
+    lead_api = agent_client(lead["token"])
+    soul = lead_api.get(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul")
+    assert soul.status_code == 200 and soul.json() == (workspace_of(real, worker_agent) / "SOUL.md").read_text()
+    rewritten = lead_api.put(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul",
+                             {"content": "# Soul\nShip small changes.\n"}, format="json")
+    assert rewritten.status_code == 200, rewritten.content
+    assert (workspace_of(real, worker_agent) / "SOUL.md").read_text() == "# Soul\nShip small changes.\n"
+
     # Events reach the agents' sessions: a task for the worker tells the worker and the lead.
     answer = api.post(f"/api/v1/boards/{board.pk}/tasks", {"title": "Read the release checklist",
                                                           "assigned_agent_id": str(worker_agent.pk)}, format="json")
@@ -169,15 +178,6 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
         assert message.status == AgentMessage.Status.SENT, (message.last_error, real.log_tail())
         said = said_in_session(real, agent, task_id)
         assert len(said) == 1, said
-
-    # The lead reads the worker's SOUL.md from the gateway and rewrites it there.
-    lead_api = agent_client(lead["token"])
-    soul = lead_api.get(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul")
-    assert soul.status_code == 200 and soul.json() == (workspace_of(real, worker_agent) / "SOUL.md").read_text()
-    rewritten = lead_api.put(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul",
-                             {"content": "# Soul\nShip small changes.\n"}, format="json")
-    assert rewritten.status_code == 200, rewritten.content
-    assert (workspace_of(real, worker_agent) / "SOUL.md").read_text() == "# Soul\nShip small changes.\n"
 
     # Delete: gone here at once, and from the gateway when the worker has run.
     assert api.delete(f"/api/v1/agents/{worker_agent.pk}").status_code == 204
