@@ -540,3 +540,18 @@ class AgentMessage(models.Model):
     @property
     def headline(self) -> str:
         return self.text.split("\n", 1)[0][:200]
+
+    @property
+    def label(self) -> str:
+        """What the message is about, for people (the text itself is written for the agent)."""
+        return MESSAGE_KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())
+
+
+MESSAGE_KIND_LABELS = {
+    "task_created": "New task to plan", "task_assigned": "Task assigned", "review_requested": "Review asked",
+    "changes_requested": "Changes requested", "back_in_inbox": "Task back in the inbox", "comment": "New comment",
+    "mention": "Mentioned in a comment", "chat": "Board chat", "chat_mention": "Mentioned in board chat",
+    "board_paused": "Board paused", "board_resumed": "Board resumed", "approval_resolved": "Approval decided",
+    "board_changed": "Board rules changed", "nudge": "Nudge from the lead", "ask_user": "Question for the people",
+    "main_question": "Question from the main agent", "main_handoff": "Work handed over by the main agent",
+}

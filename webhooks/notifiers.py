@@ -65,7 +65,7 @@ class GatewayNotifier:
     name = "gateway"
 
     def notify(self, event: DeliveryEvent) -> Outcome:
-        from agents.gateway import naming
+        from agents.gateway import naming, outbox
         from agents.gateway.connect import connection
 
         agent = event.agent
@@ -77,7 +77,7 @@ class GatewayNotifier:
             "sessionKey": naming.session_key(naming.gateway_agent_id(agent)),
             "message": event_text(event),
             "idempotencyKey": f"mc-webhook-{event.delivery.pk}-{event.delivery.cycle}",
-        })
+        }, timeout=outbox.SEND_TIMEOUT)
         return Outcome.DELIVERED
 
 

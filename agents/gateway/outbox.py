@@ -49,6 +49,9 @@ BATCH_LIMIT = 20
 # How long a job's claim on a batch holds; longer than the history read and the send take.
 CLAIM_SECONDS = 120.0
 HISTORY_LIMIT = 100
+# 2026.9 prepares the agent's session before it answers chat.send: seconds when it is busy
+# with many agents' turns, longer than the client's default wait on a loaded host.
+SEND_TIMEOUT = 30.0
 
 Status = AgentMessage.Status
 
@@ -187,7 +190,7 @@ def deliver(agent: Agent, taken: Claim, now: datetime) -> str | None:
         client = connection(agent.gateway)
         if not (taken.retry and _in_session(client, session, taken.key)):
             client.call("chat.send", {"sessionKey": session, "message": batch_text(taken.messages),
-                                      "idempotencyKey": taken.key})
+                                      "idempotencyKey": taken.key}, timeout=SEND_TIMEOUT)
     except GatewayError as exc:
         _failed(agent, taken, exc.sentence, retry_after=exc.retry_after, now=now)
         return f"failed: {exc.code}"

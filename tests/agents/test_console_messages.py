@@ -29,6 +29,8 @@ def test_the_agent_page_lists_the_messages_pushed_to_it_with_their_state(client,
     client.force_login(owner)
     page = client.get(reverse("console:agent", args=[worker.pk])).content.decode()
     assert "Messages pushed to it" in page
+    # Named for people, with the text the agent got behind it.
+    assert "Task assigned" in page and "Nudge from the lead" in page
     assert "TASK ASSIGNED TO YOU by Ann (a person)." in page and "NUDGE from your lead Lead." in page
     assert "after 8 tries" in page and "did not answer" in page
     # Only the dead one offers to be sent again.
