@@ -67,11 +67,41 @@ def _chat_answer(board: Board) -> str:
 
 
 class Telling:
-    """The messages of one change: each agent at most once, never the one who acted."""
+    """The messages of one change: each agent at most once, never the one who acted, all
+    written together when the ``with`` block ends. It reads the board's agents once, with
+    only the columns it needs."""
 
     def __init__(self, actor: Any, board: Board) -> None:
         self.actor, self.board = actor, board
         self.told: set[Any] = set()
+        self.queued: list[tuple[Agent, str, str]] = []
+        self._agents: list[Agent] | None = None
+
+    def __enter__(self) -> Telling:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None and self.queued:
+            outbox.notify_many(self.queued, board_id=self.board.pk)
+
+    @property
+    def agents(self) -> list[Agent]:
+        if self._agents is None:
+            self._agents = list(Agent.objects.filter(board_id=self.board.pk).only(*AGENT_COLUMNS).order_by("name"))
+        return self._agents
+
+    @property
+    def anyone(self) -> bool:
+        """Whether any agent of the board is on a gateway (most boards in tests, and many
+        in use, have none: then there is nothing to do)."""
+        return any(agent.gateway_id is not None for agent in self.agents)
+
+    @property
+    def lead(self) -> Agent | None:
+        return next((agent for agent in self.agents if agent.is_board_lead), None)
+
+    def agent(self, pk: Any) -> Agent | None:
+        return next((agent for agent in self.agents if agent.pk == pk), None) if pk is not None else None
 
     def send(self, agent: Agent | None, kind: str, lines: list[str]) -> None:
         if agent is None or agent.pk in self.told:
@@ -79,16 +109,10 @@ class Telling:
         if isinstance(self.actor, Agent) and self.actor.pk == agent.pk:
             return
         self.told.add(agent.pk)
-        outbox.notify(agent, kind, "\n".join(lines), board_id=self.board.pk)
+        self.queued.append((agent, kind, "\n".join(lines)))
 
 
-def _lead(board: Board) -> Agent | None:
-    return Agent.objects.filter(board_id=board.pk, is_board_lead=True).first()
-
-
-def _has_gateway_agents(board: Board) -> bool:
-    """Most boards in tests and many in use have no agent on a gateway: skip the work then."""
-    return Agent.objects.filter(board_id=board.pk, gateway__isnull=False).exists()
+AGENT_COLUMNS = ("id", "name", "board_id", "gateway_id", "organization_id", "is_board_lead")
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -99,24 +123,24 @@ def _plan_answer(task: Task) -> str:
 
 
 def task_created(actor: Any, task: Task) -> None:
-    if not _has_gateway_agents(task.board):
-        return
-    telling = Telling(actor, task.board)
-    assignee = task.assigned_agent
-    if assignee is not None:
-        _assigned(telling, task)
-    if assignee is not None and not assignee.is_board_lead:
-        plan = [f"It is assigned to {assignee.name}; follow it in its comments.",
-                answer("GET", _task_path(task) + "/comments")]
-    else:
-        plan = ["Plan it: give it to a worker (their ids: GET " + api_url("/agents") + "), or leave it in the "
-                "inbox.", _plan_answer(task)]
-    telling.send(_lead(task.board), "task_created", [
-        f"NEW TASK on your board, from {who(actor)}.", *_task_lines(task), *plan])
+    with Telling(actor, task.board) as telling:
+        if not telling.anyone:
+            return
+        assignee = telling.agent(task.assigned_agent_id)
+        if assignee is not None:
+            _assigned(telling, task)
+        if assignee is not None and not assignee.is_board_lead:
+            plan = [f"It is assigned to {assignee.name}; follow it in its comments.",
+                    answer("GET", _task_path(task) + "/comments")]
+        else:
+            plan = ["Plan it: give it to a worker (their ids: GET " + api_url("/agents") + "), or leave it in the "
+                    "inbox.", _plan_answer(task)]
+        telling.send(telling.lead, "task_created", [
+            f"NEW TASK on your board, from {who(actor)}.", *_task_lines(task), *plan])
 
 
 def _assigned(telling: Telling, task: Task) -> None:
-    assignee = task.assigned_agent
+    assignee = telling.agent(task.assigned_agent_id)
     if assignee is None or assignee.is_board_lead:
         return
     if task.status == Task.Status.INBOX:
@@ -131,24 +155,23 @@ def _assigned(telling: Telling, task: Task) -> None:
 def task_changed(actor: Any, task: Task, old_status: str, old_assignee_id: Any, comment: TaskComment | None) -> None:
     """After an update: review asked, changes requested, back in the inbox, a new assignee,
     and the comment that came with the change."""
-    board = task.board
-    if not _has_gateway_agents(board):
-        return
-    telling = Telling(actor, board)
-    status = task.status
-    moved = status != old_status
-    if moved and status == Task.Status.REVIEW:
-        _review_requested(telling, task)
-    elif moved and old_status == Task.Status.REVIEW and status == Task.Status.INBOX and task.assigned_agent_id:
-        _changes_requested(telling, task, comment)
-    elif moved and status == Task.Status.INBOX and task.assigned_agent_id is None:
-        telling.send(_lead(board), "back_in_inbox", [
-            f"TASK BACK IN THE INBOX, unassigned, by {who(actor)}.", *_task_lines(task),
-            "Give it to another worker, or change the plan.", _plan_answer(task)])
-    if task.assigned_agent_id != old_assignee_id:
-        _assigned(telling, task)
-    if comment is not None:
-        _comment(telling, task, comment)
+    with Telling(actor, task.board) as telling:
+        if not telling.anyone:
+            return
+        status = task.status
+        moved = status != old_status
+        if moved and status == Task.Status.REVIEW:
+            _review_requested(telling, task)
+        elif moved and old_status == Task.Status.REVIEW and status == Task.Status.INBOX and task.assigned_agent_id:
+            _changes_requested(telling, task, comment)
+        elif moved and status == Task.Status.INBOX and task.assigned_agent_id is None:
+            telling.send(telling.lead, "back_in_inbox", [
+                f"TASK BACK IN THE INBOX, unassigned, by {who(actor)}.", *_task_lines(task),
+                "Give it to another worker, or change the plan.", _plan_answer(task)])
+        if task.assigned_agent_id != old_assignee_id:
+            _assigned(telling, task)
+        if comment is not None:
+            _comment(telling, task, comment)
 
 
 def _review_requested(telling: Telling, task: Task) -> None:
@@ -163,7 +186,7 @@ def _review_requested(telling: Telling, task: Task) -> None:
         reply = answer("PATCH", _task_path(task), {"status": "done", "comment": "<what you checked>"})
         what = "Read its comments; move it to done, or send it back to the inbox with a comment saying " \
                "what is missing."
-    telling.send(_lead(board), "review_requested",
+    telling.send(telling.lead, "review_requested",
                  [f"TASK READY FOR YOUR REVIEW, from {who(telling.actor)}.", *_task_lines(task), what, reply])
 
 
@@ -171,7 +194,7 @@ def _changes_requested(telling: Telling, task: Task, comment: TaskComment | None
     feedback = comment.message if comment is not None else (
         TaskComment.objects.filter(task=task, author_agent__is_board_lead=True)
         .order_by("-created_at").values_list("message", flat=True).first())
-    telling.send(task.assigned_agent, "changes_requested", [
+    telling.send(telling.agent(task.assigned_agent_id), "changes_requested", [
         f"CHANGES REQUESTED by {who(telling.actor)}.", *_task_lines(task),
         f"What is missing: {snippet(feedback) if feedback else '(no comment: read the task comments)'}",
         "Do it, then move the task to review again.",
@@ -181,12 +204,12 @@ def _changes_requested(telling: Telling, task: Task, comment: TaskComment | None
 # --- comments, chat and mentions ----------------------------------------------------------
 
 
-def mentioned(board: Board, text: str) -> list[Agent]:
-    """The agents of ``board`` that ``text`` names with ``@name`` (``@lead``: the lead)."""
+def mentioned(board_agents: list[Agent], text: str) -> list[Agent]:
+    """The agents among ``board_agents`` that ``text`` names with ``@name`` (``@lead``: the lead)."""
     names = [match.strip().lower() for match in _MENTION.findall(text)]
     if not names:
         return []
-    agents = sorted(Agent.objects.filter(board_id=board.pk), key=lambda a: -len(a.name))
+    agents = sorted(board_agents, key=lambda a: -len(a.name))
     found: dict[Any, Agent] = {}
     for name in names:
         for agent in agents:
@@ -198,43 +221,47 @@ def mentioned(board: Board, text: str) -> list[Agent]:
 
 def _comment(telling: Telling, task: Task, comment: TaskComment) -> None:
     reply = answer("POST", _task_path(task) + "/comments", {"message": "<your reply>"})
-    for agent in mentioned(task.board, comment.message):
+    for agent in mentioned(telling.agents, comment.message):
         telling.send(agent, "mention", [f"YOU WERE MENTIONED by {who(telling.actor)} in a task comment.",
                                         *_task_lines(task), f"Comment: {snippet(comment.message)}",
                                         "Reply on the task; change its status only if you hold it.", reply])
-    telling.send(task.assigned_agent, "comment", [f"NEW COMMENT on your task, from {who(telling.actor)}.",
+    telling.send(telling.agent(task.assigned_agent_id), "comment", [f"NEW COMMENT on your task, from {who(telling.actor)}.",
                                                   *_task_lines(task), f"Comment: {snippet(comment.message)}", reply])
 
 
 def commented(actor: Any, task: Task, comment: TaskComment) -> None:
-    if _has_gateway_agents(task.board):
-        _comment(Telling(actor, task.board), task, comment)
+    with Telling(actor, task.board) as telling:
+        if telling.anyone:
+            _comment(telling, task, comment)
 
 
 def memory_written(actor: Any, memory: BoardMemory) -> None:
     """Board chat: /pause and /resume go to every agent of the board, mentions to whoever is
     named, and a person's message to the lead."""
+    if not memory.is_chat:
+        return
     board = memory.board
-    if not memory.is_chat or not _has_gateway_agents(board):
-        return
-    telling = Telling(actor, board)
-    content = memory.content.strip()
-    command = content.lower()
-    if command in (PAUSE, RESUME):
-        what = ("The board is PAUSED: finish the step you are on, then take no new work and change no task "
-                "until /resume." if command == PAUSE else "The board is RESUMED: carry on with your work.")
-        for agent in Agent.objects.filter(board_id=board.pk).order_by("name"):
-            telling.send(agent, "board_paused" if command == PAUSE else "board_resumed", [
-                f"{command} from {who(actor)} on board {board.name} ({board.pk}).", what,
-                "Say so in board chat if a person is waiting for you.", _chat_answer(board)])
-        return
-    for agent in mentioned(board, content):
-        telling.send(agent, "chat_mention", [f"YOU WERE MENTIONED in board chat by {who(actor)}.",
-                                             f"Board: {board.name} ({board.pk})", f"Message: {snippet(content)}",
-                                             _chat_answer(board)])
-    if isinstance(actor, User):
-        telling.send(_lead(board), "chat", [f"BOARD CHAT from {who(actor)}.", f"Board: {board.name} ({board.pk})",
-                                            f"Message: {snippet(content)}", _chat_answer(board)])
+    with Telling(actor, board) as telling:
+        if not telling.anyone:
+            return
+        content = memory.content.strip()
+        command = content.lower()
+        if command in (PAUSE, RESUME):
+            what = ("The board is PAUSED: finish the step you are on, then take no new work and change no task "
+                    "until /resume." if command == PAUSE else "The board is RESUMED: carry on with your work.")
+            for agent in telling.agents:
+                telling.send(agent, "board_paused" if command == PAUSE else "board_resumed", [
+                    f"{command} from {who(actor)} on board {board.name} ({board.pk}).", what,
+                    "Say so in board chat if a person is waiting for you.", _chat_answer(board)])
+            return
+        for agent in mentioned(telling.agents, content):
+            telling.send(agent, "chat_mention", [f"YOU WERE MENTIONED in board chat by {who(actor)}.",
+                                                 f"Board: {board.name} ({board.pk})", f"Message: {snippet(content)}",
+                                                 _chat_answer(board)])
+        if isinstance(actor, User):
+            telling.send(telling.lead, "chat", [f"BOARD CHAT from {who(actor)}.",
+                                                f"Board: {board.name} ({board.pk})", f"Message: {snippet(content)}",
+                                                _chat_answer(board)])
 
 
 # --- approvals and boards -------------------------------------------------------------------
@@ -254,15 +281,17 @@ def approval_resolved(approval: Approval, lead: Agent | None) -> None:
     else:
         lines += ["Read the decision and adjust the plan.",
                   answer("GET", f"/boards/{board.pk}/approvals?status={approval.status}")]
-    Telling(approval.resolved_by, board).send(lead, "approval_resolved", lines)
+    with Telling(approval.resolved_by, board) as telling:
+        telling.send(lead, "approval_resolved", lines)
 
 
 def board_changed(actor: Any, board: Board, fields: list[str]) -> None:
     if not fields:
         return
-    lead = _lead(board)
-    if lead is None or lead.gateway_id is None:
-        return
-    Telling(actor, board).send(lead, "board_changed", [
-        f"BOARD CHANGED by {who(actor)}: {', '.join(fields)}.", f"Board: {board.name} ({board.pk})",
-        "Read the board's objective and rules again and adjust the plan.", answer("GET", f"/boards/{board.pk}")])
+    with Telling(actor, board) as telling:
+        lead = telling.lead
+        if lead is None or lead.gateway_id is None:
+            return
+        telling.send(lead, "board_changed", [
+            f"BOARD CHANGED by {who(actor)}: {', '.join(fields)}.", f"Board: {board.name} ({board.pk})",
+            "Read the board's objective and rules again and adjust the plan.", answer("GET", f"/boards/{board.pk}")])

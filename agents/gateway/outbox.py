@@ -60,36 +60,46 @@ def _lock_key(agent_id: uuid.UUID) -> int:
     return int.from_bytes(agent_id.bytes[:8], "big", signed=True)
 
 
-def _hold(agent_id: uuid.UUID, *, shared: bool) -> None:
-    """The per-agent outbox lock, to the end of the current transaction (Postgres only)."""
-    if db_connection.vendor != "postgresql":
+def _hold(agent_ids: list[uuid.UUID], *, shared: bool) -> None:
+    """The per-agent outbox locks, to the end of the current transaction (Postgres only)."""
+    if db_connection.vendor != "postgresql" or not agent_ids:
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with db_connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [_lock_key(agent_id)])
+        cursor.execute(f"SELECT {function}(key) FROM unnest(%s::bigint[]) AS key",
+                       [[_lock_key(pk) for pk in agent_ids]])
 
 
 def notify(agent: Agent, kind: str, text: str, *, board_id: uuid.UUID | None = None,
            now: datetime | None = None) -> AgentMessage | None:
     """Queues ``text`` for ``agent`` (call inside the transaction of the change). None for an
     agent that is not on a gateway: it reads the same facts through the API."""
+    queued = notify_many([(agent, kind, text)], board_id=board_id, now=now)
+    return queued[0] if queued else None
+
+
+def notify_many(items: Iterable[tuple[Agent, str, str]], *, board_id: uuid.UUID | None = None,
+                now: datetime | None = None) -> list[AgentMessage]:
+    """Queues each ``(agent, kind, text)`` in one write, in the given order, skipping agents
+    off any gateway; a delivery job is queued for each agent that had nothing waiting."""
     from agents.gateway import tasks
 
-    if agent.gateway_id is None:
-        return None
+    wanted = [(agent, kind, text) for agent, kind, text in items if agent.gateway_id is not None]
+    if not wanted:
+        return []
     now = now or timezone.now()
+    agents = {agent.pk: agent for agent, _kind, _text in wanted}
     with transaction.atomic():
-        _hold(agent.pk, shared=True)
-        waiting = AgentMessage.objects.filter(agent_id=agent.pk, status=Status.PENDING).exists()
-        message = AgentMessage.objects.create(agent_id=agent.pk, board_id=board_id, kind=kind, text=text,
-                                              created_at=now, next_attempt_at=now)
-        if not waiting:
-            tasks.enqueue_messages(agent, run_after=now + timedelta(seconds=COALESCE_SECONDS))
-    return message
-
-
-def notify_all(agents: Iterable[Agent], kind: str, text: str, *, board_id: uuid.UUID | None = None) -> int:
-    return sum(notify(agent, kind, text, board_id=board_id) is not None for agent in agents)
+        _hold(list(agents), shared=True)
+        waiting = set(AgentMessage.objects.filter(agent_id__in=list(agents), status=Status.PENDING)
+                      .order_by().values_list("agent_id", flat=True).distinct())
+        messages = AgentMessage.objects.bulk_create([
+            AgentMessage(agent_id=agent.pk, board_id=board_id, kind=kind, text=text, created_at=now,
+                         next_attempt_at=now) for agent, kind, text in wanted])
+        for pk, agent in agents.items():
+            if pk not in waiting:
+                tasks.enqueue_messages(agent, run_after=now + timedelta(seconds=COALESCE_SECONDS))
+    return messages
 
 
 def batch_text(messages: list[AgentMessage]) -> str:
@@ -158,7 +168,7 @@ def run(agent_id: str) -> str:
         taken = claim(agent, now)
         if taken is None:
             with transaction.atomic():
-                _hold(agent.pk, shared=False)
+                _hold([agent.pk], shared=False)
                 if AgentMessage.objects.filter(agent_id=agent.pk, status=Status.PENDING).exists():
                     continue
             return f"sent {sent}" if sent else "nothing_to_send"
@@ -273,7 +283,7 @@ def resend(message: AgentMessage) -> int:
     from agents.gateway import tasks
 
     with transaction.atomic():
-        _hold(message.agent_id, shared=True)
+        _hold([message.agent_id], shared=True)
         now = timezone.now()
         changed = AgentMessage.objects.filter(agent_id=message.agent_id, status=Status.DEAD,
                                               batch_key=message.batch_key).update(
