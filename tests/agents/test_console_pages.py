@@ -205,8 +205,8 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 
 
 # Queries per page, whatever the amount of data: session, user, the page's own reads (the
-# board's: one more for whether its agents are paused).
-QUERY_BOUNDS = {"dashboard": 15, "boards": 7, "board": 14, "column": 8, "board_edit": 7, "task": 14,
+# board's and its columns': one more for whether its agents are paused).
+QUERY_BOUNDS = {"dashboard": 15, "boards": 7, "board": 14, "column": 9, "board_edit": 7, "task": 14,
                 "approvals": 9, "agents": 10, "gateways": 8, "activity": 10, "webhooks": 9, "memory": 8, "operations": 10}
 
 

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from agents import tokens
 from agents.gateway import checks, pool, workspace
@@ -34,6 +37,8 @@ def entry_of(real: RealGateway, agent_id: str) -> dict | None:
         return agents["entries"].get(agent_id)
     return next((item for item in agents.get("list", []) if item.get("id") == agent_id), None)
 
+
+PROVISION_JOB = "agents.gateway.tasks.provision_agent"
 
 # A gateway busy with agent turns (2026.4 runs them on its main loop) answers slowly.
 SLOW = 90.0
@@ -65,20 +70,23 @@ def register(client, real: RealGateway, org) -> Gateway:
     return gateway
 
 
-def said_in_session(real: RealGateway, agent: Agent, text: str, wait: float = 30.0) -> list[dict]:
+def said_in_session(real: RealGateway, agent: Agent, text: str,
+                    wait: float = 30.0) -> tuple[list[dict], list[dict]]:
     """The user messages of the agent's main session that contain ``text``: in its transcript,
-    or (2026.9, while a turn runs) waiting among its pending inputs."""
+    and (2026.9, while a turn runs) waiting among its pending inputs. A message moving from
+    one to the other can show in both for a moment, under the same key."""
     deadline = time.monotonic() + wait
     while True:
         with real.connect(timeout=SLOW) as connection:
             history = connection.call("chat.history", {"sessionKey": f"agent:{agent.gateway_agent_id}:main",
                                                        "limit": 50})
-        waiting = [item.get("message") or {} for item in (history.get("pendingInputs") or {}).get("items", [])]
-        said = [item for item in history.get("messages", []) + waiting if item.get("role") == "user"
-                and text in json.dumps(item.get("content"))]
-        if said or time.monotonic() > deadline:
-            return said
-        time.sleep(1.0)
+        def matching(items: list[dict]) -> list[dict]:
+            return [item for item in items if item.get("role") == "user" and text in json.dumps(item.get("content"))]
+        pending_items = (history.get("pendingInputs") or {}).get("items", [])
+        transcript = matching(history.get("messages", []))
+        waiting = [item for item in pending_items if matching([item.get("message") or {}])]
+        if transcript or waiting or time.monotonic() > deadline:
+            return transcript, waiting
 
 
 def workspace_of(real: RealGateway, agent: Agent) -> Path:
@@ -111,7 +119,9 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
         if not Agent.objects.filter(pk__in=[lead_agent.pk, worker_agent.pk],
                                     lifecycle_status=Agent.Lifecycle.ERROR).exists():
             break
-        make_retries_due()
+        # Only the provisioning retries: the check-in watches keep their own time.
+        DBTaskResult.objects.filter(task_path=PROVISION_JOB, status=TaskResultStatus.READY).update(
+            run_after=timezone.now())
         run_worker()
     for agent, answer in ((lead_agent, lead), (worker_agent, worker)):
         agent.refresh_from_db()
@@ -176,8 +186,15 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
         agent.refresh_from_db()
         [message] = AgentMessage.objects.filter(agent=agent)
         assert message.status == AgentMessage.Status.SENT, (message.last_error, real.log_tail())
-        said = said_in_session(real, agent, task_id)
-        assert len(said) == 1, said
+        transcript, waiting = said_in_session(real, agent, task_id)
+        # Once, wherever it is now: at most one copy in the transcript, at most one waiting,
+        # and a waiting one is the same message (the run id is our key).
+        assert transcript or waiting, real.log_tail()
+        assert len(transcript) <= 1 and len(waiting) <= 1, (transcript, waiting)
+        for item in transcript:
+            assert str(item.get("idempotencyKey", message.batch_key)).startswith(message.batch_key), item
+        for item in waiting:
+            assert item.get("runId") == message.batch_key, item
 
     # Delete: gone here at once, and from the gateway when the worker has run.
     assert api.delete(f"/api/v1/agents/{worker_agent.pk}").status_code == 204
