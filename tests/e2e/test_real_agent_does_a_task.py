@@ -3,8 +3,8 @@
 The model is the scripted one (scripted_model.py); everything between it and Mission
 Control is the real runtime: the workspace files we wrote become its system prompt, its
 exec tool runs the ``curl`` commands, the messages of the outbox start its turns. A person
-registers the gateway (API), creates the board, the lead, the worker and the task (the
-console's forms), and later approves; the rest happens by itself, with the worker
+registers the gateway (API), creates the board, the lead, the worker and the task in the
+console (chromium), and later approves there; the rest happens by itself, with the worker
 (``db_worker``'s jobs) running in this process and Mission Control serving the agents'
 calls on a live server whose address is the workspace files' ``BASE_URL``.
 """
@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.urls import reverse
+from django.conf import settings
+from rest_framework.test import APIClient
 
+from agents import identity
 from agents.gateway import pool
 from agents.models import ActivityEvent, Agent, AgentMessage, Approval, Board, Task, TaskComment
 from tests.conftest import STRICT_SERVICES, database_engine
@@ -28,8 +30,8 @@ from tests.gateway.scripted_model import APPROVED, ASSIGNED, REVIEW, ScriptedMod
 from tests.gateway.test_real_provisioning import register
 from tests.webhooks.conftest import run_worker
 
-pytestmark = [pytest.mark.openclaw, pytest.mark.xdist_group("openclaw"), pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("console_static")]
+pytestmark = [pytest.mark.e2e, pytest.mark.openclaw, pytest.mark.xdist_group("openclaw"),
+              pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_static")]
 
 # A turn of 2026.9.6 on 2 busy cores takes 30-90 s from chat.send to the model's first
 # request (system prompt, session baseline); the scenario has about six of them in a row.
@@ -98,38 +100,62 @@ def in_order(seen: list[str], wanted: list[tuple[str, ...]]) -> bool:
 
 
 def test_a_provisioned_agent_takes_a_task_through_review_to_done(agent_gateway, scripted_model, live_server,
-                                                                  settings, client, client_for, owner, org):
+                                                                  console_page):
     real, model = agent_gateway, scripted_model
-    settings.BASE_URL = live_server.url
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {settings.LOCAL_AUTH_TOKEN}")
     try:
-        scenario(real, model, live_server.url, client, client_for(owner), owner, org)
+        scenario(real, model, live_server.url, console_page, api)
     except BaseException:
         print(f"--- gateway log tail ({real.console_log}):\n{real.log_tail(120)}")
         print(f"--- scripted model transcript ({len(model.requests)} requests):\n{model.transcript(60)}")
         raise
 
 
-def scenario(real: RealGateway, model: ScriptedModel, base_url: str, console, api, owner, org) -> None:
+def sign_in(page) -> None:
+    page.goto("/")
+    page.get_by_label("Access token").fill(settings.LOCAL_AUTH_TOKEN)
+    page.get_by_role("button", name="Sign in with token").click()
+    page.wait_for_url("**/")
+
+
+def scenario(real: RealGateway, model: ScriptedModel, base_url: str, page, api: APIClient) -> None:
     started = time.monotonic()
-    # A person registers the gateway (API), then uses the console's forms.
+    # The operator sets the gateway up (its own config and approvals) and registers it (API).
     policy = allow_curl_to(real, base_url)
     print("exec policy:", json.dumps(policy)[:2000])
-    gateway = register(api, real, org)
-    console.force_login(owner)
-    answer = console.post(reverse("console:board_create"), {
-        "organization": org.pk, "name": "Release", "objective": "Ship the release notes.", "gateway": gateway.pk,
-        "max_agents": 5, "require_approval_for_done": "on"})
-    assert answer.status_code == 302, answer.content.decode()[:2000]
+    gateway = register(api, real, identity.default_organization())
+
+    # A person creates the board, its lead, a worker and the worker's task in the console.
+    sign_in(page)
+    page.get_by_role("link", name="Boards", exact=True).click()
+    page.get_by_role("link", name="New board").first.click()
+    page.get_by_label("Name", exact=True).fill("Release")
+    page.get_by_label("Objective").fill("Ship the release notes.")
+    page.get_by_label("Gateway").select_option(label=gateway.name)
+    assert page.get_by_label("Require an approval before done").is_checked()
+    page.get_by_role("button", name="Create board").click()
+    assert page.get_by_role("heading", name="Release").is_visible()
     board = Board.objects.get(name="Release")
+    assert board.gateway_id == gateway.pk
+    page.shot("board")
     for name, lead in (("Lead", True), ("Writer", False)):
-        answer = console.post(reverse("console:agents"), {"name": name, "board": board.pk,
-                                                          **({"is_board_lead": "on"} if lead else {})})
-        assert answer.status_code in (200, 302), answer.content.decode()[:2000]
+        page.get_by_role("link", name="Agents", exact=True).first.click()
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Board (optional)").select_option(label="Release")
+        if lead:
+            page.get_by_label("Board lead").check()
+        page.get_by_role("button", name="Create agent").click()
+        assert page.locator("#agent-token").inner_text().strip().startswith("mc_")
+    page.shot("agent-created")
     lead, worker = Agent.objects.get(board=board, is_board_lead=True), Agent.objects.get(board=board, name="Writer")
-    answer = console.post(reverse("console:task_create", args=[board.pk]), {
-        "title": "Write the release notes", "description": "A page listing what changed.", "priority": "high",
-        "assigned_agent": worker.pk})
-    assert answer.status_code == 302, answer.content.decode()[:2000]
+    page.goto(f"/boards/{board.pk}/")
+    page.get_by_label("Title").fill("Write the release notes")
+    page.get_by_label("Description").fill("A page listing what changed.")
+    page.get_by_label("Assignee").select_option(label="Writer")
+    page.get_by_role("button", name="Create task").click()
+    assert page.locator(".task-card", has_text="Write the release notes").is_visible()
+    page.shot("task-created")
     task = Task.objects.get(board=board)
     assert task.assigned_agent_id == worker.pk and task.status == Task.Status.INBOX
 
@@ -170,8 +196,13 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, console, ap
     assert review.status == AgentMessage.Status.SENT
 
     # The person approves in the console; the lead, told, finishes the task.
-    answer = console.post(reverse("console:approval_resolve", args=[approval.pk]), {"status": "approved"})
-    assert answer.status_code == 302
+    page.goto("/approvals/")
+    assert page.locator(".approval .reason", has_text="The worker reported the task done").is_visible()
+    page.shot("approval-asked")
+    page.get_by_role("button", name="Approve").click()
+    assert page.locator(".message.success").is_visible()
+    approval.refresh_from_db()
+    assert approval.status == Approval.Status.APPROVED
 
     def done() -> bool:
         task.refresh_from_db()
@@ -199,4 +230,6 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, console, ap
     assert feed.status_code == 200, feed.content
     kinds = {item["event_type"] for item in feed.json()["items"]}
     assert {"task.created", "task.status_changed", "approval.requested", "approval.resolved"} <= kinds, kinds
+    page.goto(f"/boards/{board.pk}/")
+    page.shot("task-done")
     print(f"scenario took {time.monotonic() - started:.0f} s; the model answered {len(model.requests)} requests")
