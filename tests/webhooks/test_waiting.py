@@ -218,3 +218,38 @@ def test_a_delivery_that_failed_and_lost_its_target_waits_then_continues_its_cou
         assert delivery.status == "delivered" and delivery.attempts == 2
     finally:
         use_notifier(previous)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ingest_while_a_lead_is_being_appointed_waits_for_it_and_is_delivered(ingest_client, owner, leaderless,
+                                                                                 leaderless_webhook, recording):
+    """Postgres runs the two side by side: the ingest's lookup sees no lead yet (not
+    committed), so it waits on the board's row lock and looks again once the lead is in."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time; nothing runs side by side")
+    appointed, finish = threading.Event(), threading.Event()
+
+    def appoint():
+        try:
+            with transaction.atomic():
+                rules.add_agent(owner, {"name": "Lead", "board_id": leaderless.pk, "is_board_lead": True})
+                appointed.set()
+                finish.wait(10)
+        finally:
+            connection.close()
+
+    appointing = threading.Thread(target=appoint)
+    appointing.start()
+    assert appointed.wait(10)
+    threading.Timer(0.5, finish.set).start()
+
+    [payload_id] = ingest(ingest_client, leaderless_webhook, 1)
+    appointing.join(10)
+
+    assert WebhookDelivery.objects.get(payload_id=payload_id).status == "pending"
+    run_worker()
+    assert len(recording.delivered) == 1
