@@ -11,8 +11,8 @@ import pytest
 from tests.ops import servers
 from tests.ops.test_deployment_files import gunicorn_settings
 
-UNTRUSTING_PORT = servers.port(18160)
-TRUSTING_PORT = servers.port(18161)
+UNTRUSTING_PORT = servers.port(18120)
+TRUSTING_PORT = servers.port(18121)
 SCHEME_HEADERS = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Ssl", "on"), ("X-Forwarded-Protocol", "ssl")]
 
 
