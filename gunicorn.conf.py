@@ -1,5 +1,6 @@
 """gunicorn settings for Mission Control (``gunicorn -c gunicorn.conf.py missioncontrol.wsgi:application``)."""
 
+import ipaddress
 import multiprocessing
 import os
 
@@ -26,7 +27,23 @@ max_requests_jitter = 500
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# Django decides what to believe from proxies (TRUSTED_PROXIES); gunicorn passes headers through.
-forwarded_allow_ips = "*"
+
+
+def _trusted_proxies() -> str:
+    """TRUSTED_PROXIES as gunicorn takes it. An entry that is not an address or range is left
+    out here; Django's start-up check (ops.E006) then stops the server with a sentence."""
+    networks = []
+    for entry in os.environ.get("TRUSTED_PROXIES", "").split(","):
+        try:
+            networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+        except ValueError:
+            continue
+    return ",".join(networks)
+
+
+# gunicorn sets the request's scheme from X-Forwarded-Proto, -Ssl and -Protocol, so only our
+# own proxies may send them, the same TRUSTED_PROXIES Django believes (nobody when empty):
+# otherwise any client could make a plain-HTTP request count as HTTPS.
+forwarded_allow_ips = _trusted_proxies()
 # The admin control socket is not used; several instances on one host would share its path.
 control_socket_disable = True

@@ -293,6 +293,9 @@ class Task(models.Model):
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
     due_at = models.DateTimeField(null=True, blank=True)
     in_progress_at = models.DateTimeField(null=True, blank=True)
+    # When the task last left done or review for more work (any move out of either, except
+    # review to done): an approval to finish it counts only when asked for after this.
+    reopened_at = models.DateTimeField(null=True, blank=True)
     assigned_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True,
                                        related_name="assigned_tasks")
     # The worker who sent the task to review; the lead sending it back returns it to them.
@@ -358,6 +361,9 @@ class Approval(models.Model):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+
+    # The action type of an approval to finish a task: what opens a board's done gate.
+    FINISH_ACTION = "mark_done"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="approvals")

@@ -28,6 +28,7 @@ from agents.http import ConsoleRequest
 from agents.models import Agent, Board
 from missioncontrol.lookups import get_or_404
 from webhooks import services
+from webhooks.delivery import WAITING_REASON, has_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.serializers import WebhookWriteSerializer
 
@@ -127,7 +128,7 @@ def webhook_detail(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> H
         "board": board, "webhook": webhook, "page_obj": paginate(request, payloads, per_page=20),
         "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
         "can_manage": access.is_admin(request.user, board.organization_id),
-        "failing_only": failing_only,
+        "failing_only": failing_only, "has_target": has_target(webhook), "waiting_reason": WAITING_REASON,
     })
 
 
@@ -155,11 +156,15 @@ def payload_replay(request: ConsoleRequest, board_id: Any, webhook_id: Any, payl
     payload = get_or_404(WebhookPayload.objects.filter(webhook=webhook), payload_id)
     payload.webhook, payload.board = webhook, board
     try:
-        services.redeliver(payload, request.user)
+        delivery = services.redeliver(payload, request.user)
     except ValidationError as exc:
         messages.error(request, validation_text(exc.detail))
     else:
-        messages.success(request, "Delivery replayed: the worker tries again now.")
+        if delivery.status == WebhookDelivery.Status.WAITING:
+            messages.warning(request, "Replayed, but there is nobody to deliver to: the webhook names no agent and "
+                                      "the board has no lead. The delivery waits until one is set.")
+        else:
+            messages.success(request, "Delivery replayed: the worker tries again now.")
     return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
 
 

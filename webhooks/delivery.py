@@ -9,6 +9,11 @@ names the attempt it is for: a job run twice (its worker died after recording th
 attempt, and the job was reaped) finds the attempt done and stands down, instead of
 starting a second chain of retries.
 
+A delivery with nobody to deliver to (the webhook names no agent, the board has no
+lead) is not an attempt and not a failure: it is marked ``waiting``, with no job and no
+retry, until ``webhooks.waiting`` starts it again. Retries and ``dead`` are for attempts
+that really failed.
+
 Status changes are conditional UPDATEs on (id, cycle, attempts, status): the agent
 picking the payload up, a replay and a running attempt may race, and exactly one wins.
 """
@@ -22,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents import activity
@@ -34,8 +40,9 @@ logger = logging.getLogger("webhooks.delivery")
 
 # A retry waits at most this long, however many attempts came before.
 MAX_BACKOFF_SECONDS = 3600.0
-NO_TARGET_ERROR = ("No target agent: the webhook names no agent and the board has no lead. "
-                   "The event stays in board memory; add a lead or set the webhook's agent.")
+WAITING_REASON = ("Waiting for a target: the webhook names no agent and the board has no lead. "
+                  "The event is in board memory; it is delivered once the board gets a lead or the webhook "
+                  "an agent.")
 OPEN_STATUSES = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
 
 
@@ -46,6 +53,14 @@ def target_for(webhook: Webhook) -> Agent | None:
         if agent is not None:
             return agent
     return Agent.objects.filter(board_id=webhook.board_id, is_board_lead=True).first()
+
+
+def has_target(webhook: Webhook) -> bool:
+    """Whether :func:`target_for` would find someone, in one query."""
+    lead_or_own = Q(is_board_lead=True)
+    if webhook.agent_id is not None:
+        lead_or_own |= Q(pk=webhook.agent_id)
+    return Agent.objects.filter(lead_or_own, board_id=webhook.board_id).exists()
 
 
 def is_target(webhook: Webhook, agent: Agent) -> bool:
@@ -83,24 +98,23 @@ def run_attempt(delivery_id: str, cycle: int, attempt: int, *, now: datetime | N
     webhook = payload.webhook
     now = now or timezone.now()
     target = target_for(webhook)
+    if target is None:
+        return _wait_for_target(delivery, cycle, attempt, now)
 
     error = ""
     status = WebhookDelivery.Status.PENDING
-    if target is None:
-        error = NO_TARGET_ERROR
+    notifier = current_notifier()
+    try:
+        outcome = notifier.notify(DeliveryEvent(delivery=delivery, payload=payload, webhook=webhook,
+                                                agent=target, attempt=attempt))
+    except Exception as exc:  # noqa: BLE001  (whatever a notifier raises is a failed attempt)
+        error = _describe(exc)
+        status = WebhookDelivery.Status.FAILED
+        logger.warning("Webhook delivery %s attempt %s failed: %s", delivery.pk, attempt, error,
+                       extra={"delivery_id": str(delivery.pk), "attempt": attempt, "notifier": notifier.name})
     else:
-        notifier = current_notifier()
-        try:
-            outcome = notifier.notify(DeliveryEvent(delivery=delivery, payload=payload, webhook=webhook,
-                                                    agent=target, attempt=attempt))
-        except Exception as exc:  # noqa: BLE001  (whatever a notifier raises is a failed attempt)
-            error = _describe(exc)
-            status = WebhookDelivery.Status.FAILED
-            logger.warning("Webhook delivery %s attempt %s failed: %s", delivery.pk, attempt, error,
-                           extra={"delivery_id": str(delivery.pk), "attempt": attempt, "notifier": notifier.name})
-        else:
-            if outcome is Outcome.DELIVERED:
-                status = WebhookDelivery.Status.DELIVERED
+        if outcome is Outcome.DELIVERED:
+            status = WebhookDelivery.Status.DELIVERED
 
     retry_at: datetime | None = None
     if error:
@@ -111,10 +125,8 @@ def run_attempt(delivery_id: str, cycle: int, attempt: int, *, now: datetime | N
 
     changes: dict[str, Any] = {
         "attempts": attempt, "last_attempt_at": now, "status": status, "last_error": error,
-        "next_attempt_at": retry_at, "updated_at": now,
+        "next_attempt_at": retry_at, "updated_at": now, "agent": target,
     }
-    if target is not None:
-        changes["agent"] = target
     if status == WebhookDelivery.Status.DELIVERED:
         changes["delivered_at"] = now
 
@@ -141,6 +153,13 @@ def run_attempt(delivery_id: str, cycle: int, attempt: int, *, now: datetime | N
         elif status == WebhookDelivery.Status.DELIVERED:
             activity.record("webhook.delivery_delivered", actor=None, board=webhook.board, agent=target,
                             message="Webhook event delivered.", data=data)
-    if error and status == WebhookDelivery.Status.PENDING:
-        return "waiting_for_target"
     return "awaiting_pickup" if status == WebhookDelivery.Status.PENDING else str(status)
+
+
+def _wait_for_target(delivery: WebhookDelivery, cycle: int, attempt: int, now: datetime) -> str:
+    """Nobody to deliver to (the lead left, say, since the event came in): the delivery waits,
+    its attempt count unchanged, and no further job is queued."""
+    WebhookDelivery.objects.filter(pk=delivery.pk, cycle=cycle, attempts=attempt - 1,
+                                   status__in=OPEN_STATUSES).update(
+        status=WebhookDelivery.Status.WAITING, next_attempt_at=None, updated_at=now)
+    return "waiting_for_target"

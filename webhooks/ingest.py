@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from agents.models import Board
+from agents.models import Agent, Board
 from ops import throttle
 from ops.body_limit import body_over_limit, too_large_response
 from ops.client_ip import client_ip
@@ -32,28 +32,33 @@ THROTTLE_SCOPE = "webhook_ingest"
 _COLUMNS = ("enabled", "secret", "signature_header", "agent_id", "description")
 
 
-def find_webhook(board_id: UUID, webhook_id: UUID) -> tuple[Webhook, Any] | None:
-    """The webhook with that id on that board, and its board's organization id.
+def find_webhook(board_id: UUID, webhook_id: UUID) -> tuple[Webhook, Any, bool] | None:
+    """The webhook with that id on that board, its board's organization id, and whether it
+    has a target agent.
 
     Written as one plain SELECT: it runs on every ingest, and building the same query
     through the ORM costs several times what the database takes to answer it."""
     quote = connection.ops.quote_name
     uuid_field = Webhook._meta.pk
-    sql = (f"SELECT {', '.join('w.' + quote(column) for column in _COLUMNS)}, b.{quote('organization_id')} "
-           f"FROM {quote(Webhook._meta.db_table)} w JOIN {quote(Board._meta.db_table)} b ON b.{quote('id')} = "
-           f"w.{quote('board_id')} WHERE w.{quote('id')} = %s AND w.{quote('board_id')} = %s")
+    # Whether anyone is there to deliver to (webhooks.delivery.target_for): the webhook's
+    # agent on its board, or the board's lead.
+    target = (f"EXISTS (SELECT 1 FROM {quote(Agent._meta.db_table)} a WHERE a.{quote('board_id')} = "
+              f"w.{quote('board_id')} AND (a.{quote('is_board_lead')} OR a.{quote('id')} = w.{quote('agent_id')}))")
+    sql = (f"SELECT {', '.join('w.' + quote(column) for column in _COLUMNS)}, b.{quote('organization_id')}, "
+           f"{target} FROM {quote(Webhook._meta.db_table)} w JOIN {quote(Board._meta.db_table)} b "
+           f"ON b.{quote('id')} = w.{quote('board_id')} WHERE w.{quote('id')} = %s AND w.{quote('board_id')} = %s")
     params = [uuid_field.get_db_prep_value(webhook_id, connection), uuid_field.get_db_prep_value(board_id, connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    enabled, secret, signature_header, agent_id, description, organization_id = row
+    enabled, secret, signature_header, agent_id, description, organization_id, target_found = row
     webhook = Webhook(id=webhook_id, board_id=board_id, enabled=bool(enabled), secret=secret,
                       signature_header=signature_header, description=description,
                       agent_id=uuid_field.to_python(agent_id) if agent_id is not None else None)
     webhook._state.adding = False
-    return webhook, uuid_field.to_python(organization_id)
+    return webhook, uuid_field.to_python(organization_id), bool(target_found)
 
 
 def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpResponse:
@@ -66,7 +71,7 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
     found = find_webhook(board_id, webhook_id)
     if found is None:
         return error_response(404, "Not found.")
-    webhook, organization_id = found
+    webhook, organization_id, target_found = found
     if not webhook.enabled:
         return error_response(410, "Webhook is disabled.")
     if body_over_limit(request):
@@ -84,6 +89,6 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
     content_type = request.META.get("CONTENT_TYPE", "")
     stored = store_payload(webhook, organization_id, IngestedRequest(
         payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
-        source_ip=ip, content_type=content_type))
+        source_ip=ip, content_type=content_type), target_found=target_found)
     return JsonResponse({"ok": True, "board_id": str(webhook.board_id), "webhook_id": str(webhook.pk),
                          "payload_id": str(stored.pk)}, status=202)

@@ -57,9 +57,14 @@ class WebhookPayload(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One per payload and target agent; drives retries and the console's delivery view."""
+    """One per payload and target agent; drives retries and the console's delivery view.
+
+    ``waiting``: the webhook names no agent and its board has no lead, so there is nobody
+    to deliver to. Such a delivery has no job; it starts when the board gets a lead or the
+    webhook an agent (``webhooks.waiting``)."""
 
     class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for a target"
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"

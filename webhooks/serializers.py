@@ -12,6 +12,7 @@ from rest_framework import serializers
 from agents.models import Agent, Board
 from missioncontrol.api.serializers import StrictSerializer
 from webhooks import signatures
+from webhooks.delivery import WAITING_REASON
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.payloads import truncate
 
@@ -75,12 +76,17 @@ class WebhookWriteSerializer(StrictSerializer):
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     agent_id = serializers.UUIDField(read_only=True, allow_null=True)
     payload_id = serializers.UUIDField(read_only=True)
+    waiting_reason = serializers.SerializerMethodField(
+        help_text="Why the delivery waits, when its status is waiting (nobody to deliver to); else null.")
 
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "payload_id", "agent_id", "status", "attempts", "cycle", "next_attempt_at", "last_attempt_at",
-                  "last_error", "delivered_at", "created_at", "updated_at"]
+        fields = ["id", "payload_id", "agent_id", "status", "waiting_reason", "attempts", "cycle", "next_attempt_at",
+                  "last_attempt_at", "last_error", "delivered_at", "created_at", "updated_at"]
         read_only_fields = fields
+
+    def get_waiting_reason(self, delivery: WebhookDelivery) -> str | None:
+        return WAITING_REASON if delivery.status == WebhookDelivery.Status.WAITING else None
 
 
 @extend_schema_field(OpenApiTypes.ANY)

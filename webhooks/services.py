@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from agents import activity
 from agents.models import Agent, BoardMemory, User
+from webhooks import waiting
 from webhooks.delivery import OPEN_STATUSES, is_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.payloads import memory_note, storable
@@ -31,10 +32,14 @@ class IngestedRequest:
     content_type: str
 
 
-def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequest) -> WebhookPayload:
+def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequest, *,
+                  target_found: bool = True) -> WebhookPayload:
     """Payload, board-memory note, delivery, its job and the activity event: all or nothing.
 
-    ``organization_id`` comes with the webhook's lookup so the activity row costs no query.
+    ``organization_id`` comes with the webhook's lookup so the activity row costs no query;
+    ``target_found`` too: False when that lookup found nobody to deliver to. Then the
+    delivery waits for a target and has no job (``webhooks.waiting``), unless a target
+    was appointed in the meantime.
     """
     now = timezone.now()
     stored = WebhookPayload(
@@ -47,8 +52,12 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
         created_at=now)
     delivery = WebhookDelivery(payload=stored, agent_id=webhook.agent_id, next_attempt_at=now, created_at=now)
     with transaction.atomic():
+        waits = not target_found and not waiting.has_target_now(webhook)
+        if waits:
+            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.WAITING, None
         insert_rows([stored, note, delivery])
-        enqueue_delivery(delivery)
+        if not waits:
+            enqueue_delivery(delivery)
         activity.record("webhook.payload_received", actor=None, board=webhook.board_id, organization=organization_id,
                         message="Webhook payload received.",
                         data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
@@ -73,10 +82,15 @@ def create_webhook(board: Any, user: User, **fields: Any) -> Webhook:
 def update_webhook(webhook: Webhook, user: User, **changes: Any) -> Webhook:
     # The secret's value never reaches the activity record; only that it changed.
     changed = sorted(name for name, value in changes.items() if getattr(webhook, name) != value)
+    gets_agent = "agent" in changed and changes["agent"] is not None
     for name, value in changes.items():
         setattr(webhook, name, value)
     with transaction.atomic():
+        if gets_agent:
+            waiting.lock_board(webhook.board_id)
         webhook.save()
+        if gets_agent:
+            waiting.target_appointed(webhook.board)
         activity.record("webhook.updated", actor=user, board=webhook.board, message="Webhook changed.",
                         data={**_webhook_data(webhook), "changed": changed})
     return webhook
@@ -91,23 +105,31 @@ def delete_webhook(webhook: Webhook, user: User) -> None:
 
 
 def redeliver(payload: WebhookPayload, user: User) -> WebhookDelivery:
-    """A person replays a payload: its delivery starts a new cycle of attempts now."""
+    """A person replays a payload: its delivery starts a new cycle of attempts now, or, when
+    the webhook has nobody to deliver to, waits for a target (the answer's status says so)."""
     now = timezone.now()
     with transaction.atomic():
+        waits = not waiting.has_target_now(payload.webhook)
+        status = WebhookDelivery.Status.WAITING if waits else WebhookDelivery.Status.PENDING
+        next_attempt_at = None if waits else now
         delivery = payload.deliveries.select_for_update().order_by("-created_at").first()
         if delivery is None:
             delivery = WebhookDelivery.objects.create(payload=payload, agent_id=payload.webhook.agent_id,
-                                                      next_attempt_at=now, created_at=now)
+                                                      status=status, next_attempt_at=next_attempt_at, created_at=now)
         else:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                cycle=F("cycle") + 1, status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=now,
+                cycle=F("cycle") + 1, status=status, attempts=0, next_attempt_at=next_attempt_at,
                 last_error="", delivered_at=None, updated_at=now)
             delivery.refresh_from_db()
-        enqueue_delivery(delivery)
+        if not waits:
+            enqueue_delivery(delivery)
         activity.record("webhook.payload_redelivered", actor=user, board=payload.board_id,
-                        organization=payload.board.organization_id, message="Webhook payload replayed.",
+                        organization=payload.board.organization_id,
+                        message="Webhook payload replayed; it waits for a target." if waits
+                        else "Webhook payload replayed.",
                         data={"webhook_id": str(payload.webhook_id), "payload_id": str(payload.pk),
-                              "delivery_id": str(delivery.pk), "cycle": delivery.cycle})
+                              "delivery_id": str(delivery.pk), "cycle": delivery.cycle,
+                              "waiting_for_target": waits})
     return delivery
 
 
@@ -123,7 +145,8 @@ def mark_picked_up(payload: WebhookPayload, agent: Agent) -> int:
     with transaction.atomic():
         # Whoever the delivery last named (a lead since replaced, say), the current target has it now.
         changed = (WebhookDelivery.objects
-                   .filter(payload=payload, status__in=(*OPEN_STATUSES, WebhookDelivery.Status.DEAD))
+                   .filter(payload=payload, status__in=(*OPEN_STATUSES, WebhookDelivery.Status.DEAD,
+                                                        WebhookDelivery.Status.WAITING))
                    .update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, agent=agent,
                            next_attempt_at=None, last_error="", updated_at=now))
         if changed:

@@ -27,3 +27,11 @@ def enqueue_delivery(delivery: WebhookDelivery, *, run_after: datetime | None = 
     that changed the delivery so both commit together. Returns the job id."""
     job = deliver_payload.using(run_after=run_after) if run_after is not None else deliver_payload
     return job.enqueue(str(delivery.pk), delivery.cycle, delivery.attempts + 1).id
+
+
+@task()
+def start_waiting_deliveries(board_id: str) -> int:
+    """The board's webhooks have a target again: their waiting deliveries start (how many, for the job's record)."""
+    from webhooks.waiting import start_waiting
+
+    return start_waiting(board_id)

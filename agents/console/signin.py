@@ -5,6 +5,10 @@ username and password; clerk mode accepts the Clerk session cookie, verified exa
 the user API verifies a Clerk bearer token. Every attempt counts against the
 ``console_login`` rate limit of the client's IP, successful or not, so the token cannot
 be guessed faster than the limit allows.
+
+A sign-in always starts a new session: the session the browser brought (someone else's,
+planted to watch what the person does next, or an older one of their own) is flushed and
+a new key issued, even when it was signed in already.
 """
 
 from __future__ import annotations
@@ -58,6 +62,12 @@ def _clerk_user_from_cookie(request: HttpRequest) -> User | None:
     return user if user.is_active else None
 
 
+def _start_session(request: HttpRequest, user: User, backend: str | None = None) -> None:
+    """Sign ``user`` in on a new session; whatever session came with the request ends here."""
+    request.session.flush()
+    login(request, user, backend=backend)
+
+
 def _render(request: HttpRequest, token_form: TokenSignInForm, password_form: PasswordSignInForm,
             error: str = "", status: int = 200, show_password: bool = False) -> HttpResponse:
     return render(request, "registration/login.html", {
@@ -74,17 +84,19 @@ def _render(request: HttpRequest, token_form: TokenSignInForm, password_form: Pa
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
+    clerk_cookie = settings.AUTH_MODE == "clerk" and bool(request.COOKIES.get(CLERK_SESSION_COOKIE))
+    if request.user.is_authenticated and request.method != "POST" and not clerk_cookie:
+        # Only showing the page: nobody signs in, so the session stays.
         return redirect(_next_url(request))
     token_form, password_form = TokenSignInForm(), PasswordSignInForm()
 
     if request.method != "POST":
-        if settings.AUTH_MODE == "clerk" and request.COOKIES.get(CLERK_SESSION_COOKIE):
+        if clerk_cookie:
             if not throttle.hit(LOGIN_SCOPE, client_ip(request)).allowed:
                 return _render(request, token_form, password_form, "Too many sign-in attempts.", status=429)
             user = _clerk_user_from_cookie(request)
             if user is not None:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                _start_session(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect(_next_url(request))
             return _render(request, token_form, password_form,
                            "Your Clerk session could not be verified. Sign in with Clerk again.", status=401)
@@ -109,7 +121,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             user = authenticate(request, username=password_form.cleaned_data["username"],
                                 password=password_form.cleaned_data["password"])
             if user is not None:
-                login(request, user)
+                _start_session(request, user)
                 return HttpResponseRedirect(_next_url(request))
         logger.warning("Console sign-in refused: wrong username or password", extra={
             "client_ip": client_ip(request), "username": request.POST.get("username", "")[:150]})
@@ -123,7 +135,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         presented = token_form.cleaned_data["token"].encode()
         expected = settings.LOCAL_AUTH_TOKEN.encode()
         if expected and hmac.compare_digest(presented, expected):
-            login(request, local_operator(), backend="django.contrib.auth.backends.ModelBackend")
+            _start_session(request, local_operator(), backend="django.contrib.auth.backends.ModelBackend")
             return HttpResponseRedirect(_next_url(request))
     logger.warning("Console sign-in refused: wrong token", extra={"client_ip": client_ip(request)})
     return _render(request, TokenSignInForm(), password_form, "That token is not right.", status=401)

@@ -23,7 +23,7 @@ ANSWER = "Answer with:"
 SNIPPET = 600
 PAUSE, RESUME = "/pause", "/resume"
 # The approval that lets a task reach done on a board that asks for one.
-DONE_ACTION = "mark_done"
+DONE_ACTION = Approval.FINISH_ACTION
 # @name: letters, digits, dots, dashes, underscores; names with spaces are matched by prefix.
 _MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*(?: [\w][\w.-]*){0,3})")
 

@@ -54,6 +54,18 @@ def _approval_tasks(data: dict[str, Any], board: Board) -> list[Task]:
     return [found[i] for i in ids]
 
 
+def _check_worker_holds(role: str, actor: Actor, tasks: list[Task]) -> None:
+    """A worker asks only about tasks it holds: a pending approval on someone else's task
+    would block its holder (one pending approval per task, and the pending-approval gate)."""
+    if role != "worker":
+        return
+    not_held = [str(t.pk) for t in tasks if t.assigned_agent_id != actor.pk]
+    if not_held:
+        raise RuleViolation(403, "approval_task_not_held",
+                            "A worker asks for approvals only on tasks assigned to it; the lead or a person "
+                            "may ask about any task.", task_ids=not_held)
+
+
 def _check_no_pending_approval(tasks: list[Task]) -> None:
     conflicting = sorted({str(pk) for pk in ApprovalTask.objects.filter(
         task__in=tasks, is_pending=True).values_list("approval_id", flat=True)})
@@ -63,7 +75,8 @@ def _check_no_pending_approval(tasks: list[Task]) -> None:
 
 
 def request_approval(actor: Actor, board: Board, data: dict[str, Any]) -> Approval:
-    """A pending approval on ``board``, asked by a board agent or a person of the organization."""
+    """A pending approval on ``board``, asked by a person of the organization, the board's
+    lead, or a worker about tasks it holds."""
     role = actor_role(actor, board)
     require_board_worker_or_person(role)
     if data.get("status", Approval.Status.PENDING) != Approval.Status.PENDING:
@@ -85,6 +98,7 @@ def request_approval(actor: Actor, board: Board, data: dict[str, Any]) -> Approv
         payload = {**payload, "reason": lead_reasoning}
     with transaction.atomic():
         tasks = _approval_tasks(data, board)
+        _check_worker_holds(role, actor, tasks)
         _check_no_pending_approval(tasks)
         approval = Approval.objects.create(
             board=board, action_type=action_type.strip(), payload=payload, confidence=confidence,

@@ -13,6 +13,7 @@ from agents.models import Approval, ApprovalTask, Board, Task, TaskComment, Task
 from agents.refusals import RuleViolation
 
 Status = Task.Status
+FINISH_ACTION = Approval.FINISH_ACTION
 
 
 def is_new(task: Task) -> bool:
@@ -71,14 +72,28 @@ def _gate_review_before_done(board: Board, old_status: str, new_status: str) -> 
         raise RuleViolation(409, "review_required_before_done", "On this board a task reaches done only from review.")
 
 
+def left_done_or_review(old_status: str, new_status: str) -> bool:
+    """A move that reopens the task's work: out of done, or out of review other than to done."""
+    return old_status in (Status.DONE, Status.REVIEW) and new_status != old_status and new_status != Status.DONE
+
+
 def _gate_approval_for_done(board: Board, task: Task, new_status: str) -> None:
+    """Only an approval to finish this task (``mark_done``), approved, and asked for since the
+    task last left done or review: an approval of something else, or one from before the
+    task was reopened, does not say the present work is finished."""
     if not board.require_approval_for_done or new_status != Status.DONE:
         return
-    approved = not is_new(task) and ApprovalTask.objects.filter(
-        task_id=task.pk, approval__status=Approval.Status.APPROVED).exists()
+    approved = False
+    if not is_new(task):
+        links = ApprovalTask.objects.filter(task_id=task.pk, approval__status=Approval.Status.APPROVED,
+                                            approval__action_type=FINISH_ACTION)
+        if task.reopened_at is not None:
+            links = links.filter(approval__created_at__gt=task.reopened_at)
+        approved = links.exists()
     if not approved:
         raise RuleViolation(409, "approval_required_for_done",
-                            "On this board a task needs an approved approval before it is done.")
+                            f"On this board a task needs an approved {FINISH_ACTION} approval, asked for since "
+                            "the task last left done or review, before it is done.")
 
 
 def _gate_comment_for_review(board: Board, task: Task, old_assignee_id: Any, new_status: str,

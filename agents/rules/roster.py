@@ -18,6 +18,7 @@ from agents import access, activity, tokens
 from agents.gateway import cleanup, lifecycle
 from agents.models import Agent, Board, Gateway, User
 from agents.refusals import RuleViolation
+from agents.rules import listeners
 from agents.rules.actors import Actor
 from agents.tokens import mint_token
 from missioncontrol.lookups import parse_uuid
@@ -183,6 +184,8 @@ def create_agent(actor: Actor, *, name: str, board: Board | None = None, gateway
         for field, value in identity.items():
             setattr(agent, field, value)
         token = save_agent(agent, lambda: mint_token(agent))
+        if board is not None and agent.is_board_lead:
+            listeners.lead_appointed(board)
         by = f"{actor.name} added" if isinstance(actor, Agent) else "Created"
         data: dict[str, Any] = {"name": agent.name, "role": agent.role, "is_board_lead": agent.is_board_lead}
         if identity:
@@ -240,8 +243,13 @@ def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
         raise RuleViolation(422, "agent_board_fixed", "An agent stays on its board; create a new one instead.",
                             field="board_id")
     old_gateway_id = agent.gateway_id
+    was_lead = agent.is_board_lead
     identity = identity_fields(data)
     with transaction.atomic():
+        if data.get("is_board_lead") and not was_lead and agent.board_id is not None:
+            # Taken before anything else, as create_agent does: an ingest that found the board
+            # without a lead waits for this change, or this change sees its delivery.
+            Board.objects.select_for_update().filter(pk=agent.board_id).first()
         for field, value in identity.items():
             setattr(agent, field, value)
         if "name" in data:
@@ -260,6 +268,8 @@ def update_agent(user: User, agent: Agent, data: dict[str, Any]) -> Agent:
             cleanup.schedule(moved)
             agent.provisioned_at, agent.gateway_agent_id, agent.provision_report = None, "", {}
         save_agent(agent, agent.save)
+        if agent.is_board_lead and not was_lead and agent.board is not None:
+            listeners.lead_appointed(agent.board)
         activity.record("agent.updated", actor=user, board=agent.board_id, agent=agent,
                         organization=agent.organization_id, message=f"Agent {agent.name} changed",
                         data={"fields": sorted(data)})

@@ -30,7 +30,13 @@ from agents.queries import board_lead
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role, check_worker_may_touch, refuse_main
 from agents.rules.comments import check_may_comment, comment_text, record_comment, write_comment
-from agents.rules.gates import check_gates, check_no_cycle, check_not_blocked, is_new
+from agents.rules.gates import (
+    check_gates,
+    check_no_cycle,
+    check_not_blocked,
+    is_new,
+    left_done_or_review,
+)
 from agents.rules.inputs import aware_datetime, choice, uuid_list, uuid_value
 
 Status = Task.Status
@@ -169,6 +175,8 @@ def _apply_transition(role: str, actor: Actor, board: Board, task: Task, old_sta
         return
     if new_status == Status.IN_PROGRESS:
         task.in_progress_at = timezone.now()
+    if left_done_or_review(old_status, new_status):
+        task.reopened_at = timezone.now()
     if role == "worker":
         assert isinstance(actor, Agent)
         if new_status in (Status.IN_PROGRESS, Status.DONE):
@@ -196,7 +204,11 @@ def _reopen_dependents(actor: Actor, task: Task) -> None:
             continue
         previous = dependent.status
         dependent.status, dependent.assigned_agent, dependent.updated_at = Status.INBOX, None, now
-        dependent.save(update_fields=["status", "assigned_agent", "updated_at"])
+        fields = ["status", "assigned_agent", "updated_at"]
+        if left_done_or_review(previous, Status.INBOX):
+            dependent.reopened_at = now
+            fields.append("reopened_at")
+        dependent.save(update_fields=fields)
         activity.record("task.status_changed", actor=actor, task=dependent, board=task.board,
                         message=f"{dependent.title}: back to inbox because {task.title} was reopened",
                         data={"from": previous, "to": Status.INBOX, "reason": "dependency_reopened",

@@ -17,9 +17,9 @@ def refused(status: int, code: str):
     assert caught.value.detail["message"]
 
 
-def approve(task, state: str = Approval.Status.APPROVED) -> Approval:
+def approve(task, state: str = Approval.Status.APPROVED, action_type: str = Approval.FINISH_ACTION) -> Approval:
     """An approval linked to ``task`` in the given state, made without the rules."""
-    approval = Approval.objects.create(board=task.board, action_type="finish", status=state,
+    approval = Approval.objects.create(board=task.board, action_type=action_type, status=state,
                                        lead_reasoning="done", confidence=90)
     ApprovalTask.objects.create(approval=approval, task=task, is_pending=state == Approval.Status.PENDING)
     return approval

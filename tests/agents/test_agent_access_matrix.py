@@ -111,7 +111,8 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
 @pytest.fixture
 def cast(board, lead, worker, main_agent, foreign_agent):
     return {"board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
-            "foreign_agent": foreign_agent, "task": make_task(board, "Ship it")}
+            # The worker holds the task: a worker asks for approvals only on tasks it holds.
+            "foreign_agent": foreign_agent, "task": make_task(board, "Ship it", assigned_agent=worker)}
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)

@@ -9,7 +9,7 @@ from agents import rules
 from agents.models import Approval
 from agents.tokens import mint_token
 from tests.agents.agent_client import agent_client
-from tests.conftest import make_task
+from tests.conftest import make_agent, make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -283,3 +283,16 @@ def test_the_task_list_costs_a_fixed_number_of_queries(board, worker, worker_api
         response = worker_api.get(tasks_url(board))
 
     assert response.json()["total"] == 25
+
+
+def test_a_worker_cannot_block_another_workers_task_with_an_approval(board, worker, worker_api):
+    holder = make_agent("Holder", board=board)
+    task = make_task(board, "Theirs", status="in_progress", assigned_agent=holder)
+
+    response = worker_api.post(f"/api/v1/agent/boards/{board.id}/approvals",
+                               {"action_type": "mark_done", "task_id": str(task.id), "confidence": 50,
+                                "lead_reasoning": "Looks finished to me."}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "approval_task_not_held"
+    assert not Approval.objects.exists()

@@ -110,7 +110,7 @@ def test_a_member_may_comment_on_a_task(client, member, board):
 
 
 def test_a_member_resolves_an_approval(client, member, board, worker):
-    task = make_task(board, "Ship it")
+    task = make_task(board, "Ship it", assigned_agent=worker)
     approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                                       "lead_reasoning": "Done.", "confidence": 50})
     client.force_login(member)
@@ -120,7 +120,7 @@ def test_a_member_resolves_an_approval(client, member, board, worker):
 
 
 def test_resolving_an_approval_twice_says_it_is_already_resolved(client, owner, board, worker):
-    task = make_task(board, "Ship it")
+    task = make_task(board, "Ship it", assigned_agent=worker)
     approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                                       "lead_reasoning": "Done.", "confidence": 50})
     client.force_login(owner)
@@ -130,7 +130,7 @@ def test_resolving_an_approval_twice_says_it_is_already_resolved(client, owner, 
 
 
 def test_an_outsider_cannot_resolve_an_approval_of_another_organization(client, outsider, board, worker):
-    task = make_task(board, "Ship it")
+    task = make_task(board, "Ship it", assigned_agent=worker)
     approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                                       "lead_reasoning": "Done.", "confidence": 50})
     client.force_login(outsider)
@@ -141,7 +141,7 @@ def test_an_outsider_cannot_resolve_an_approval_of_another_organization(client, 
 
 
 def test_the_approvals_queue_shows_the_task_and_the_agents_reasoning(client, owner, board, worker):
-    task = make_task(board, "Publish the post", description="Final copy in the doc.")
+    task = make_task(board, "Publish the post", description="Final copy in the doc.", assigned_agent=worker)
     rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                            "lead_reasoning": "Proofread twice; links checked.", "confidence": 87})
     client.force_login(owner)
@@ -372,7 +372,7 @@ def test_an_admin_edits_a_tasks_title_description_priority_and_assignee(client, 
 
 
 def test_the_queue_shows_a_reason_given_only_in_the_payload(client, owner, board, worker):
-    task = make_task(board, "Merge")
+    task = make_task(board, "Merge", assigned_agent=worker)
     rules.request_approval(worker, board, {"action_type": "merge", "task_id": str(task.pk), "confidence": 70,
                                            "payload": {"decision": {"reason": "CI is green on main."}}})
     client.force_login(owner)
@@ -381,8 +381,8 @@ def test_the_queue_shows_a_reason_given_only_in_the_payload(client, owner, board
 
 
 def test_the_queue_shows_the_reason_once_and_only_what_else_the_payload_carries(client, owner, board, worker):
-    plain = make_task(board, "Plain")
-    rich = make_task(board, "Rich")
+    plain = make_task(board, "Plain", assigned_agent=worker)
+    rich = make_task(board, "Rich", assigned_agent=worker)
     rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(plain.pk), "confidence": 70,
                                            "lead_reasoning": "Tests pass."})
     rules.request_approval(worker, board, {"action_type": "deploy", "task_id": str(rich.pk), "confidence": 70,

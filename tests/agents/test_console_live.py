@@ -30,7 +30,7 @@ def test_a_poll_with_the_current_etag_gets_304_and_no_body(client, owner, board)
 
 
 def test_a_change_gives_a_new_etag_and_the_new_fragment(client, owner, board, worker):
-    task = make_task(board, "Moving")
+    task = make_task(board, "Moving", assigned_agent=worker)
     client.force_login(owner)
     before = {url: client.get(url)["ETag"] for url in live_urls(board)}
 

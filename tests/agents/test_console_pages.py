@@ -251,7 +251,7 @@ def test_the_api_keeps_answering_json_404s(client, member):
 
 
 def test_members_get_the_task_controls_but_not_the_board_settings(client, member, board, worker):
-    task = make_task(board, "Shared work")
+    task = make_task(board, "Shared work", assigned_agent=worker)
     rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                            "lead_reasoning": "Check.", "confidence": 50})
     client.force_login(member)

@@ -140,3 +140,73 @@ def test_a_refused_sign_in_is_logged_with_the_client_address(client, caplog):
     assert record.getMessage() == "Console sign-in refused: wrong token"
     assert record.client_ip == "10.1.2.3"
     assert "guess" not in record.getMessage()
+
+
+# --- a sign-in always starts a new session ----------------------------------------------------
+
+
+def session_exists(key: str) -> bool:
+    from django.contrib.sessions.backends.db import SessionStore
+
+    return SessionStore().exists(key)
+
+
+def test_signing_in_with_someone_elses_session_starts_a_new_one(client, member, org):
+    client.force_login(member)  # the session someone left (or planted) in this browser
+    planted = client.session.session_key
+
+    response = client.post(LOGIN, {"method": "token", "token": settings.LOCAL_AUTH_TOKEN})
+
+    assert response.status_code == 302
+    assert response.cookies["sessionid"].value not in ("", planted)
+    assert not session_exists(planted)
+    assert User.objects.get(pk=client.session["_auth_user_id"]).username == LOCAL_OPERATOR_USERNAME
+
+
+def test_signing_in_again_as_the_same_person_rotates_the_session(client, member):
+    client.force_login(member)
+    before = client.session.session_key
+
+    response = client.post(LOGIN, {"method": "password", "username": "member", "password": "pw-member"})
+
+    assert response.status_code == 302
+    assert response.cookies["sessionid"].value not in ("", before)
+    assert not session_exists(before)
+    assert client.session["_auth_user_id"] == str(member.pk)
+
+
+def test_a_first_sign_in_does_not_keep_the_session_key_it_arrived_with(client, member):
+    session = client.session
+    session["visited"] = True
+    session.save()
+    anonymous = session.session_key
+
+    client.post(LOGIN, {"method": "password", "username": "member", "password": "pw-member"})
+
+    assert client.session.session_key != anonymous and not session_exists(anonymous)
+    assert "visited" not in client.session
+
+
+def test_in_clerk_mode_the_cookie_user_replaces_a_session_of_someone_else(client, settings, monkeypatch, member,
+                                                                          org):
+    from agents.authentication import ClerkJWTAuthentication
+
+    settings.AUTH_MODE = "clerk"
+    monkeypatch.setattr(ClerkJWTAuthentication, "verify", lambda self, token: {"sub": "user_ada"})
+    client.force_login(member)
+    planted = client.session.session_key
+    client.cookies["__session"] = "good"
+
+    response = client.get(LOGIN)
+
+    assert response.status_code == 302 and not session_exists(planted)
+    assert User.objects.get(pk=client.session["_auth_user_id"]).clerk_user_id == "user_ada"
+
+
+def test_an_open_session_visiting_the_sign_in_page_is_only_sent_on(client, member):
+    client.force_login(member)
+    key = client.session.session_key
+
+    response = client.get(LOGIN)
+
+    assert response.status_code == 302 and client.session.session_key == key

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from agents import rules
 from agents.models import ActivityEvent, Approval, ApprovalTask, BoardMemory
 from tests.agents.rules_helpers import approve, refused
-from tests.conftest import make_board, make_task
+from tests.conftest import make_agent, make_board, make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def ask(**fields):
 
 
 def test_a_worker_requests_a_pending_approval_for_a_task(worker, board):
-    task = make_task(board)
+    task = make_task(board, assigned_agent=worker)
     approval = rules.request_approval(worker, board, ask(task_id=str(task.pk), rubric_scores={"quality": 4}))
 
     assert approval.status == "pending" and approval.agent == worker
@@ -78,7 +78,7 @@ def test_approval_tasks_must_be_on_the_board(worker, board, org):
 
 
 def test_one_pending_approval_per_task(worker, board):
-    task = make_task(board)
+    task = make_task(board, assigned_agent=worker)
     first = rules.request_approval(worker, board, ask(task_id=str(task.pk)))
     with refused(409, "task_has_pending_approval") as caught:
         rules.request_approval(worker, board, ask(task_ids=[str(task.pk)]))
@@ -93,7 +93,7 @@ def test_the_database_refuses_a_second_pending_link_for_a_task(board):
 
 
 def test_a_resolved_approval_frees_the_task_for_a_new_request(admin_user, worker, board):
-    task = make_task(board)
+    task = make_task(board, assigned_agent=worker)
     first = rules.request_approval(worker, board, ask(task_id=str(task.pk)))
     rules.resolve_approval(admin_user, first, "rejected")
     second = rules.request_approval(worker, board, ask(task_id=str(task.pk)))
@@ -102,7 +102,7 @@ def test_a_resolved_approval_frees_the_task_for_a_new_request(admin_user, worker
 
 
 def test_an_admin_approves_and_who_and_when_are_recorded(admin_user, worker, lead, board):
-    task = make_task(board)
+    task = make_task(board, assigned_agent=worker)
     approval = rules.request_approval(worker, board, ask(task_id=str(task.pk)))
 
     approval = rules.resolve_approval(admin_user, approval, "approved")
@@ -165,3 +165,40 @@ def test_an_admin_may_request_an_approval(admin_user, board):
 def test_an_approval_payload_must_be_an_object(worker, board):
     with refused(422, "payload_invalid"):
         rules.request_approval(worker, board, ask(payload=["not", "an", "object"]))
+
+
+# --- who may open an approval on a task ------------------------------------------------------
+
+
+def test_a_worker_cannot_open_an_approval_on_another_workers_task(worker, board):
+    holder = make_agent("Holder", board=board)
+    task = make_task(board, status="in_progress", assigned_agent=holder)
+
+    with refused(403, "approval_task_not_held") as caught:
+        rules.request_approval(worker, board, ask(task_id=str(task.pk)))
+
+    assert caught.value.detail["task_ids"] == [str(task.pk)]
+    assert not Approval.objects.exists()
+    # The holder is not blocked: its own request goes through.
+    assert rules.request_approval(holder, board, ask(task_id=str(task.pk))).status == "pending"
+
+
+def test_a_worker_cannot_open_an_approval_on_a_task_nobody_holds(worker, board):
+    task = make_task(board)
+    with refused(403, "approval_task_not_held"):
+        rules.request_approval(worker, board, ask(task_id=str(task.pk)))
+
+
+def test_one_task_held_by_someone_else_refuses_the_whole_request(worker, board):
+    mine = make_task(board, "Mine", status="in_progress", assigned_agent=worker)
+    theirs = make_task(board, "Theirs", status="in_progress", assigned_agent=make_agent("Holder", board=board))
+    with refused(403, "approval_task_not_held") as caught:
+        rules.request_approval(worker, board, ask(task_ids=[str(mine.pk), str(theirs.pk)]))
+    assert caught.value.detail["task_ids"] == [str(theirs.pk)]
+
+
+def test_the_lead_and_people_open_approvals_on_any_task(lead, member, worker, board):
+    first = make_task(board, "First", status="in_progress", assigned_agent=worker)
+    second = make_task(board, "Second", status="in_progress", assigned_agent=worker)
+    assert rules.request_approval(lead, board, ask(task_id=str(first.pk))).agent == lead
+    assert rules.request_approval(member, board, ask(task_id=str(second.pk))).requested_by_user == member

@@ -46,6 +46,68 @@ def test_an_approved_approval_opens_the_done_gate(worker, board):
     assert rules.update_task(worker, task, {"status": "done"}).status == "done"
 
 
+def test_an_approved_approval_of_another_action_does_not_open_the_done_gate(worker, board):
+    task = make_task(board)
+    approve(task, action_type="deploy")
+    with refused(409, "approval_required_for_done"):
+        rules.update_task(worker, task, {"status": "done"})
+
+
+def test_an_approval_from_before_the_task_was_reopened_does_not_open_the_done_gate(admin_user, lead, worker, board):
+    task = make_task(board)
+    approve(task)
+    rules.update_task(worker, task, {"status": "done"})
+    rules.update_task(admin_user, task, {"status": "inbox"})  # reopened: the old approval is spent
+    rules.update_task(worker, task, {"status": "in_progress"})
+
+    with refused(409, "approval_required_for_done"):
+        rules.update_task(worker, task, {"status": "done"})
+    approve(task)
+    assert rules.update_task(worker, task, {"status": "done"}).status == "done"
+
+
+def test_a_task_sent_back_from_review_needs_a_new_approval(lead, worker, board):
+    task = make_task(board)
+    rules.update_task(worker, task, {"status": "in_progress"})
+    approve(task)
+    rules.update_task(worker, task, {"status": "review"})
+    rules.update_task(lead, task, {"status": "inbox"})  # back to the worker: more work
+    task.refresh_from_db()
+    assert task.reopened_at is not None
+
+    rules.update_task(worker, task, {"status": "in_progress"})
+    with refused(409, "approval_required_for_done"):
+        rules.update_task(worker, task, {"status": "done"})
+
+
+def test_review_to_done_keeps_the_approval_asked_for_in_review(lead, worker, board):
+    task = make_task(board)
+    rules.update_task(worker, task, {"status": "in_progress"})
+    rules.update_task(worker, task, {"status": "review"})
+    approve(task)
+    assert rules.update_task(lead, task, {"status": "done"}).status == "done"
+
+
+def test_a_dependent_sent_back_from_review_by_a_reopened_dependency_needs_a_new_approval(admin_user, lead, worker,
+                                                                                         board):
+    base, dependent = make_task(board, "Base"), make_task(board, "Dependent")
+    approve(base)
+    rules.update_task(worker, base, {"status": "done"})
+    rules.update_task(admin_user, dependent, {"depends_on_task_ids": [str(base.pk)]})
+    rules.update_task(worker, dependent, {"status": "in_progress"})
+    approve(dependent)
+    rules.update_task(worker, dependent, {"status": "review"})
+
+    rules.update_task(admin_user, base, {"status": "inbox"})
+    dependent.refresh_from_db()
+    assert dependent.status == "inbox" and dependent.reopened_at is not None
+    approve(base)
+    rules.update_task(worker, base, {"status": "done"})
+    rules.update_task(worker, dependent, {"status": "in_progress"})
+    with refused(409, "approval_required_for_done"):
+        rules.update_task(worker, dependent, {"status": "done"})
+
+
 def test_a_task_cannot_be_created_done_past_the_approval_gate(admin_user, lead, board):
     with refused(409, "approval_required_for_done"):
         rules.create_task(admin_user, board, {"title": "Shortcut", "status": "done"})

@@ -57,7 +57,7 @@ def test_two_workers_grabbing_the_same_task_leave_one_holder(board):
 
 
 def test_two_pending_approvals_for_one_task_at_once_leave_one(worker, lead, board):
-    task = make_task(board)
+    task = make_task(board, assigned_agent=worker)  # a worker asks only about tasks it holds
     data = {"action_type": "mark_done", "task_id": str(task.pk), "confidence": 50, "lead_reasoning": "ok"}
 
     outcomes = race(lambda: rules.request_approval(worker, board, data),

@@ -226,7 +226,9 @@ def test_members_list_payloads_newest_first_with_their_deliveries(client_for, me
     assert item["payload"] == {"n": 2}
     assert set(item) == {"id", "board_id", "webhook_id", "payload", "headers", "source_ip", "content_type",
                          "received_at", "deliveries"}
-    assert item["deliveries"][0]["status"] == "pending"
+    # The board has no lead and the webhook names no agent: nobody to deliver to yet.
+    assert item["deliveries"][0]["status"] == "waiting"
+    assert "the board has no lead" in item["deliveries"][0]["waiting_reason"]
 
 
 def test_members_read_one_payload(client_for, member, webhook, ingest_client):

@@ -14,7 +14,6 @@ from django_tasks_db.models import DBTaskResult
 
 from agents.models import ActivityEvent
 from ops.management.commands.reap_tasks import reap_stale_jobs
-from tests.conftest import make_board
 from tests.webhooks.conftest import make_retries_due, post, run_worker
 from webhooks import delivery as delivery_module
 from webhooks.models import WebhookDelivery
@@ -167,25 +166,16 @@ def test_a_delivery_that_recovers_before_the_limit_is_delivered(ingest_client, w
     assert delivery.status == "delivered" and delivery.attempts == 3 and delivery.last_error == ""
 
 
-def test_without_a_target_agent_the_delivery_waits_with_an_explanation(ingest_client, org, delivery_settings):
-    from webhooks.models import Webhook
-
-    lonely = make_board(org, "No lead here")
-    webhook = Webhook.objects.create(board=lonely)
+def test_a_delivery_whose_target_left_before_its_attempt_waits_without_a_retry(ingest_client, webhook, lead,
+                                                                              delivery_settings):
     delivery = ingest_one(ingest_client, webhook)
+    lead.delete()
 
     run_worker()
 
     delivery.refresh_from_db()
-    assert delivery.status == "pending"
-    assert delivery.agent_id is None
-    assert "No target agent" in delivery.last_error
-    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
-    for _ in range(3):
-        make_retries_due()
-        run_worker()
-    delivery.refresh_from_db()
-    assert delivery.status == "dead" and "No target agent" in delivery.last_error
+    assert delivery.status == "waiting" and delivery.attempts == 0 and delivery.next_attempt_at is None
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
 
 
 def test_backoff_doubles_per_attempt_within_jitter_and_is_capped():

@@ -55,7 +55,7 @@ def test_an_accepted_payload_is_answered_202_with_its_ids(ingest_client, webhook
                                "payload_id": str(payload.id)}
 
 
-def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_client, webhook):
+def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_client, webhook, lead):
     response = post(ingest_client, webhook, {"ref": "refs/heads/main"}, ip="203.0.113.9",
                     headers={"User-Agent": "GitHub-Hookshot/1", "X-GitHub-Event": "push"})
 
@@ -455,7 +455,7 @@ def _insert_the_payload_then_fail(objects, **kwargs):
     lambda: mock.patch("webhooks.services.enqueue_delivery", side_effect=RuntimeError("queue insert failed")),
     lambda: mock.patch("webhooks.services.activity.record", side_effect=RuntimeError("activity insert failed")),
 ], ids=["after-the-payload-insert", "job", "activity"])
-def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, patcher):
+def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, lead, patcher):
     with patcher():
         response = post(ingest_client, webhook, {"a": 1})
 
@@ -467,9 +467,9 @@ def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(inges
 def test_a_row_refused_at_commit_takes_the_whole_ingest_with_it(ingest_client, webhook):
     from webhooks import ingest, services
 
-    def store_with_a_dangling_agent(hook, organization_id, incoming):
+    def store_with_a_dangling_agent(hook, organization_id, incoming, **options):
         hook.agent_id = uuid.uuid4()  # the delivery row's foreign key fails when the transaction commits
-        return services.store_payload(hook, organization_id, incoming)
+        return services.store_payload(hook, organization_id, incoming, **options)
 
     with mock.patch.object(ingest, "store_payload", side_effect=store_with_a_dangling_agent):
         response = post(ingest_client, webhook, {"a": 1})
