@@ -180,6 +180,10 @@ RATE_LIMITS = {
     "webhook_ingest": env.rate("RATE_LIMIT_WEBHOOK_INGEST", (60, 60)),
     "console_login": env.rate("RATE_LIMIT_CONSOLE_LOGIN", (10, 60)),
 }
+# Password sign-in per account (ops.signin_backoff): this many attempts at once, then a
+# wait that doubles from 1 s after each further failure, up to the maximum.
+SIGN_IN_BACKOFF_FREE_ATTEMPTS = env.whole("SIGN_IN_BACKOFF_FREE_ATTEMPTS", 3, minimum=1)
+SIGN_IN_BACKOFF_MAX_SECONDS = env.whole("SIGN_IN_BACKOFF_MAX_SECONDS", 30, minimum=1)
 if RATE_LIMIT_BACKEND == "redis":
     env.require(bool(RATE_LIMIT_REDIS_URL), cfg.E_RATE_LIMIT_REDIS_URL, "RATE_LIMIT_REDIS_URL",
                 "RATE_LIMIT_BACKEND=redis needs RATE_LIMIT_REDIS_URL or REDIS_URL.")
