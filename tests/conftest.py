@@ -107,6 +107,17 @@ def throttle_clock(monkeypatch) -> FrozenClock:
     return clock
 
 
+@pytest.fixture(autouse=True)
+def fresh_readiness_answers():
+    """``/readyz`` answers from a recent report and skips checks whose breaker is open:
+    neither may carry over from one test to the next."""
+    from ops import probes
+
+    probes.forget_cached_answers()
+    yield
+    probes.forget_cached_answers()
+
+
 @pytest.fixture
 def lifted_rate_limits() -> tuple[str, ...]:
     """Scopes whose limit is lifted far above what a test sends; a folder whose tests call as

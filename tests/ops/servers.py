@@ -48,6 +48,12 @@ def port(number: int) -> int:
     return int(base) + number % 100 if base else number
 
 
+def private_service_port(number: int) -> int:
+    """A port for a private Redis or Postgres a test starts: five hundred above ``port``, so
+    with ``TEST_SERVER_PORT_BASE`` set they sit apart from the test's web servers."""
+    return port(number) + 500
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in CONFIG_VARIABLES and not any(key == f"{name}_FILE" for name in CONFIG_VARIABLES)}
