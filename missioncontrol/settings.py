@@ -96,8 +96,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
-    "django_tasks_db",
+    # Before django_tasks_db: ops's db_worker command (a loop that survives database restarts) replaces its own.
     "ops",
+    "django_tasks_db",
     "agents",
     "webhooks",
 ]

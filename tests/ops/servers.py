@@ -148,3 +148,85 @@ def start_redis(server: str, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     stop(process)
     raise RuntimeError(f"redis-server did not start on port {port}")
+
+
+class PrivatePostgres:
+    """A Postgres cluster of our own (initdb, pg_ctl) in a temporary folder, which a test may
+    restart or stop. As root, the server runs as the ``postgres`` user (Postgres refuses root)."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder, self.port = folder, port
+        self.data = folder / "data"
+        self.user: str | None = "postgres" if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/missioncontrol"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(list(args), check=True, capture_output=True, timeout=timeout, user=self.user)
+
+    def _server_options(self) -> str:
+        return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off")
+
+    def start(self) -> None:
+        self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
+                  "-o", self._server_options(), "start")
+
+    def restart(self) -> None:
+        self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "-l", str(self.folder / "server.log"),
+                  "-o", self._server_options(), "restart")
+
+    def stop(self) -> None:
+        subprocess.run([pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, user=self.user)
+
+    def create(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.folder, self.user)
+        self._run(pg_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self.start()
+        self._run(pg_binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "missioncontrol")
+
+
+def pg_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (folder / name).exists():
+                return str(folder / name)
+        raise RuntimeError(f"{name} is not installed")
+    return found
+
+
+def have_postgres_server() -> bool:
+    try:
+        pg_binary("initdb")
+        pg_binary("pg_ctl")
+    except RuntimeError:
+        return False
+    return os.geteuid() != 0 or _has_user("postgres")
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@contextmanager
+def private_postgres(port: int) -> Iterator[PrivatePostgres]:
+    folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
+    server = PrivatePostgres(folder, port)
+    try:
+        server.create()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
