@@ -216,6 +216,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WORKER_HEARTBEAT_STALE_SECONDS = env.whole("WORKER_HEARTBEAT_STALE_SECONDS", 120, minimum=5)
+# A db_worker without a heartbeat for this long is gone; its RUNNING jobs go back to the queue.
+WORKER_GONE_AFTER_SECONDS = env.whole("WORKER_GONE_AFTER_SECONDS", 30, minimum=2)
 
 # --- proxies, CORS, body limits ------------------------------------------------------------
 

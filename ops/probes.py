@@ -290,10 +290,20 @@ def check_worker() -> CheckResult:
         "oldest_ready_job_age_seconds": oldest_age,
         "ready_jobs": ready.count(),
     }
+    from ops.worker import jobs_of_gone_workers, live_worker_ids
+
+    result["live_workers"] = len(live_worker_ids(now))
+    stuck = len(jobs_of_gone_workers(now))
+    result["stuck_jobs"] = stuck
     if oldest_age is not None and oldest_age >= stale_after:
         result["ok"] = False
         result["error"] = (f"A job has waited {oldest_age:.0f}s (over {stale_after}s); "
                            "is the worker (manage.py db_worker) running?")
+    elif stuck:
+        result["ok"] = False
+        result["error"] = (f"{stuck} job(s) left running by a worker that is gone (no heartbeat for "
+                           f"{settings.WORKER_GONE_AFTER_SECONDS}s); a running db_worker returns them to the queue"
+                           + ("." if result["live_workers"] else ", and none is running."))
     return result
 
 
