@@ -292,8 +292,9 @@ def check_worker() -> CheckResult:
     }
     from ops.worker import jobs_of_gone_workers, live_worker_ids
 
-    result["live_workers"] = len(live_worker_ids(now))
-    stuck = len(jobs_of_gone_workers(now))
+    live = live_worker_ids(now)
+    result["live_workers"] = len(live)
+    stuck = len(jobs_of_gone_workers(now, live=live))
     result["stuck_jobs"] = stuck
     if oldest_age is not None and oldest_age >= stale_after:
         result["ok"] = False

@@ -94,9 +94,11 @@ def live_worker_ids(now: datetime | None = None) -> set[str]:
 _MOST_JOBS_PER_ROUND = 1000
 
 
-def jobs_of_gone_workers(now: datetime | None = None) -> list[tuple[str, datetime | None]]:
-    """(id, started_at) of RUNNING jobs whose claiming worker has no recent heartbeat."""
-    live = live_worker_ids(now)
+def jobs_of_gone_workers(now: datetime | None = None, *, live: set[str] | None = None,
+                         ) -> list[tuple[str, datetime | None]]:
+    """(id, started_at) of RUNNING jobs whose claiming worker has no recent heartbeat
+    (``live``: the ids of the workers that have one, when the caller has read them)."""
+    live = live_worker_ids(now) if live is None else live
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).values_list(
         "id", "started_at", "worker_ids")[:_MOST_JOBS_PER_ROUND]
     return [(str(job_id), started_at) for job_id, started_at, worker_ids in running

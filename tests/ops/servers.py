@@ -89,9 +89,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None,
-             frozen_clock: float | None = None) -> Iterator[int]:
+             frozen_clock: float | None = None, clock_file: Path | None = None) -> Iterator[int]:
     """gunicorn with our config file and the test URLs, on ``port``; yields the port. With
-    ``frozen_clock``, the rate limiter's clock stays at that time (tests.ops.frozen_clock_wsgi)."""
+    ``frozen_clock``, the rate limiter's clock stays at that time; with ``clock_file``, it
+    is the number written in that file (tests.ops.frozen_clock_wsgi)."""
     folder = tmp_path or Path(tempfile.mkdtemp(prefix="mc-ops-"))
     database = folder / f"gunicorn-{port}.sqlite3"
     log = folder / f"gunicorn-{port}.log"
@@ -107,6 +108,9 @@ def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path
     if frozen_clock is not None:
         application = "tests.ops.frozen_clock_wsgi:application"
         full_env["TEST_THROTTLE_CLOCK"] = repr(frozen_clock)
+    if clock_file is not None:
+        application = "tests.ops.frozen_clock_wsgi:application"
+        full_env["TEST_THROTTLE_CLOCK_FILE"] = str(clock_file)
     with log.open("wb") as output:
         process = subprocess.Popen(
             [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), application],
