@@ -50,6 +50,18 @@ def enqueue(env: dict[str, str]) -> str:
                   "print(deliver_payload.enqueue('00000000-0000-0000-0000-000000000000', 1, 1).id)").strip()
 
 
+def wait_for_heartbeat(server: servers.PrivatePostgres, log: Path, timeout: float = 30) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg.connect(server.url, connect_timeout=2) as connection:
+            if connection.execute("SELECT count(*) FROM ops_workerheartbeat").fetchone()[0]:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the worker never beat its heartbeat:\n{log.read_text()}")
+
+
 def wait_for_finish(server: servers.PrivatePostgres, job_id: str, timeout: float = 20) -> str:
     """The job's status once a worker has run it (or whatever it is at the timeout)."""
     deadline = time.monotonic() + timeout
@@ -72,7 +84,7 @@ def test_the_worker_outlives_a_postgres_restart_and_an_outage(postgres, tmp_path
                                    "--no-startup-delay", "--no-reload"],
                                   cwd=servers.REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        time.sleep(1.0)  # started and polling
+        wait_for_heartbeat(postgres, log)  # up and using the database, however slow the machine
         postgres.restart()
         time.sleep(1.0)
         assert worker.poll() is None, log.read_text()
