@@ -7,6 +7,7 @@ values so the record outlives the objects it mentions.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.dispatch import receiver
 
 from agents.models import ActivityEvent, Agent, Board, Organization, Task, User
 from ops.signals import operation_recorded
+
+logger = logging.getLogger("agents.activity")
 
 Actor = User | Agent | None
 
@@ -92,6 +95,15 @@ def record_operation(sender: Any, *, event_type: str, message: str = "", data: d
     """Backups, restores and upgrades run from ``ops``, which knows no app; they land here.
 
     They concern the whole installation; filing them under the default organization
-    (when there is one) lets its admins see them in the activity feed."""
+    (when there is one) lets its admins see them in the activity feed. A database that
+    has no tables yet (a restore refused before anything was put in it) has nowhere to
+    record to: that is not an error worth a traceback above the real refusal."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    if ActivityEvent._meta.db_table not in tables or Organization._meta.db_table not in tables:
+        logger.debug("Not recording %s: the database has no activity table yet.", event_type)
+        return
     default_org = Organization.objects.filter(is_default=True).values_list("pk", flat=True).first()
     record(event_type, actor=None, organization=default_org, message=message, data=data)

@@ -96,8 +96,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
-    "django_tasks_db",
+    # Before django_tasks_db: ops's db_worker command (a loop that survives database restarts) replaces its own.
     "ops",
+    "django_tasks_db",
     "agents",
     "webhooks",
 ]
@@ -112,7 +113,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ops.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -180,6 +181,10 @@ RATE_LIMITS = {
     "webhook_ingest": env.rate("RATE_LIMIT_WEBHOOK_INGEST", (60, 60)),
     "console_login": env.rate("RATE_LIMIT_CONSOLE_LOGIN", (10, 60)),
 }
+# Password sign-in per account (ops.signin_backoff): this many attempts at once, then a
+# wait that doubles from 1 s after each further failure, up to the maximum.
+SIGN_IN_BACKOFF_FREE_ATTEMPTS = env.whole("SIGN_IN_BACKOFF_FREE_ATTEMPTS", 3, minimum=1)
+SIGN_IN_BACKOFF_MAX_SECONDS = env.whole("SIGN_IN_BACKOFF_MAX_SECONDS", 30, minimum=1)
 if RATE_LIMIT_BACKEND == "redis":
     env.require(bool(RATE_LIMIT_REDIS_URL), cfg.E_RATE_LIMIT_REDIS_URL, "RATE_LIMIT_REDIS_URL",
                 "RATE_LIMIT_BACKEND=redis needs RATE_LIMIT_REDIS_URL or REDIS_URL.")
@@ -211,6 +216,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WORKER_HEARTBEAT_STALE_SECONDS = env.whole("WORKER_HEARTBEAT_STALE_SECONDS", 120, minimum=5)
+# A db_worker without a heartbeat for this long is gone; its RUNNING jobs go back to the queue.
+WORKER_GONE_AFTER_SECONDS = env.whole("WORKER_GONE_AFTER_SECONDS", 30, minimum=2)
 
 # --- proxies, CORS, body limits ------------------------------------------------------------
 

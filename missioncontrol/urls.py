@@ -16,6 +16,8 @@ urlpatterns = [
     # Two heartbeat paths of older agent workspaces live under the user API's prefix.
     path("api/v1/", include("agents.agent_api.legacy_urls")),
     path("api/v1/", include("agents.api.urls")),
+    # Before the admin's own login: the same sign-in limits as the console's /login/.
+    path("admin/", include("agents.console.admin_urls")),
     path("admin/", admin.site.urls),
     # The console: sign-in at /login/, pages from / on.
     path("", include("agents.console.urls")),

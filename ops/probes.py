@@ -8,6 +8,20 @@ files, which degrade the service but do not stop it.
 
 Other parts of the system add their own informational checks with ``register_check``;
 the console's operations page shows ``readiness()`` as it is.
+
+A probe must stay cheap when a dependency hangs rather than refuses (a Redis stopped by
+SIGSTOP answers nothing until each socket timeout), since every probe holds a sync
+worker that ingest needs. Three things bound its cost:
+
+- a circuit breaker per check, like the throttle's: a check that fails slowly is not run
+  again for ``RETRY_SLOW_FAILURE_SECONDS``; meanwhile its last failure is reported with
+  ``skipped: true``. A fast failure (connection refused) costs nothing and is retried on
+  every probe, so recovery shows at once;
+- a time budget for one readiness report (``BUDGET_SECONDS``): once spent, the remaining
+  checks are reported as skipped instead of run;
+- ``/readyz`` answers from a report at most ``ANSWER_MAX_AGE_SECONDS`` old, and while one
+  thread of the process computes a new one, others answer with the previous one rather
+  than queue behind it.
 """
 
 from __future__ import annotations
@@ -40,6 +54,14 @@ CheckFunction = Callable[[], CheckResult]
 # (it imports every migration file) on each probe would cost more than the probe itself.
 MIGRATIONS_OK_CACHE_SECONDS = 30.0
 
+# A failure slower than this opens the check's breaker for RETRY_SLOW_FAILURE_SECONDS.
+SLOW_FAILURE_SECONDS = 0.25
+RETRY_SLOW_FAILURE_SECONDS = 15.0
+# Well under the usual 5-10 s probe interval, and above the database's usual answer.
+BUDGET_SECONDS = 1.5
+# Load balancers probing each worker every second share one report per process this long.
+ANSWER_MAX_AGE_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class ReadinessCheck:
@@ -51,6 +73,8 @@ class ReadinessCheck:
 
 _checks: dict[str, ReadinessCheck] = {}
 _lock = threading.Lock()
+# Check name -> (monotonic time of its slow failure, the failure it reported).
+_open_breakers: dict[str, tuple[float, CheckResult]] = {}
 
 
 def register_check(name: str, func: CheckFunction, *, required: bool = False,
@@ -76,21 +100,47 @@ def short_error(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _run_check(check: ReadinessCheck) -> CheckResult:
+    """One check, through its breaker."""
+    now = time.monotonic()
+    with _lock:
+        breaker = _open_breakers.get(check.name)
+    if breaker is not None and now - breaker[0] < RETRY_SLOW_FAILURE_SECONDS:
+        return {**breaker[1], "skipped": True,
+                "retry_in_seconds": round(RETRY_SLOW_FAILURE_SECONDS - (now - breaker[0]), 1)}
+    started = time.monotonic()
+    try:
+        result = dict(check.run())
+    except Exception as exc:  # noqa: BLE001  (a probe reports failures, it never raises)
+        logger.warning("Readiness check %s failed: %s", check.name, short_error(exc))
+        result = {"ok": False, "error": short_error(exc)}
+    took = time.monotonic() - started
+    with _lock:
+        if result.get("ok"):
+            _open_breakers.pop(check.name, None)
+        elif took >= SLOW_FAILURE_SECONDS:
+            if check.name not in _open_breakers:
+                logger.warning("Readiness check %s failed after %.1fs; not running it again for %.0fs.",
+                               check.name, took, RETRY_SLOW_FAILURE_SECONDS)
+            _open_breakers[check.name] = (time.monotonic(), result)
+    return result
+
+
 def readiness() -> dict[str, Any]:
     """Run every check: ``{"ok": bool, "checks": {name: {"ok": bool, "status": ..., ...}}}``."""
     results: dict[str, CheckResult] = {}
     database_ok = True
+    started = time.monotonic()
     with _lock:
         checks = list(_checks.values())
     for check in checks:
         if check.needs_database and not database_ok:
             result: CheckResult = {"ok": False, "error": "Skipped: the database does not answer."}
+        elif time.monotonic() - started >= BUDGET_SECONDS:
+            result = {"ok": False, "skipped": True,
+                      "error": f"Skipped: this report's time budget ({BUDGET_SECONDS}s) was spent on slower checks."}
         else:
-            try:
-                result = dict(check.run())
-            except Exception as exc:  # noqa: BLE001  (a probe reports failures, it never raises)
-                logger.warning("Readiness check %s failed: %s", check.name, short_error(exc))
-                result = {"ok": False, "error": short_error(exc)}
+            result = _run_check(check)
         result["ok"] = bool(result.get("ok"))
         result["status"] = "ok" if result["ok"] else ("failing" if check.required else "degraded")
         if check.name == "database" and not result["ok"]:
@@ -98,6 +148,32 @@ def readiness() -> dict[str, Any]:
         results[check.name] = result
     ok = all(results[check.name]["ok"] for check in checks if check.required)
     return {"ok": ok, "checks": results}
+
+
+class _RecentAnswer:
+    """The last ``/readyz`` report of this process, and who is computing the next one."""
+
+    def __init__(self) -> None:
+        self.computing = threading.Lock()
+        self.report: dict[str, Any] | None = None
+        self.at = 0.0
+
+    def get(self) -> dict[str, Any]:
+        if self.report is not None and time.monotonic() - self.at < ANSWER_MAX_AGE_SECONDS:
+            return self.report
+        if not self.computing.acquire(blocking=self.report is None):
+            return self.report or readiness()  # another thread is on it; the last answer will do
+        try:
+            self.report, self.at = readiness(), time.monotonic()
+            return self.report
+        finally:
+            self.computing.release()
+
+    def forget(self) -> None:
+        self.report, self.at = None, 0.0
+
+
+recent_answer = _RecentAnswer()
 
 
 # --- built-in checks --------------------------------------------------------------------
@@ -139,6 +215,9 @@ def forget_cached_answers() -> None:
     """Tests, and code that just migrated, want the next probe to look again."""
     global _migrations_ok_until
     _migrations_ok_until = 0.0
+    with _lock:
+        _open_breakers.clear()
+    recent_answer.forget()
 
 
 def _cache_backend_name(cache: Any) -> str:
@@ -211,10 +290,21 @@ def check_worker() -> CheckResult:
         "oldest_ready_job_age_seconds": oldest_age,
         "ready_jobs": ready.count(),
     }
+    from ops.worker import jobs_of_gone_workers, live_worker_ids
+
+    live = live_worker_ids(now)
+    result["live_workers"] = len(live)
+    stuck = len(jobs_of_gone_workers(now, live=live))
+    result["stuck_jobs"] = stuck
     if oldest_age is not None and oldest_age >= stale_after:
         result["ok"] = False
         result["error"] = (f"A job has waited {oldest_age:.0f}s (over {stale_after}s); "
                            "is the worker (manage.py db_worker) running?")
+    elif stuck:
+        result["ok"] = False
+        result["error"] = (f"{stuck} job(s) left running by a worker that is gone (no heartbeat for "
+                           f"{settings.WORKER_GONE_AFTER_SECONDS}s); a running db_worker returns them to the queue"
+                           + ("." if result["live_workers"] else ", and none is running."))
     return result
 
 
@@ -280,5 +370,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     if request.method not in _PROBE_METHODS:
         return _method_not_allowed()
-    report = readiness()
+    report = recent_answer.get()
     return _probe_response(request, report, status=200 if report["ok"] else 503)

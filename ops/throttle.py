@@ -1,12 +1,14 @@
-"""The one rate limiter: fixed windows counted atomically in the ``ratelimit`` cache.
+"""The one rate limiter: sliding windows kept atomically in the ``ratelimit`` cache.
 
 A scope (``agent_auth``, ``webhook_ingest``, ...) has a rate in ``settings.RATE_LIMITS``
-as ``(requests, seconds)``. Time is cut into windows of that many seconds; each caller
-(usually the client IP) has one counter per scope and window. On Redis one small Lua
-script increments the counter and, when it has just been created, sets its expiry: one
-round trip per request, and atomic, so concurrent requests from several workers never
-both take the last slot. On LocMemCache (one process) ``cache.add`` creates the counter
-and ``cache.incr`` bumps it under the cache's lock.
+as ``(requests, seconds)``, and the limit holds over *any* span of that many seconds,
+not per fixed window: 60 requests at :55 and 60 more at :02 are 120 within seven seconds,
+which fixed windows let through. Each caller (usually the client IP) has the times of
+its accepted requests in the last period; a request is accepted while fewer than the
+limit remain. On Redis that is a sorted set and one small Lua script (trim, count, add,
+expire): one round trip per request, and atomic, so concurrent requests from several
+workers and hosts never both take the last slot. On LocMemCache (one process) a process
+lock does the same for a list of times.
 
 When the cache fails (Redis down), requests are allowed: refusing every agent and every
 webhook because a counter store is away would turn a degraded dependency into an outage.
@@ -29,6 +31,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +48,7 @@ from ops.client_ip import client_ip
 
 CACHE_ALIAS = "ratelimit"
 
-# Where windows get their time: the wall clock. Tests replace it to keep a burst in one window.
+# Where the limiter gets its time: the wall clock. Tests replace it to move time at will.
 clock = time.time
 
 logger = logging.getLogger("ops.throttle")
@@ -55,9 +58,10 @@ logger = logging.getLogger("ops.throttle")
 class ThrottleResult:
     allowed: bool
     retry_after: int
-    """Seconds until the current window ends (at least 1); meaningful when refused."""
+    """Seconds until the caller may make one more request (at least 1); meaningful when refused."""
     count: int | None = None
-    """Requests counted in this window including this one; None when the cache failed."""
+    """Requests in the last period including this one (from ``peek``: not including); None
+    when the cache failed."""
 
 
 # While the cache is failing, ask it again only this often: a Redis that times out would
@@ -111,58 +115,90 @@ def rate_for(scope: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+def _key(scope: str, ident: str) -> str:
+    return f"throttle:{scope}:{ident}"
+
+
+def _retry_after(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
 def hit(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
     """Count one request by ``ident`` in ``scope`` and say whether it may proceed."""
     limit, period = rate_for(scope)
     now = clock() if now is None else now
-    window = int(now // period)
-    seconds_left = (window + 1) * period - now
-    retry_after = max(1, math.ceil(seconds_left))
-    key = f"throttle:{scope}:{window}:{ident}"
-    # The counter only has to outlive its window; a spare second covers clock rounding.
-    timeout = math.ceil(seconds_left) + 1
     if not outage.should_try():
-        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+        return ThrottleResult(allowed=True, retry_after=period, count=None)
     cache = caches[CACHE_ALIAS]
     try:
-        count = _increment(cache, key, timeout)
+        if isinstance(cache, RedisCache):
+            allowed, count, wait = _hit_on_redis(cache, _key(scope, ident), now, limit, period)
+        else:
+            allowed, count, wait = _hit_locally(cache, _key(scope, ident), now, limit, period)
     except Exception as exc:  # noqa: BLE001  (any cache failure means: fail open)
         outage.failed(exc)
-        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+        return ThrottleResult(allowed=True, retry_after=period, count=None)
     outage.succeeded()
-    return ThrottleResult(allowed=count <= limit, retry_after=retry_after, count=count)
+    return ThrottleResult(allowed=allowed, retry_after=_retry_after(wait), count=count)
 
 
-# INCR creates a missing key at 1; only then does it need its expiry. Keys are the cache's
-# own (``make_key``), so the counters stay readable and deletable through the cache.
-_COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+# A sorted set per caller: one member per accepted request, scored by its time. Drop what
+# is older than the period, then accept when fewer than the limit remain. A refused
+# request is not stored, so a client hammering while over the limit does not push its
+# own wait further out. Returns {allowed, count including this request, seconds until a
+# slot frees} (the wait as a string: Lua numbers become integers in a reply).
+_HIT_SCRIPT = """
+local now, period, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(period * 1000) + 1000)
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  return {1, count + 1, tostring(tonumber(oldest) + period - now)}
+end
+local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')[2]
+return {0, count + 1, tostring(tonumber(freeing) + period - now)}
 """
-_count_script: Script | None = None
+_hit_script: Script | None = None
+
+_local_lock = threading.Lock()
 
 
-def _increment(cache: Any, key: str, timeout: int) -> int:
-    if isinstance(cache, RedisCache):
-        return _increment_on_redis(cache, key, timeout)
-    for _ in range(2):
-        cache.add(key, 0, timeout)
-        try:
-            return int(cache.incr(key))
-        except ValueError:
-            # The key expired between add and incr (only at a window's very end): start again.
-            continue
-    raise RuntimeError(f"Could not count {key!r} in the rate-limit cache.")
+def _hit_on_redis(cache: RedisCache, key: str, now: float, limit: int, period: int) -> tuple[bool, int, float]:
+    """One EVALSHA (EVAL once per Redis server, when it does not know the script yet).
 
-
-def _increment_on_redis(cache: RedisCache, key: str, timeout: int) -> int:
-    """One EVALSHA (EVAL once per Redis server, when it does not know the script yet)."""
-    global _count_script
+    The time comes from this host's ``clock()``, not Redis's ``TIME``: hosts are expected
+    to keep NTP time, and tests can then move time without waiting for it."""
+    global _hit_script
     client = cache.client.get_client(write=True)
-    if _count_script is None:
-        _count_script = client.register_script(_COUNT_SCRIPT)
-    return int(_count_script(keys=[cache.make_key(key)], args=[timeout], client=client))
+    if _hit_script is None:
+        _hit_script = client.register_script(_HIT_SCRIPT)
+    # A member per request: several requests may share one timestamp.
+    member = f"{now!r}:{uuid.uuid4().hex[:12]}"
+    allowed, count, wait = _hit_script(keys=[cache.make_key(key)], args=[repr(now), period, limit, member],
+                                       client=client)
+    return bool(int(allowed)), int(count), float(wait)
+
+
+def _hit_locally(cache: Any, key: str, now: float, limit: int, period: int) -> tuple[bool, int, float]:
+    # LocMemCache lives in this process: a process lock makes read, trim and write atomic.
+    with _local_lock:
+        accepted = [moment for moment in (cache.get(key) or []) if moment > now - period]
+        if len(accepted) < limit:
+            accepted.append(now)
+            cache.set(key, accepted, period + 1)
+            return True, len(accepted), accepted[0] + period - now
+        return False, len(accepted) + 1, accepted[len(accepted) - limit] + period - now
+
+
+def _recent_requests(cache: Any, key: str, now: float, period: int) -> list[float]:
+    """Times of the accepted requests within the last ``period`` seconds, oldest first."""
+    if isinstance(cache, RedisCache):
+        client = cache.client.get_client(write=False)
+        members = client.zrangebyscore(cache.make_key(key), f"({now - period!r}", "+inf", withscores=True)
+        return [float(score) for _member, score in members]
+    return [moment for moment in (cache.get(key) or []) if moment > now - period]
 
 
 def enforce(scope: str, request: HttpRequest) -> None:
@@ -202,14 +238,16 @@ def peek(scope: str, ident: str, *, now: float | None = None) -> ThrottleResult:
     request from that address is turned away here before its token is looked at."""
     limit, period = rate_for(scope)
     now = clock() if now is None else now
-    window = int(now // period)
-    retry_after = max(1, math.ceil((window + 1) * period - now))
     if not outage.should_try():
-        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+        return ThrottleResult(allowed=True, retry_after=period, count=None)
     try:
-        count = int(caches[CACHE_ALIAS].get(f"throttle:{scope}:{window}:{ident}") or 0)
+        recent = _recent_requests(caches[CACHE_ALIAS], _key(scope, ident), now, period)
     except Exception as exc:  # noqa: BLE001  (as in hit: a failing cache means no limit)
         outage.failed(exc)
-        return ThrottleResult(allowed=True, retry_after=retry_after, count=None)
+        return ThrottleResult(allowed=True, retry_after=period, count=None)
     outage.succeeded()
-    return ThrottleResult(allowed=count < limit, retry_after=retry_after, count=count)
+    count = len(recent)
+    if count < limit:
+        return ThrottleResult(allowed=True, retry_after=_retry_after(recent[0] + period - now) if recent else period,
+                              count=count)
+    return ThrottleResult(allowed=False, retry_after=_retry_after(recent[count - limit] + period - now), count=count)

@@ -31,10 +31,11 @@ trap stop INT TERM
 
 .venv/bin/gunicorn -c gunicorn.conf.py missioncontrol.wsgi:application &
 pids+=($!)
-$py manage.py db_worker &
+# The worker outlives database restarts; should it die anyway, it is started again.
+scripts/supervise.sh $py manage.py db_worker &
 pids+=($!)
 
 $py manage.py signin_info
-# Whichever stops first (a crash, or Ctrl-C) stops the other.
+# The web server stopping (a crash, or Ctrl-C) stops the worker too.
 wait -n || true
 stop

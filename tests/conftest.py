@@ -83,10 +83,10 @@ def clear_rate_limits() -> None:
 
 
 class FrozenClock:
-    """The rate limiter's clock, stopped at the start of a window until a test moves it: a
-    burst a test sends is counted in one fixed window whatever the wall clock says."""
+    """The rate limiter's clock, stopped until a test moves it: a burst a test sends is
+    counted at one moment whatever the wall clock says."""
 
-    # 2026-01-01T00:00:00Z: a window of 10 s, 60 s and 3600 s starts here.
+    # 2026-01-01T00:00:00Z: a whole minute and hour, for tests that speak of clock minutes.
     START = 1_767_225_600.0
 
     def __init__(self, real) -> None:
@@ -105,6 +105,17 @@ def throttle_clock(monkeypatch) -> FrozenClock:
     clock = FrozenClock(throttle.clock)
     monkeypatch.setattr(throttle, "clock", clock)
     return clock
+
+
+@pytest.fixture(autouse=True)
+def fresh_readiness_answers():
+    """``/readyz`` answers from a recent report and skips checks whose breaker is open:
+    neither may carry over from one test to the next."""
+    from ops import probes
+
+    probes.forget_cached_answers()
+    yield
+    probes.forget_cached_answers()
 
 
 @pytest.fixture

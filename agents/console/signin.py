@@ -4,7 +4,9 @@ Local mode accepts the installation's token (the local operator signs in) or a D
 username and password; clerk mode accepts the Clerk session cookie, verified exactly as
 the user API verifies a Clerk bearer token. Every attempt counts against the
 ``console_login`` rate limit of the client's IP, successful or not, so the token cannot
-be guessed faster than the limit allows.
+be guessed faster than the limit allows. Password attempts also pass the account's
+sign-in backoff (``ops.signin_backoff``), which many addresses cannot get around. Django's
+admin login at ``/admin/login/`` goes through the same two limits.
 
 A sign-in always starts a new session: the session the browser brought (someone else's,
 planted to watch what the person does next, or an older one of their own) is flushed and
@@ -29,8 +31,9 @@ from rest_framework.exceptions import APIException
 from agents.console.forms import PasswordSignInForm, TokenSignInForm
 from agents.identity import clerk_user, local_operator
 from agents.models import User
-from ops import throttle
+from ops import signin_backoff, throttle
 from ops.client_ip import client_ip
+from ops.errors import error_response
 
 logger = logging.getLogger("agents.console")
 
@@ -117,10 +120,21 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return response
 
     if method == "password":
+        username = request.POST.get("username", "")
+        attempt = signin_backoff.claim(username)
+        if not attempt.allowed:
+            logger.warning("Console sign-in delayed: recent failures for this account", extra={
+                "client_ip": client_ip(request), "username": username[:150]})
+            response = _render(request, token_form, password_form,
+                               "Too many recent sign-in attempts for this account. "
+                               f"Try again in {attempt.retry_after} seconds.", status=429, show_password=True)
+            response["Retry-After"] = str(attempt.retry_after)
+            return response
         if password_form.is_valid():
             user = authenticate(request, username=password_form.cleaned_data["username"],
                                 password=password_form.cleaned_data["password"])
             if user is not None:
+                signin_backoff.succeeded(username)
                 _start_session(request, user)
                 return HttpResponseRedirect(_next_url(request))
         logger.warning("Console sign-in refused: wrong username or password", extra={
@@ -139,6 +153,38 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_next_url(request))
     logger.warning("Console sign-in refused: wrong token", extra={"client_ip": client_ip(request)})
     return _render(request, TokenSignInForm(), password_form, "That token is not right.", status=401)
+
+
+def _sign_in_refused(message: str, retry_after: int) -> HttpResponse:
+    return error_response(429, {"code": "sign_in_rate_limited", "message": message},
+                          headers={"Retry-After": str(retry_after)})
+
+
+@never_cache
+@csrf_protect
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """Django's admin login behind the console's limits: the client IP's ``console_login``
+    and the account's backoff, both checked before the password is hashed."""
+    from django.contrib import admin
+
+    if request.method == "POST" and not request.user.is_authenticated:
+        limit = throttle.hit(LOGIN_SCOPE, client_ip(request))
+        if not limit.allowed:
+            logger.warning("Admin sign-in rate limited", extra={"client_ip": client_ip(request)})
+            return _sign_in_refused(f"Too many sign-in attempts from your address. Try again in "
+                                    f"{limit.retry_after} seconds.", limit.retry_after)
+        username = request.POST.get("username", "")
+        attempt = signin_backoff.claim(username)
+        if not attempt.allowed:
+            logger.warning("Admin sign-in delayed: recent failures for this account", extra={
+                "client_ip": client_ip(request), "username": username[:150]})
+            return _sign_in_refused(f"Too many recent sign-in attempts for this account. Try again in "
+                                    f"{attempt.retry_after} seconds.", attempt.retry_after)
+        response = admin.site.login(request)
+        if request.user.is_authenticated:
+            signin_backoff.succeeded(username)
+        return response
+    return admin.site.login(request)
 
 
 @require_POST

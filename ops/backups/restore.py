@@ -14,6 +14,7 @@ from django.db import connections
 from ops.backups import BackupError, postgres, sqlite
 from ops.backups.events import record_operation
 from ops.backups.manifest import Manifest, verify
+from ops.backups.sessions import other_sessions
 from ops.backups.target import POSTGRES, count_rows, quote, target_for
 
 Progress = Callable[[str], None]
@@ -62,30 +63,41 @@ def main_table_counts(alias: str = "default") -> dict[str, int]:
 
 
 def restore_backup(path: Path, *, alias: str = "default", assume_yes: bool = False, migrate: bool = True,
-                   progress: Progress = _quiet, migrate_output: io.TextIOBase | None = None) -> RestoreResult:
+                   force: bool = False, progress: Progress = _quiet,
+                   migrate_output: io.TextIOBase | None = None) -> RestoreResult:
     """Restore ``path`` into ``alias``. ``migrate=False`` leaves the backup's schema as it was
-    (going back after a failed upgrade while the new release's code is still installed)."""
+    (going back after a failed upgrade while the new release's code is still installed).
+    ``force`` restores even while other sessions or workers use the database."""
     try:
-        return _restore_backup(Path(path), alias, assume_yes, migrate, progress, migrate_output)
+        return _restore_backup(Path(path), alias, assume_yes, migrate, force, progress, migrate_output)
     except BackupError as exc:
         record_operation("ops.restore", f"Database restore from {Path(path).name} failed: {exc}",
                          {"ok": False, "path": str(path), "error": str(exc)})
         raise
 
 
-def _restore_backup(path: Path, alias: str, assume_yes: bool, migrate: bool, progress: Progress,
+def _restore_backup(path: Path, alias: str, assume_yes: bool, migrate: bool, force: bool, progress: Progress,
                     migrate_output: io.TextIOBase | None) -> RestoreResult:
     dump_path, manifest = verify(Path(path))
     target = target_for(alias)
     if manifest.engine != target.engine:
         raise BackupError(f"{dump_path.name} is a {manifest.engine} backup but the configured database is "
                           f"{target.engine}; restore it into a {manifest.engine} database.")
-    if not assume_yes:
-        occupied = tables_with_data(alias)
-        if occupied:
-            shown = ", ".join(occupied[:5]) + (" ..." if len(occupied) > 5 else "")
-            raise BackupError(f"The {target.label} is not empty (rows in {shown}). Restoring replaces "
-                              "everything in it; stop the web server and worker, then run again with --yes.")
+    occupied = tables_with_data(alias)
+    if occupied and not assume_yes:
+        shown = ", ".join(occupied[:5]) + (" ..." if len(occupied) > 5 else "")
+        raise BackupError(f"The {target.label} is not empty (rows in {shown}). Restoring replaces "
+                          "everything in it; stop the web server and worker, then run again with --yes.")
+    users = other_sessions(alias)
+    if users and not force:
+        raise BackupError(
+            f"The {target.label} is in use by {len(users)} other session(s) or worker(s):\n  - "
+            + "\n  - ".join(users[:20]) + ("\n  ..." if len(users) > 20 else "")
+            + "\nStop the web server and the worker first (their writes would be lost, and they fail while "
+              "the tables are replaced), or run again with --force.")
+    if occupied:
+        for line in discarded_rows(alias, manifest):
+            progress(line)
     progress(f"Restoring {dump_path.name} (made {manifest.created_at}, version {manifest.app_version}) "
              f"into the {target.label}")
     connections[alias].close()
@@ -107,8 +119,25 @@ def _restore_backup(path: Path, alias: str, assume_yes: bool, migrate: bool, pro
     return RestoreResult(dump_path, manifest, counts)
 
 
-def _raw_counts(alias: str, manifest: Manifest) -> dict[str, int]:
+def discarded_rows(alias: str, manifest: Manifest) -> list[str]:
+    """What the restore throws away: the main tables' rows now against the backup's."""
+    now = _raw_counts(alias, manifest, every_main_table=True)
+    changed = {table: (count, manifest.row_counts.get(table, 0)) for table, count in now.items()
+               if count != manifest.row_counts.get(table, 0)}
+    if not changed:
+        return [f"The database holds the same number of rows per main table as the backup "
+                f"(made {manifest.created_at}); anything changed since then is replaced."]
+    lines = [f"Discarding what was written since the backup (made {manifest.created_at}); rows now -> after:"]
+    width = max(len(table) for table in changed)
+    lines += [f"  {table:<{width}}  {current} -> {backed_up}" for table, (current, backed_up) in sorted(changed.items())]
+    return lines
+
+
+def _raw_counts(alias: str, manifest: Manifest, *, every_main_table: bool = False) -> dict[str, int]:
     """Counts without the ORM: the models may describe a newer schema than the one restored."""
     prefixes = tuple(f"{label}_" for label in MAIN_APPS)
-    with connections[alias].cursor() as cursor:
-        return count_rows(cursor, [table for table in manifest.row_counts if table.startswith(prefixes)])
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        # Before the restore, the tables there now; after it, those the backup has.
+        names = set(connection.introspection.table_names(cursor)) if every_main_table else set(manifest.row_counts)
+        return count_rows(cursor, sorted(table for table in names if table.startswith(prefixes)))

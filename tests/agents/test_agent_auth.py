@@ -14,7 +14,7 @@ from tests.conftest import make_agent
 pytestmark = pytest.mark.django_db
 
 HEALTHZ = "/api/v1/agent/healthz"
-# The limiter's clock is frozen in every test (tests/conftest.py): a burst is counted in one window.
+# The limiter's clock is frozen in every test (tests/conftest.py): a burst is counted at one moment.
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)

@@ -101,7 +101,7 @@ def test_only_post_is_served_there(worker):
 
 
 def test_the_legacy_paths_count_against_the_agent_limits(settings, worker):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_requests": (2, 86_400)}  # one window for the whole test
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_requests": (2, 86_400)}  # one period spans the whole test
     client = agent_client(mint_token(worker))
 
     assert [client.post(LEGACY).status_code for _ in range(3)] == [200, 200, 429]

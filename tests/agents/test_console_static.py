@@ -35,3 +35,15 @@ def test_pages_link_hashed_file_names_after_collectstatic(client, member, collec
     served = client.get(css.group(1))
     assert served.status_code == 200
     assert "immutable" in served["Cache-Control"] and "max-age=315360000" in served["Cache-Control"]
+
+
+def test_the_static_manifest_is_not_served(client, collected):
+    assert (collected / "staticfiles.json").exists()
+    for path in ("/static/staticfiles.json", "/static/staticfiles.json.gz", "/static/staticfiles.json.br"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/static/console/console.css").status_code == 200  # other files still are
+
+
+def test_the_static_manifest_is_not_served_when_files_are_found_per_request(client, collected, settings):
+    settings.WHITENOISE_AUTOREFRESH = True
+    assert client.get("/static/staticfiles.json").status_code == 404

@@ -48,6 +48,12 @@ def port(number: int) -> int:
     return int(base) + number % 100 if base else number
 
 
+def private_service_port(number: int) -> int:
+    """A port for a private Redis or Postgres a test starts: five hundred above ``port``, so
+    with ``TEST_SERVER_PORT_BASE`` set they sit apart from the test's web servers."""
+    return port(number) + 500
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in CONFIG_VARIABLES and not any(key == f"{name}_FILE" for name in CONFIG_VARIABLES)}
@@ -83,9 +89,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path | None = None,
-             frozen_clock: float | None = None) -> Iterator[int]:
+             frozen_clock: float | None = None, clock_file: Path | None = None) -> Iterator[int]:
     """gunicorn with our config file and the test URLs, on ``port``; yields the port. With
-    ``frozen_clock``, the rate limiter's clock stays at that time (tests.ops.frozen_clock_wsgi)."""
+    ``frozen_clock``, the rate limiter's clock stays at that time; with ``clock_file``, it
+    is the number written in that file (tests.ops.frozen_clock_wsgi)."""
     folder = tmp_path or Path(tempfile.mkdtemp(prefix="mc-ops-"))
     database = folder / f"gunicorn-{port}.sqlite3"
     log = folder / f"gunicorn-{port}.log"
@@ -101,6 +108,9 @@ def gunicorn(port: int, env: Mapping[str, str], workers: int = 2, tmp_path: Path
     if frozen_clock is not None:
         application = "tests.ops.frozen_clock_wsgi:application"
         full_env["TEST_THROTTLE_CLOCK"] = repr(frozen_clock)
+    if clock_file is not None:
+        application = "tests.ops.frozen_clock_wsgi:application"
+        full_env["TEST_THROTTLE_CLOCK_FILE"] = str(clock_file)
     with log.open("wb") as output:
         process = subprocess.Popen(
             [GUNICORN, "-c", str(REPO / "gunicorn.conf.py"), application],
@@ -142,3 +152,85 @@ def start_redis(server: str, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     stop(process)
     raise RuntimeError(f"redis-server did not start on port {port}")
+
+
+class PrivatePostgres:
+    """A Postgres cluster of our own (initdb, pg_ctl) in a temporary folder, which a test may
+    restart or stop. As root, the server runs as the ``postgres`` user (Postgres refuses root)."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder, self.port = folder, port
+        self.data = folder / "data"
+        self.user: str | None = "postgres" if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/missioncontrol"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(list(args), check=True, capture_output=True, timeout=timeout, user=self.user)
+
+    def _server_options(self) -> str:
+        return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off")
+
+    def start(self) -> None:
+        self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
+                  "-o", self._server_options(), "start")
+
+    def restart(self) -> None:
+        self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "-l", str(self.folder / "server.log"),
+                  "-o", self._server_options(), "restart")
+
+    def stop(self) -> None:
+        subprocess.run([pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, user=self.user)
+
+    def create(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.folder, self.user)
+        self._run(pg_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self.start()
+        self._run(pg_binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "missioncontrol")
+
+
+def pg_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (folder / name).exists():
+                return str(folder / name)
+        raise RuntimeError(f"{name} is not installed")
+    return found
+
+
+def have_postgres_server() -> bool:
+    try:
+        pg_binary("initdb")
+        pg_binary("pg_ctl")
+    except RuntimeError:
+        return False
+    return os.geteuid() != 0 or _has_user("postgres")
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@contextmanager
+def private_postgres(port: int) -> Iterator[PrivatePostgres]:
+    folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
+    server = PrivatePostgres(folder, port)
+    try:
+        server.create()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -22,6 +22,9 @@ CLOSED_PORT = servers.port(18190)
 PRIVATE_REDIS_PORT = servers.port(18150)
 CONCURRENCY_GUNICORN_PORT = servers.port(18111)
 REFUSING_GUNICORN_PORT = servers.port(18112)
+FIRST_INSTANCE_PORT = servers.port(18114)
+SECOND_INSTANCE_PORT = servers.port(18115)
+SHARED_LIMIT_REDIS_PORT = servers.private_service_port(18154)
 
 
 @pytest.fixture(autouse=True)
@@ -57,12 +60,29 @@ def test_each_client_and_scope_has_its_own_counter(tight_limits):
     assert throttle.hit("test_scope", "198.51.100.1", now=1000.0).allowed is True
 
 
-def test_a_new_window_starts_a_new_count(tight_limits):
-    # Windows of 60 s start at multiples of 60 s: 960..1019, then 1020..1079.
+def test_a_request_counts_for_exactly_one_period_after_it(tight_limits):
+    # No fixed windows: the three requests at 1000 hold the limit until 1060, across any
+    # minute boundary, and each frees its slot one period after it was made.
     for _ in range(4):
         throttle.hit("agent_auth", "198.51.100.1", now=1000.0)
-    assert throttle.hit("agent_auth", "198.51.100.1", now=1019.9).allowed is False
-    assert throttle.hit("agent_auth", "198.51.100.1", now=1020.0).allowed is True
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1020.0).allowed is False
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1059.9).allowed is False
+    assert throttle.hit("agent_auth", "198.51.100.1", now=1060.0).allowed is True
+
+
+def test_the_limit_holds_over_any_span_across_a_minute_boundary(tight_limits):
+    # Three at 1015 (late in one clock minute), then at 1021 (early in the next): refused.
+    assert [throttle.hit("agent_auth", "198.51.100.2", now=1015.0).allowed for _ in range(3)] == [True] * 3
+    assert throttle.hit("agent_auth", "198.51.100.2", now=1021.0).allowed is False
+    assert throttle.hit("agent_auth", "198.51.100.2", now=1075.0).allowed is True
+
+
+def test_slots_free_one_at_a_time_as_the_requests_age(tight_limits):
+    for moment in (1000.0, 1010.0, 1020.0):
+        assert throttle.hit("agent_auth", "198.51.100.3", now=moment).allowed is True
+    assert throttle.hit("agent_auth", "198.51.100.3", now=1030.0).retry_after == 30
+    assert throttle.hit("agent_auth", "198.51.100.3", now=1060.0).allowed is True  # the one at 1000 aged out
+    assert throttle.hit("agent_auth", "198.51.100.3", now=1061.0).retry_after == 9  # the one at 1010 is next
 
 
 def test_the_window_resets_as_the_clock_moves(tight_limits, throttle_clock):
@@ -71,6 +91,8 @@ def test_the_window_resets_as_the_clock_moves(tight_limits, throttle_clock):
         assert throttle.hit("test_scope", "203.0.113.5").allowed is True
     assert throttle.hit("test_scope", "203.0.113.5").allowed is False
     throttle_clock.now = 5010.0
+    assert throttle.hit("test_scope", "203.0.113.5").allowed is False  # 9.5 s later: still within 10 s
+    throttle_clock.now = 5010.5
     assert throttle.hit("test_scope", "203.0.113.5").allowed is True
 
 
@@ -78,10 +100,12 @@ def test_outside_the_tests_the_clock_is_the_wall_clock(throttle_clock):
     assert throttle_clock.real is time.time
 
 
-def test_retry_after_is_the_time_left_in_the_window_and_at_least_one_second(tight_limits):
-    assert throttle.hit("agent_auth", "198.51.100.9", now=970.0).retry_after == 50
-    assert throttle.hit("agent_auth", "198.51.100.9", now=1019.99).retry_after == 1
-    assert throttle.hit("agent_auth", "198.51.100.9", now=1019.2).retry_after == 1
+def test_retry_after_is_the_time_until_a_slot_frees_and_at_least_one_second(tight_limits):
+    for moment in (970.0, 971.0, 972.0):
+        throttle.hit("agent_auth", "198.51.100.9", now=moment)
+    assert throttle.hit("agent_auth", "198.51.100.9", now=980.0).retry_after == 50
+    assert throttle.hit("agent_auth", "198.51.100.9", now=1029.99).retry_after == 1
+    assert throttle.hit("agent_auth", "198.51.100.9", now=1029.2).retry_after == 1
 
 
 def test_an_unknown_scope_is_a_configuration_error():
@@ -132,9 +156,9 @@ def test_counting_works_on_redis(settings, redis_url):
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
     results = [throttle.hit("test_scope", "198.51.100.1").allowed for _ in range(3)]
     assert results == [True, True, False]
-    key = caches["ratelimit"].make_key(f"throttle:test_scope:{int(throttle.clock() // 60)}:198.51.100.1")
+    key = caches["ratelimit"].make_key("throttle:test_scope:198.51.100.1")
     ttl = caches["ratelimit"].client.get_client().ttl(key)
-    assert 1 <= ttl <= 61  # counters expire with their window
+    assert 1 <= ttl <= 61  # a caller's requests expire one period after the last accepted one
 
 
 def test_a_counted_request_costs_one_round_trip_to_redis(settings, redis_url, monkeypatch):
@@ -156,25 +180,28 @@ def test_a_counted_request_costs_one_round_trip_to_redis(settings, redis_url, mo
     assert len(sent) == 1
 
 
-def test_the_redis_counter_expires_with_its_window_even_when_it_starts_on_redis(settings, redis_url):
+def test_the_redis_record_expires_one_period_after_its_last_request(settings, redis_url):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
     ident = f"198.51.100.{random.randint(10, 250)}"
-    now = time.time()
+    now = 1_767_225_600.0
     assert throttle.hit("test_scope", ident, now=now).count == 1
-    key = caches["ratelimit"].make_key(f"throttle:test_scope:{int(now // 60)}:{ident}")
+    assert throttle.hit("test_scope", ident, now=now + 30).count == 2
+    key = caches["ratelimit"].make_key(f"throttle:test_scope:{ident}")
     assert 1 <= caches["ratelimit"].client.get_client().ttl(key) <= 61
-    assert caches["ratelimit"].get(f"throttle:test_scope:{int(now // 60)}:{ident}") == 1  # readable by the cache
+    # Requests older than the period are dropped on the next request, whatever the TTL.
+    assert throttle.hit("test_scope", ident, now=now + 75).count == 2
 
 
 def test_peek_reads_the_count_without_adding_to_it(tight_limits):
     assert throttle.peek("agent_auth", "198.51.100.4", now=1000.0) == throttle.ThrottleResult(
-        allowed=True, retry_after=20, count=0)
+        allowed=True, retry_after=60, count=0)
     for _ in range(3):
         throttle.hit("agent_auth", "198.51.100.4", now=1000.0)
     over = [throttle.peek("agent_auth", "198.51.100.4", now=1000.0) for _ in range(5)]
-    assert [(result.allowed, result.count) for result in over] == [(False, 3)] * 5
-    assert throttle.peek("agent_auth", "198.51.100.4", now=1020.0).allowed is True  # the next window
+    assert [(result.allowed, result.count, result.retry_after) for result in over] == [(False, 3, 60)] * 5
+    assert throttle.peek("agent_auth", "198.51.100.4", now=1059.0).allowed is False
+    assert throttle.peek("agent_auth", "198.51.100.4", now=1060.0).allowed is True  # a period later
     assert throttle.hit("agent_auth", "198.51.100.4", now=1000.0).count == 4  # peeks counted nothing
 
 
@@ -234,6 +261,45 @@ def test_fifty_concurrent_requests_across_three_workers_let_through_exactly_the_
     assert all(retry_after and int(retry_after) >= 1 for status, retry_after in results if status == 429)
 
 
+def test_two_instances_sharing_redis_hold_the_limit_across_a_minute_boundary(tmp_path, redis_server_binary):
+    """The outside tester's case: a burst late in one minute and another early in the next,
+    spread over two servers. Fixed windows let both through; the limit is per any 60 s."""
+    limit = 10
+    clock_file = tmp_path / "clock"
+    minute = FrozenClock.START  # a multiple of 60
+    clock_file.write_text(repr(minute + 55))
+    redis_process = servers.start_redis(redis_server_binary, SHARED_LIMIT_REDIS_PORT)
+    env = {"RATE_LIMIT_BACKEND": "redis", "RATE_LIMIT_REDIS_URL": f"redis://127.0.0.1:{SHARED_LIMIT_REDIS_PORT}/0",
+           "RATE_LIMIT_WEBHOOK_INGEST": f"{limit}/60", "TRUSTED_PROXIES": "127.0.0.1", "REQUEST_LOG_SLOW_MS": "0"}
+    path = "/api/v1/boards/0b7e6a1c-6a55-4f5e-9d44-3a7f3f0b1c11/webhooks/8f1f0e0c-0a4e-4c6e-8b7a-1b9a1f1f2e22"
+
+    def post(port: int) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("POST", path, body=b"{}", headers={
+                "Content-Type": "application/json", "X-Forwarded-For": "198.18.7.7"})
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+    try:
+        with servers.gunicorn(FIRST_INSTANCE_PORT, env, workers=1, tmp_path=tmp_path, clock_file=clock_file) as first, \
+                servers.gunicorn(SECOND_INSTANCE_PORT, env, workers=1, tmp_path=tmp_path,
+                                 clock_file=clock_file) as second:
+            late_in_the_minute = [post(first if n % 2 else second) for n in range(limit)]
+            clock_file.write_text(repr(minute + 62))  # seven seconds later, in the next clock minute
+            early_in_the_next = [post(first if n % 2 else second) for n in range(limit)]
+            clock_file.write_text(repr(minute + 115.5))  # a full minute after the first burst
+            a_minute_later = [post(first if n % 2 else second) for n in range(limit + 1)]
+    finally:
+        servers.stop(redis_process)
+    assert late_in_the_minute == [202] * limit
+    assert early_in_the_next == [429] * limit
+    assert a_minute_later == [202] * limit + [429]
+
+
 # --- fail open when Redis goes away ------------------------------------------------------------
 
 @pytest.fixture
@@ -286,13 +352,13 @@ def test_when_redis_stops_requests_pass_with_one_warning_and_readiness_degrades(
 def test_a_failing_cache_is_not_asked_again_on_every_request(settings, monkeypatch):
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{CLOSED_PORT}/0")}
     attempts = []
-    real_increment = throttle._increment
+    real_hit = throttle._hit_on_redis
 
-    def counting(cache, key, timeout):
+    def counting(cache, key, *args):
         attempts.append(key)
-        return real_increment(cache, key, timeout)
+        return real_hit(cache, key, *args)
 
-    monkeypatch.setattr(throttle, "_increment", counting)
+    monkeypatch.setattr(throttle, "_hit_on_redis", counting)
     assert all(throttle.hit("agent_auth", "198.51.100.1").allowed for _ in range(5))
     assert len(attempts) == 1
     monkeypatch.setattr(throttle, "RETRY_FAILED_CACHE_SECONDS", 0.0)

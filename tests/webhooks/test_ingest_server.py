@@ -1,6 +1,6 @@
 """The ingest route behind a real gunicorn: body limits by length and while reading a chunked
 body, which only a server that de-chunks requests can show. Ports 18600-18619 (see
-tests/ops/servers.py). The server's rate-limit clock is stopped, so a burst is one window."""
+tests/ops/servers.py). The server's rate-limit clock is stopped, so a burst is counted at one moment."""
 
 from __future__ import annotations
 
