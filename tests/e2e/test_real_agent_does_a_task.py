@@ -210,8 +210,9 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, page, api: 
 
     work_until("the lead to move the task to done", done)
     lead_commands = model.commands(str(lead.pk))
-    assert in_order(lead_commands, [("-X POST", "/api/v1/agent/heartbeat"),
-                                    ("-X POST", f"/boards/{board.pk}/approvals", '"action_type": "mark_done"',
+    # The lead's wake-up and the review message can reach the runtime as one turn, which the
+    # model answers from its last message: the lead need not have checked in before this.
+    assert in_order(lead_commands, [("-X POST", f"/boards/{board.pk}/approvals", '"action_type": "mark_done"',
                                      f'"task_id": "{task.pk}"'),
                                     ("-X PATCH", f"/tasks/{task.pk} ", '"status": "done"')]), model.transcript()
     triggers = [(d.agent, d.trigger) for d in model.decisions if d.step == 0]

@@ -143,6 +143,12 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
         # machine and was woken again with a fresh one (docs/gateways.md, Lifecycle).
         assert written == answer["token"] or agent.wake_attempts > 1, agent.wake_attempts
         assert (folder / "SOUL.md").exists() and (folder / "MEMORY.md").exists()
+        # The agent checks in with the token its workspace holds, as a real one would (no
+        # model runs here): its check-in watch stands down, and nothing rewrites its
+        # workspace behind the steps below.
+        checked_in = agent_client(written).post("/api/v1/agent/heartbeat", {}, format="json")
+        assert checked_in.status_code == 200, checked_in.content
+        answer["token"] = written
     assert lead_agent.gateway_agent_id == f"lead-{board.pk}"
     # Written for the lead; the runtime itself may remove it once the first session saw it.
     assert "BOOTSTRAP.md" in lead_agent.provision_report["files_written"]
