@@ -544,10 +544,6 @@ class AgentMessage(models.Model):
         return f"{self.kind} for {self.agent_id}"
 
     @property
-    def headline(self) -> str:
-        return self.text.split("\n", 1)[0][:200]
-
-    @property
     def label(self) -> str:
         """What the message is about, for people (the text itself is written for the agent)."""
         return MESSAGE_KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())

@@ -18,8 +18,26 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from agents.models import Agent, Approval, ApprovalTask, Board, Tag, Task, TaskDependency
+from agents.models import (
+    Agent,
+    Approval,
+    ApprovalTask,
+    Board,
+    BoardMemory,
+    Tag,
+    Task,
+    TaskDependency,
+)
 from missioncontrol.api.query import query_bool, query_choices, query_uuid
+
+
+def board_paused(board: Board) -> bool:
+    """Whether the board's last /pause or /resume in chat was /pause."""
+    from agents.gateway.events import PAUSE, RESUME
+
+    last = (BoardMemory.objects.filter(board=board, is_chat=True, content__in=[PAUSE, RESUME])
+            .order_by("-created_at").values_list("content", flat=True).first())
+    return last == PAUSE
 
 
 def board_lead(board: Board) -> Agent | None:

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -122,9 +123,9 @@ def _agent_context(request: ConsoleRequest, agent: Agent) -> dict[str, Any]:
 
 def _messages_state(agent: Agent) -> tuple[Any, ...]:
     """Changes whenever a message is written or changes state (for the live page's ETag)."""
-    newest = AgentMessage.objects.filter(agent=agent).order_by("-id").values_list("id", "status", "attempts").first()
-    waiting = AgentMessage.objects.filter(agent=agent).exclude(status=AgentMessage.Status.SENT).count()
-    return newest or (), waiting
+    state = AgentMessage.objects.filter(agent=agent).aggregate(
+        newest=Max("id"), tries=Sum("attempts"), unsent=Count("id", filter=~Q(status=AgentMessage.Status.SENT)))
+    return state["newest"], state["tries"], state["unsent"]
 
 
 def _fingerprint(agent: Agent) -> str:

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access, rules
+from agents import access, queries, rules
 from agents.console.common import (
     admin_only,
     etag_for,
@@ -162,7 +162,7 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                                "rules": [(RULE_LABELS[name], getattr(board, name), text)
                                          for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
-                               "paused": rules.board_paused(board)}
+                               "paused": queries.board_paused(board)}
     if status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
         context["list_status"] = status

@@ -27,7 +27,7 @@ from agents.rules.gateways import (
 )
 from agents.rules.inputs import priority_from_word
 from agents.rules.memory import create_memory
-from agents.rules.messages import board_paused, resend_message
+from agents.rules.messages import resend_message
 from agents.rules.roster import (
     add_agent,
     check_board_has_room,
@@ -45,7 +45,7 @@ from agents.rules.tasks import create_task, delete_task, update_task
 __all__ = [
     "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
     "create_agent", "create_board", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
-    "board_paused", "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task",
+    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task",
     "priority_from_word", "request_approval", "resend_message", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",
     "save_agent", "update_agent", "update_board", "update_gateway", "update_tag",
     "update_task",

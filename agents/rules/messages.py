@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from agents import access, activity
 from agents.gateway import outbox
-from agents.models import Agent, AgentMessage, Board, BoardMemory, User
+from agents.models import Agent, AgentMessage, User
 from agents.refusals import RuleViolation
 
 
-def resend_message(user: User, agent: Agent, message_id: Any) -> int:
+def resend_message(user: User, agent: Agent, message_id: int) -> int:
     """Sends a dead message to ``agent`` again (with the rest of the batch it died in);
     answers how many messages were queued again."""
     access.require_admin(user, agent.organization_id)
-    pk = message_id if isinstance(message_id, int) else None
-    if pk is None and isinstance(message_id, str) and message_id.isdigit():
-        pk = int(message_id)
-    message = AgentMessage.objects.filter(pk=pk, agent_id=agent.pk).first() if pk is not None else None
+    message = AgentMessage.objects.filter(pk=message_id, agent_id=agent.pk).first()
     if message is None:
         raise RuleViolation(404, "message_not_found", "No such message for this agent.")
     if message.status != AgentMessage.Status.DEAD:
@@ -31,12 +26,3 @@ def resend_message(user: User, agent: Agent, message_id: Any) -> int:
                     message=f"{count} message(s) to {agent.name} queued again",
                     data={"message_id": message.pk, "count": count})
     return count
-
-
-def board_paused(board: Board) -> bool:
-    """Whether the board's last /pause or /resume in chat was /pause."""
-    from agents.gateway.events import PAUSE, RESUME
-
-    last = (BoardMemory.objects.filter(board=board, is_chat=True, content__in=[PAUSE, RESUME])
-            .order_by("-created_at").values_list("content", flat=True).first())
-    return last == PAUSE
