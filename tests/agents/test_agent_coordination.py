@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents import tokens
-from agents.gateway import pool, provisioning
+from agents.gateway import pool
 from agents.models import ActivityEvent, Agent, AgentMessage, BoardMemory, GatewayCleanup
-from agents.rules import roster
 from tests.agents.answers import answer_all, kinds, last_id, told
 from tests.conftest import make_agent, make_board
 from tests.gateway.fake_gateway import FakeGateway
+from tests.gateway.on_fake import set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -106,12 +105,7 @@ def fake() -> Iterator[FakeGateway]:
 
 @pytest.fixture
 def provisioned_worker(gateway, fake, board, worker) -> Agent:
-    gateway.url, gateway.token = fake.url, fake.token
-    gateway.save()
-    roster.provision_on_gateway(worker, token=tokens.mint_token(worker), mode="provision")
-    worker.refresh_from_db()
-    assert provisioning.run(str(worker.pk), worker.lifecycle_generation, "provision") == "woken"
-    worker.refresh_from_db()
+    set_up(worker, gateway, fake)
     return worker
 
 

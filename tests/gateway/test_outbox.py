@@ -19,6 +19,7 @@ from ops.management.commands.reap_tasks import reap_stale_jobs
 from tests.conftest import make_agent
 from tests.gateway.client.conftest import FAST_RETRY
 from tests.gateway.fake_gateway import FakeGateway, Faults
+from tests.gateway.on_fake import point_at, set_up
 from tests.webhooks.conftest import make_retries_due, run_worker
 
 pytestmark = pytest.mark.django_db
@@ -48,20 +49,14 @@ def fake() -> Iterator[FakeGateway]:
 
 @pytest.fixture
 def on_fake(gateway, fake):
-    gateway.url, gateway.token = fake.url, fake.token
-    gateway.save()
-    return gateway
+    return point_at(gateway, fake)
 
 
 @pytest.fixture
-def ada(on_fake, board) -> Agent:
+def ada(on_fake, fake, board) -> Agent:
     """A worker set up and woken on the fake gateway."""
     agent = make_agent("Ada", board=board)
-    roster.provision_on_gateway(agent, token=tokens.mint_token(agent), mode="provision")
-    agent.refresh_from_db()
-    assert provisioning.run(str(agent.pk), agent.lifecycle_generation, "provision") == "woken"
-    agent.refresh_from_db()
-    DBTaskResult.objects.all().delete()
+    set_up(agent, on_fake, fake)
     return agent
 
 

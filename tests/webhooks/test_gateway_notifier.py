@@ -7,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django_tasks_db.models import DBTaskResult
 
-from agents import tokens
-from agents.gateway import pool, provisioning
-from agents.rules import roster
+from agents.gateway import pool
 from tests.agents.agent_client import agent_client
 from tests.gateway.client.conftest import FAST_RETRY
 from tests.gateway.fake_gateway import FakeGateway
+from tests.gateway.on_fake import set_up
 from tests.webhooks.conftest import make_retries_due, post, run_worker
 from webhooks.models import WebhookDelivery
 
@@ -36,15 +34,7 @@ def fake() -> Iterator[FakeGateway]:
 
 @pytest.fixture
 def lead_on_fake(gateway, fake, lead):
-    gateway.url, gateway.token = fake.url, fake.token
-    gateway.save()
-    token = tokens.mint_token(lead)
-    roster.provision_on_gateway(lead, token=token, mode="provision")
-    lead.refresh_from_db()
-    assert provisioning.run(str(lead.pk), lead.lifecycle_generation, "provision") == "woken"
-    lead.refresh_from_db()
-    DBTaskResult.objects.all().delete()  # the provisioning job just run by hand, its check-in watch
-    return lead, token
+    return lead, set_up(lead, gateway, fake)
 
 
 def session_texts(fake, agent) -> list[str]:
