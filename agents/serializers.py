@@ -605,25 +605,25 @@ class SoulWriteSerializer(StrictSerializer):
                                        help_text="Where the text came from, for the activity log.")
 
 
-class AskUserSerializer(StrictSerializer):
-    content = serializers.CharField(help_text="The question for the people, in full.")
+class _AnsweredInMemorySerializer(StrictSerializer):
+    """A message whose answer comes back as a board memory note."""
+
     correlation_id = serializers.CharField(required=False, allow_blank=True,
-                                           help_text="Your id for the question; it comes back with the answer.")
-    preferred_channel = serializers.CharField(required=False, allow_blank=True,
-                                              help_text="Where to reach them, e.g. chat, email.")
+                                           help_text="Your id for the message; the answer should name it.")
     reply_tags = serializers.ListField(child=serializers.CharField(), required=False, help_text=REPLY_TAGS_HELP)
     reply_source = serializers.CharField(required=False, allow_blank=True,
                                          help_text="The source the answer's memory note should carry.")
 
 
-class LeadMessageSerializer(StrictSerializer):
+class AskUserSerializer(_AnsweredInMemorySerializer):
+    content = serializers.CharField(help_text="The question for the people, in full.")
+    preferred_channel = serializers.CharField(required=False, allow_blank=True,
+                                              help_text="Where to reach them, e.g. chat, email.")
+
+
+class LeadMessageSerializer(_AnsweredInMemorySerializer):
     kind = serializers.ChoiceField(choices=["question", "handoff"], required=False, default="question")
     content = serializers.CharField(help_text="The question, or the work handed over, in full.")
-    correlation_id = serializers.CharField(required=False, allow_blank=True,
-                                           help_text="Your id for the message; the lead's answer should name it.")
-    reply_tags = serializers.ListField(child=serializers.CharField(), required=False, help_text=REPLY_TAGS_HELP)
-    reply_source = serializers.CharField(required=False, allow_blank=True,
-                                         help_text="The source the lead's memory note should carry.")
 
 
 class LeadBroadcastSerializer(LeadMessageSerializer):
