@@ -89,6 +89,18 @@ def said_in_session(real: RealGateway, agent: Agent, text: str,
             return transcript, waiting
 
 
+def as_an_agent_retries(call, tries: int = 4, pause: float = 5.0):
+    """Makes ``call`` again while it answers 502 with ``retryable`` (2026.4 holds file reads and
+    writes while an agent's turn runs, here the wake-up after the rotation), as the error tells
+    an agent to."""
+    for _ in range(tries - 1):
+        answer = call()
+        if answer.status_code != 502 or not answer.json()["detail"].get("retryable"):
+            return answer
+        time.sleep(pause)
+    return call()
+
+
 def workspace_of(real: RealGateway, agent: Agent) -> Path:
     agent.refresh_from_db()
     key = agent.gateway_agent_id
@@ -179,10 +191,11 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
 
     # The lead reads the worker's SOUL.md from the gateway and rewrites it there.
     lead_api = agent_client(lead["token"])
-    soul = lead_api.get(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul")
+    soul_url = f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul"
+    soul = as_an_agent_retries(lambda: lead_api.get(soul_url))
     assert soul.status_code == 200 and soul.json() == (workspace_of(real, worker_agent) / "SOUL.md").read_text()
-    rewritten = lead_api.put(f"/api/v1/agent/boards/{board.pk}/agents/{worker_agent.pk}/soul",
-                             {"content": "# Soul\nShip small changes.\n"}, format="json")
+    rewritten = as_an_agent_retries(lambda: lead_api.put(soul_url, {"content": "# Soul\nShip small changes.\n"},
+                                                         format="json"))
     assert rewritten.status_code == 200, rewritten.content
     assert (workspace_of(real, worker_agent) / "SOUL.md").read_text() == "# Soul\nShip small changes.\n"
 
