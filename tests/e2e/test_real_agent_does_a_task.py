@@ -30,7 +30,7 @@ from tests.gateway.scripted_model import APPROVED, ASSIGNED, REVIEW, ScriptedMod
 from tests.gateway.test_real_provisioning import register
 from tests.webhooks.conftest import run_worker
 
-pytestmark = [pytest.mark.e2e, pytest.mark.openclaw, pytest.mark.xdist_group("openclaw"),
+pytestmark = [pytest.mark.e2e, pytest.mark.openclaw, pytest.mark.xdist_group("openclaw-agent"),
               pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_static")]
 
 # A turn of 2026.9.6 on 2 busy cores takes 30-90 s from chat.send to the model's first
