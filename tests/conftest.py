@@ -185,3 +185,175 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     first = [name for name in FIRST_GROUPS if name in groups]
     rest = sorted((name for name in groups if name not in FIRST_GROUPS), key=lambda name: -len(groups[name]))
     session.items[:] = [item for name in first + rest for item in groups[name]]
+
+
+# --- the shared cast ---------------------------------------------------------------------
+# People: an owner, an admin and a member of ``org``; an outsider who owns ``other_org``.
+# Agents: a lead and a worker on ``board``, the main agent of ``gateway``, and a worker of
+# the other organization. Authorization tests use these names.
+
+
+def make_org(name: str = "Acme", *, is_default: bool = False):
+    from django.utils.text import slugify
+
+    from agents.models import Organization
+
+    return Organization.objects.create(name=name, slug=slugify(name), is_default=is_default)
+
+
+def make_user(username: str, org=None, role: str = "member", **fields):
+    from agents.models import Membership, User
+
+    user = User.objects.create_user(username=username, password="pw-" + username, **fields)
+    if org is not None:
+        Membership.objects.create(user=user, organization=org, role=role)
+    return user
+
+
+def make_gateway(org, name: str = "Gateway", **fields):
+    from agents.models import Gateway
+
+    fields.setdefault("url", "ws://gateway.test:18789")
+    return Gateway.objects.create(organization=org, name=name, **fields)
+
+
+def make_board(org, name: str = "Board", **fields):
+    from django.utils.text import slugify
+
+    from agents.models import Board
+
+    fields.setdefault("slug", slugify(name))
+    return Board.objects.create(organization=org, name=name, **fields)
+
+
+def make_agent(name: str, *, board=None, gateway=None, organization=None, lead: bool = False, **fields):
+    """A board agent (``board`` given), or a gateway's main agent (``board=None``)."""
+    from agents.models import Agent
+
+    if organization is None:
+        organization = board.organization if board is not None else gateway.organization
+    if gateway is None and board is not None:
+        gateway = board.gateway
+    return Agent.objects.create(name=name, board=board, gateway=gateway, organization=organization,
+                                is_board_lead=lead, **fields)
+
+
+def make_task(board, title: str = "Task", **fields):
+    from agents.models import Task
+
+    return Task.objects.create(board=board, title=title, **fields)
+
+
+@pytest.fixture
+def org(db):
+    return make_org("Acme", is_default=True)
+
+
+@pytest.fixture
+def other_org(db):
+    return make_org("Globex")
+
+
+@pytest.fixture
+def owner(org):
+    return make_user("owner", org, "owner")
+
+
+@pytest.fixture
+def admin_user(org):
+    return make_user("admin", org, "admin")
+
+
+@pytest.fixture
+def member(org):
+    return make_user("member", org, "member")
+
+
+@pytest.fixture
+def outsider(other_org):
+    return make_user("outsider", other_org, "owner")
+
+
+@pytest.fixture
+def gateway(org):
+    return make_gateway(org, "Acme gateway")
+
+
+@pytest.fixture
+def other_gateway(other_org):
+    return make_gateway(other_org, "Globex gateway")
+
+
+@pytest.fixture
+def board(org, gateway):
+    return make_board(org, "Launch", gateway=gateway)
+
+
+@pytest.fixture
+def other_board(other_org, other_gateway):
+    return make_board(other_org, "Globex board", gateway=other_gateway)
+
+
+@pytest.fixture
+def lead(board):
+    return make_agent("Lead", board=board, lead=True)
+
+
+@pytest.fixture
+def worker(board):
+    return make_agent("Worker", board=board)
+
+
+@pytest.fixture
+def main_agent(gateway):
+    return make_agent("Main", gateway=gateway)
+
+
+@pytest.fixture
+def other_main_agent(other_gateway):
+    return make_agent("Globex main", gateway=other_gateway)
+
+
+@pytest.fixture
+def foreign_agent(other_board):
+    return make_agent("Foreign worker", board=other_board)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def as_agent():
+    """``as_agent(agent)``: a client sending a freshly minted token for ``agent``."""
+    from agents.tokens import mint_token
+    from tests.agents.agent_client import agent_client
+
+    def build(agent, form: str = "x-agent-token", ip: str = "127.0.0.1"):
+        return agent_client(mint_token(agent), form, ip)
+
+    return build
+
+
+@pytest.fixture
+def client_for(db):
+    """``client_for(user)``: an APIClient logged in as ``user`` with a session."""
+    from rest_framework.test import APIClient
+
+    def build(user):
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return build
+
+
+@pytest.fixture
+def console_static(settings):
+    """Pages link their CSS and JS through the static storage; tests render them without a
+    collectstatic run, so the hashed-name manifest is replaced by plain names."""
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
