@@ -8,6 +8,7 @@ never cached and a reload does not show it again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -151,15 +152,12 @@ def agent_live(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
 @require_POST
 def agent_provision(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
-    try:
+
+    def retry() -> str:
         rules.retry_provisioning(request.user, agent)
-    except RuleViolation as exc:
-        if exc.status_code == 403:
-            return forbidden(request, exc.message, "agents")
-        messages.error(request, exc.message)
-    else:
-        messages.info(request, f"Provisioning {agent.name} again; this page follows it live.")
-    return redirect("console:agent", agent_id=agent.pk)
+        return f"Provisioning {agent.name} again; this page follows it live."
+
+    return _agent_action(request, agent, retry)
 
 
 @login_required
@@ -180,12 +178,24 @@ def agent_refresh(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
 def agent_message_resend(request: ConsoleRequest, agent_id: Any, message_id: int) -> HttpResponse:
     """Sends a message that was given up on again, with the rest of its batch."""
     agent = access.get_agent_for(request.user, agent_id)
-    try:
+
+    def resend() -> str:
         count = rules.resend_message(request.user, agent, message_id)
+        return f"{count} message{'' if count == 1 else 's'} queued again for {agent.name}."
+
+    return _agent_action(request, agent, resend)
+
+
+def _agent_action(request: ConsoleRequest, agent: Agent, act: Callable[[], str]) -> HttpResponse:
+    """A button of the agent page: runs ``act`` (a rule) and comes back to the page with the
+    sentence it returns, or with the rule's refusal; a refusal for want of rights is the
+    console's 403 page, as the API answers 403."""
+    try:
+        done = act()
     except RuleViolation as exc:
         if exc.status_code == 403:
             return forbidden(request, exc.message, "agents")
         messages.error(request, exc.message)
     else:
-        messages.info(request, f"{count} message{'' if count == 1 else 's'} queued again for {agent.name}.")
+        messages.info(request, done)
     return redirect("console:agent", agent_id=agent.pk)

@@ -74,3 +74,29 @@ def test_pause_and_resume_from_the_board_page_tell_every_agent(client, owner, bo
     client.post(reverse("console:board_pause", args=[board.pk]), {"action": "resume"})
     assert kinds(since) == {"Lead": ["board_resumed"], "Worker": ["board_resumed"]}
     assert "Pause agents" in client.get(reverse("console:board", args=[board.pk])).content.decode()
+
+
+def test_retry_provisioning_from_the_agent_page(client, owner, worker):
+    client.force_login(owner)
+    response = client.post(reverse("console:agent_provision", args=[worker.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("console:agent", args=[worker.pk])
+    assert "Provisioning Worker again; this page follows it live." in response.content.decode()
+    assert ActivityEvent.objects.filter(event_type="agent.provision_requested", agent_id=worker.pk).count() == 1
+    worker.refresh_from_db()
+    assert worker.lifecycle_status == worker.Lifecycle.PROVISIONING
+
+
+def test_retry_provisioning_of_an_agent_without_a_gateway_says_why(client, owner, worker):
+    type(worker).objects.filter(pk=worker.pk).update(gateway=None)
+    client.force_login(owner)
+    response = client.post(reverse("console:agent_provision", args=[worker.pk]), follow=True)
+    assert "This agent has no gateway: Mission Control does not provision it." in response.content.decode()
+    assert not ActivityEvent.objects.filter(event_type="agent.provision_requested").exists()
+
+
+def test_a_member_may_not_retry_provisioning(client, member, worker):
+    client.force_login(member)
+    response = client.post(reverse("console:agent_provision", args=[worker.pk]))
+    assert response.status_code == 403
+    assert "Only an owner or admin" in response.content.decode()
+    assert not ActivityEvent.objects.filter(event_type="agent.provision_requested").exists()
