@@ -101,6 +101,11 @@ def as_an_agent_retries(call, tries: int = 4, pause: float = 5.0):
     return call()
 
 
+def timed_out(errors: dict[str, str]) -> bool:
+    """Whether a sync failed only because the gateway did not answer in time."""
+    return bool(errors) and all(" did not send " in sentence for sentence in errors.values())
+
+
 def workspace_of(real: RealGateway, agent: Agent) -> Path:
     agent.refresh_from_db()
     key = agent.gateway_agent_id
@@ -174,9 +179,15 @@ def test_register_check_provision_sync_rotate_and_delete(openclaw_gateway: RealG
     before_hash = config_hash(real)
     agents_md = workspace_of(real, worker_agent) / "AGENTS.md"
     before_mtime = agents_md.stat().st_mtime_ns
-    assert api.post(f"/api/v1/gateways/{gateway.pk}/sync").status_code == 202
-    run_worker()
-    gateway.refresh_from_db()
+    for _ in range(3):
+        assert api.post(f"/api/v1/gateways/{gateway.pk}/sync").status_code == 202
+        run_worker()
+        gateway.refresh_from_db()
+        if not (real.version.startswith("2026.4.") and timed_out(gateway.sync_report["errors"])):
+            break
+        # 2026.4 answers nothing while an agent's turn starts (its event loop is busy: tens of
+        # seconds on a loaded 2-core machine), so a read can time out; an operator syncs again.
+        # Every sync here must still change nothing.
     assert gateway.sync_report["errors"] == {} and gateway.sync_report["config_patched"] is False
     assert config_hash(real) == before_hash
     assert agents_md.stat().st_mtime_ns == before_mtime, (gateway.sync_report, Agent.objects.get(
