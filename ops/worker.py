@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.tasks import TaskResultStatus
+from django.tasks import signals as task_signals
+from django.tasks.base import TaskResult
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -38,6 +41,8 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from ops.models import WorkerHeartbeat
 
 logger = logging.getLogger("ops.worker")
+# Where Django writes its lines about jobs; ours about each job go there too.
+job_logger = logging.getLogger("django.tasks")
 
 # What a database that went away raises: the server closed the connection, refused a new
 # one, or is starting up or shutting down; and, while a restore or a migration replaces
@@ -88,6 +93,24 @@ def gone_after() -> timedelta:
 def live_worker_ids(now: datetime | None = None) -> set[str]:
     cutoff = (now or timezone.now()) - gone_after()
     return set(WorkerHeartbeat.objects.filter(last_beat_at__gte=cutoff).values_list("worker_id", flat=True))
+
+
+def _log_job_finished(sender: object, task_result: TaskResult, **kwargs: object) -> None:
+    if task_result.status == TaskResultStatus.FAILED:
+        exc_info = sys.exc_info()
+        job_logger.error("Job id=%s path=%s failed", task_result.id, task_result.task.module_path,
+                     exc_info=exc_info if exc_info[0] else None)
+    elif job_logger.isEnabledFor(logging.DEBUG):
+        job_logger.debug("Job id=%s path=%s %s", task_result.id, task_result.task.module_path, task_result.status)
+
+
+def log_jobs_at_debug() -> None:
+    """One log line per job, at DEBUG, when it ends (ERROR when it failed), instead of
+    Django's two INFO lines (started, finished): at the default INFO, a busy worker writes
+    nothing per job, and formatting those lines cost more than some of the jobs."""
+    task_signals.task_started.disconnect(task_signals.log_task_started)
+    task_signals.task_finished.disconnect(task_signals.log_task_finished)
+    task_signals.task_finished.connect(_log_job_finished, dispatch_uid="ops.worker.log_job_finished")
 
 
 # Enough for any real backlog of abandoned jobs; the next round takes the rest.

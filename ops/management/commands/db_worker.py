@@ -3,6 +3,7 @@ which survives database restarts instead of exiting on the first connection erro
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -10,11 +11,25 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker as tasks_db_worker
 
-from ops.worker import ResilientWorker
+from ops.worker import ResilientWorker, log_jobs_at_debug
+
+# The loggers django-tasks-db's command sets from ``--verbosity``.
+_WORKER_LOGGERS = ("django.tasks", "django_tasks_db")
 
 
 class Command(tasks_db_worker.Command):
     help = "Run the background worker: claims and runs queued jobs, and outlives database restarts."
+
+    def configure_logging(self, verbosity: int) -> None:
+        """``LOG_LEVEL`` (through ``settings.LOGGING``) decides what the worker logs, as it does
+        for the web tier; ``-v 0`` silences the worker's own loggers and ``-v 2`` or more turns
+        them to DEBUG. The default ``-v 1`` changes nothing (django-tasks-db's command set
+        INFO there, whatever ``LOG_LEVEL`` said, and added a second handler)."""
+        log_jobs_at_debug()
+        if verbosity == 1:
+            return
+        for name in _WORKER_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL if verbosity == 0 else logging.DEBUG)
 
     def handle(self, *, verbosity: int, queue_name: str, interval: float, batch: bool, backend_name: str,
                startup_delay: bool, reload: bool, max_tasks: int | None, worker_id: str, exclude_queues: str,
