@@ -6,11 +6,14 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-# One thread per worker (sync) unless WEB_THREADS asks for more: then each worker is a
-# gthread worker serving that many requests at once, which suits hosts where requests
-# mostly wait on the database. Each thread holds its own database connection.
+# gthread workers, one thread each unless WEB_THREADS asks for more (more suits hosts where
+# requests mostly wait on the database; each thread holds its own database connection).
+# Even with one thread, gthread keeps a client's connection open between requests, where
+# the sync worker closed it after every answer: a probe, an agent or nginx's upstream
+# keepalive then reuses it instead of paying a TCP handshake (and a worker wake-up) for
+# each request.
 threads = max(1, int(os.environ.get("WEB_THREADS") or "1"))
-worker_class = "gthread" if threads > 1 else "sync"
+worker_class = "gthread"
 # Load the application once in the master: configuration errors stop gunicorn before any
 # worker forks, with the system check's sentence instead of a loop of failing workers.
 preload_app = True

@@ -112,13 +112,14 @@ MIDDLEWARE = [
     "ops.middleware.ClientIpMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "ops.static_files.StaticFilesMiddleware",
+    # Console-only middleware steps aside on probes, agent routes and ingest (ops.lean_paths).
+    "ops.lean_paths.ContentSecurityPolicyMiddleware",
+    "ops.lean_paths.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ops.lean_paths.AuthenticationMiddleware",
+    "ops.lean_paths.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

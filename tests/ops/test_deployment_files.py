@@ -160,10 +160,11 @@ def test_every_variable_read_in_gunicorn_conf_is_in_env_example_and_both_referen
     assert sorted(name for name in names if f"`{name}`" not in reference) == []
 
 
-def test_gunicorn_runs_sync_workers_by_default_and_threads_when_asked():
+def test_gunicorn_runs_one_thread_per_keepalive_worker_by_default_and_more_when_asked():
     default = gunicorn_settings(WEB_THREADS="")
-    assert (default["worker_class"], default["threads"]) == ("sync", 1)
-    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "sync"
+    assert (default["worker_class"], default["threads"]) == ("gthread", 1)
+    assert default["keepalive"] == 5
+    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "gthread"
     threaded = gunicorn_settings(WEB_THREADS="4")
     assert (threaded["worker_class"], threaded["threads"]) == ("gthread", 4)
 
