@@ -17,3 +17,15 @@ def slow_the_first_time(marker: str, seconds: float) -> str:
     path.write_text("started")
     time.sleep(seconds)
     return "first run"
+
+
+CALLS: list[str] = []
+
+
+@task()
+def remember(name: str) -> str:
+    """Records each run in ``CALLS`` (worker tests in this process); fails for ``"fail"``."""
+    CALLS.append(name)
+    if name == "fail":
+        raise RuntimeError("asked to fail")
+    return f"done {name}"
