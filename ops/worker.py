@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -129,6 +130,7 @@ def log_jobs_at_debug() -> None:
 # Jobs claimed per round on Postgres: enough to spread two commits over many jobs, few
 # enough that a stop or a crash leaves little to return or run again.
 CLAIM_BATCH = 50
+_QUEUE_ORDER: list[Any] = list(DBTaskResult._meta.ordering or ())
 
 
 def claim_jobs(jobs: QuerySet[DBTaskResult], worker_id: str, limit: int) -> list[DBTaskResult]:
@@ -139,7 +141,7 @@ def claim_jobs(jobs: QuerySet[DBTaskResult], worker_id: str, limit: int) -> list
     now = timezone.now()
     with transaction.atomic(using=jobs.db):
         # The queue's own filter and order, compiled by the ORM as the subquery that locks.
-        picked, params = (jobs.select_for_update(skip_locked=True).order_by(*DBTaskResult._meta.ordering)
+        picked, params = (jobs.select_for_update(skip_locked=True).order_by(*_QUEUE_ORDER)
                           .values_list("pk", flat=True)[:limit].query.sql_with_params())
         with connection.cursor() as cursor:
             cursor.execute(
@@ -149,7 +151,7 @@ def claim_jobs(jobs: QuerySet[DBTaskResult], worker_id: str, limit: int) -> list
             ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
-    return list(DBTaskResult.objects.using(jobs.db).filter(pk__in=ids).order_by(*DBTaskResult._meta.ordering))
+    return list(DBTaskResult.objects.using(jobs.db).filter(pk__in=ids).order_by(*_QUEUE_ORDER))
 
 
 def record_successes(finished: list[tuple[DBTaskResult, object]], using: str) -> None:
