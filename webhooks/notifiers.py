@@ -46,10 +46,22 @@ class Notifier(Protocol):
     def notify(self, event: DeliveryEvent) -> Outcome: ...
 
 
+def needs_push(notifier: Notifier, agent: Agent) -> bool:
+    """Whether an attempt at ``agent`` has anything to do beyond waiting for its pick-up.
+
+    When it has not, the ingest records that attempt itself and queues no job. A notifier
+    says so with a ``needs_push(agent)`` method; one without it gets every attempt."""
+    decide = getattr(notifier, "needs_push", None)
+    return True if decide is None else bool(decide(agent))
+
+
 class AwaitingPickup:
     """Leaves the event in board memory and the agent API for the agent's next heartbeat."""
 
     name = "awaiting_pickup"
+
+    def needs_push(self, agent: Agent) -> bool:
+        return False
 
     def notify(self, event: DeliveryEvent) -> Outcome:
         return Outcome.AWAITING_PICKUP
@@ -64,14 +76,17 @@ class GatewayNotifier:
 
     name = "gateway"
 
+    def needs_push(self, agent: Agent) -> bool:
+        # Run by hand, or not on its gateway yet: it reads board memory on its (first) heartbeat.
+        return agent.gateway_id is not None and bool(agent.provisioned_at)
+
     def notify(self, event: DeliveryEvent) -> Outcome:
         from agents.gateway import naming, outbox
         from agents.gateway.connect import connection
 
         agent = event.agent
-        gateway = agent.gateway if agent.gateway_id is not None else None
-        if gateway is None or not agent.provisioned_at:
-            # Run by hand, or not on its gateway yet: it reads board memory on its (first) heartbeat.
+        gateway = agent.gateway if self.needs_push(agent) else None
+        if gateway is None:
             return Outcome.AWAITING_PICKUP
         connection(gateway).call("chat.send", {
             "sessionKey": naming.session_key(naming.gateway_agent_id(agent)),

@@ -13,8 +13,9 @@ from django.utils import timezone
 from agents import activity
 from agents.models import Agent, BoardMemory, User
 from webhooks import waiting
-from webhooks.delivery import OPEN_STATUSES, is_target
+from webhooks.delivery import OPEN_STATUSES, is_target, target_facts
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
+from webhooks.notifiers import current_notifier, needs_push
 from webhooks.payloads import memory_note, storable
 from webhooks.rows import insert_rows
 from webhooks.tasks import enqueue_delivery
@@ -39,7 +40,9 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
     ``organization_id`` comes with the webhook's lookup so the activity row costs no query;
     ``target_found`` too: False when that lookup found nobody to deliver to. Then the
     delivery waits for a target and has no job (``webhooks.waiting``), unless a target
-    was appointed in the meantime.
+    was appointed in the meantime. A target the notifier has nothing to push to (an agent
+    on no gateway, or not set up on it yet) gets its first attempt recorded here, awaiting
+    pick-up, and no job either: a job would only record the same thing later.
     """
     now = timezone.now()
     stored = WebhookPayload(
@@ -53,10 +56,19 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
     delivery = WebhookDelivery(payload=stored, agent_id=webhook.agent_id, next_attempt_at=now, created_at=now)
     with transaction.atomic():
         waits = not target_found and not waiting.has_target_now(webhook)
+        awaits_pickup = False
         if waits:
             delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.WAITING, None
+        else:
+            target = target_facts(webhook)
+            if target is not None and not needs_push(current_notifier(), target):
+                # The first attempt would only leave the event where the agent will read it, and
+                # it is there from this commit on: recorded here, as the worker would, with no job.
+                awaits_pickup = True
+                delivery.agent_id, delivery.attempts, delivery.last_attempt_at = target.pk, 1, now
+                delivery.next_attempt_at = None
         insert_rows([stored, note, delivery])
-        if not waits:
+        if not waits and not awaits_pickup:
             enqueue_delivery(delivery)
         activity.record("webhook.payload_received", actor=None, board=webhook.board_id, organization=organization_id,
                         message="Webhook payload received.",

@@ -15,6 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from webhooks import signatures
 from webhooks.models import Webhook
+from webhooks.notifiers import Outcome, use_notifier
 
 SECRET = "s3cret-for-tests"
 
@@ -78,3 +79,24 @@ def run_worker() -> int:
 def make_retries_due() -> None:
     """Time passes: every scheduled retry is due now."""
     DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=timezone.now() - timedelta(seconds=1))
+
+
+class PushesNothing:
+    """A notifier for which every attempt needs the worker, and that then leaves the event
+    for pick-up: what the gateway notifier is for an agent on a gateway, without a gateway."""
+
+    name = "pushes_nothing"
+
+    def needs_push(self, agent) -> bool:
+        return True
+
+    def notify(self, event) -> Outcome:
+        return Outcome.AWAITING_PICKUP
+
+
+@pytest.fixture
+def pushing():
+    """Deliveries get a job even for a target on no gateway (tests of the job's own rules)."""
+    previous = use_notifier(PushesNothing())
+    yield
+    use_notifier(previous)

@@ -116,7 +116,7 @@ def test_the_target_reading_the_payload_marks_its_delivery_delivered(as_agent, l
 
 
 def test_a_pickup_before_the_worker_ran_completes_the_delivery_and_the_job_stands_down(as_agent, lead, webhook,
-                                                                                       payload_id):
+                                                                                       pushing, payload_id):
     as_agent(lead).get(agent_url(webhook, payload_id))
 
     run_worker()

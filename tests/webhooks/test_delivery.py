@@ -67,7 +67,7 @@ def ingest_one(client, webhook, body=None):
 # --- the happy path ----------------------------------------------------------------------
 
 
-def test_the_worker_hands_the_event_to_the_board_lead_and_it_awaits_pickup(ingest_client, webhook, lead):
+def test_the_worker_hands_the_event_to_the_board_lead_and_it_awaits_pickup(ingest_client, webhook, lead, pushing):
     delivery = ingest_one(ingest_client, webhook)
 
     assert run_worker() == 1
@@ -166,7 +166,7 @@ def test_a_delivery_that_recovers_before_the_limit_is_delivered(ingest_client, w
     assert delivery.status == "delivered" and delivery.attempts == 3 and delivery.last_error == ""
 
 
-def test_a_delivery_whose_target_left_before_its_attempt_waits_without_a_retry(ingest_client, webhook, lead,
+def test_a_delivery_whose_target_left_before_its_attempt_waits_without_a_retry(ingest_client, webhook, lead, pushing,
                                                                               delivery_settings):
     delivery = ingest_one(ingest_client, webhook)
     lead.delete()
@@ -187,7 +187,7 @@ def test_backoff_doubles_per_attempt_within_jitter_and_is_capped():
     assert delivery_module.backoff_seconds(40, base=10, rng=rng) <= delivery_module.MAX_BACKOFF_SECONDS
 
 
-def test_a_job_of_an_earlier_cycle_stands_down(ingest_client, webhook, lead):
+def test_a_job_of_an_earlier_cycle_stands_down(ingest_client, webhook, lead, pushing):
     delivery = ingest_one(ingest_client, webhook)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(cycle=2)
 
@@ -216,7 +216,7 @@ def test_a_job_run_again_after_its_attempt_was_recorded_stands_down(ingest_clien
     assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1  # still one retry chain
 
 
-def test_a_job_for_a_deleted_delivery_finishes_quietly(ingest_client, webhook, lead):
+def test_a_job_for_a_deleted_delivery_finishes_quietly(ingest_client, webhook, lead, pushing):
     delivery = ingest_one(ingest_client, webhook)
     delivery.delete()
 
@@ -238,7 +238,7 @@ def claim_as_dead_worker(job: DBTaskResult, minutes_ago: int) -> None:
     DBTaskResult.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(minutes=minutes_ago))
 
 
-def test_a_job_left_running_by_a_dead_worker_is_reaped_and_then_delivered(ingest_client, webhook, lead):
+def test_a_job_left_running_by_a_dead_worker_is_reaped_and_then_delivered(ingest_client, webhook, lead, pushing):
     delivery = ingest_one(ingest_client, webhook)
     claim_as_dead_worker(DBTaskResult.objects.get(), minutes_ago=30)
     assert run_worker() == 0  # nobody picks a RUNNING job
@@ -254,7 +254,7 @@ def test_a_job_left_running_by_a_dead_worker_is_reaped_and_then_delivered(ingest
     assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
 
 
-def test_a_job_running_for_less_than_the_threshold_is_left_alone(ingest_client, webhook, lead):
+def test_a_job_running_for_less_than_the_threshold_is_left_alone(ingest_client, webhook, lead, pushing):
     ingest_one(ingest_client, webhook)
     claim_as_dead_worker(DBTaskResult.objects.get(), minutes_ago=2)
 
@@ -262,7 +262,7 @@ def test_a_job_running_for_less_than_the_threshold_is_left_alone(ingest_client, 
     assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
 
 
-def test_finished_jobs_are_never_reaped(ingest_client, webhook, lead):
+def test_finished_jobs_are_never_reaped(ingest_client, webhook, lead, pushing):
     ingest_one(ingest_client, webhook)
     run_worker()
     DBTaskResult.objects.update(started_at=timezone.now() - timedelta(days=1))

@@ -10,9 +10,10 @@ import pytest
 from django.db.models import JSONNull
 from django.tasks import TaskResultStatus
 from django.test import Client
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from agents.models import ActivityEvent, BoardMemory
+from agents.models import ActivityEvent, Agent, BoardMemory
 from tests.webhooks.conftest import SECRET, post, signed_headers
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 
@@ -55,7 +56,7 @@ def test_an_accepted_payload_is_answered_202_with_its_ids(ingest_client, webhook
                                "payload_id": str(payload.id)}
 
 
-def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_client, webhook, lead):
+def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_client, webhook, lead, pushing):
     response = post(ingest_client, webhook, {"ref": "refs/heads/main"}, ip="203.0.113.9",
                     headers={"User-Agent": "GitHub-Hookshot/1", "X-GitHub-Event": "push"})
 
@@ -80,6 +81,41 @@ def test_a_202_means_payload_note_delivery_and_job_are_already_stored(ingest_cli
     assert event.organization_id == webhook.board.organization_id
     assert event.data["source_ip"] == "203.0.113.9"
     assert event.data["payload_id"] == str(payload.id)
+
+
+def test_an_event_for_a_target_with_nothing_to_push_is_recorded_awaiting_pickup_without_a_job(ingest_client,
+                                                                                              webhook, lead):
+    # The lead is on no gateway: the first attempt could only leave the event for pick-up.
+    response = post(ingest_client, webhook, {"ref": "refs/heads/main"})
+
+    assert response.status_code == 202
+    delivery = WebhookDelivery.objects.get(payload_id=response.json()["payload_id"])
+    assert delivery.status == "pending" and delivery.agent_id == lead.id
+    assert delivery.attempts == 1 and delivery.last_attempt_at is not None and delivery.next_attempt_at is None
+    assert not DBTaskResult.objects.exists()
+
+
+def test_an_event_for_an_agent_set_up_on_a_gateway_gets_its_push_job(ingest_client, webhook, lead, gateway):
+    Agent.objects.filter(pk=lead.pk).update(gateway=gateway, provisioned_at=timezone.now())
+
+    response = post(ingest_client, webhook, {"a": 1})
+
+    delivery = WebhookDelivery.objects.get(payload_id=response.json()["payload_id"])
+    assert delivery.status == "pending" and delivery.attempts == 0 and delivery.next_attempt_at is not None
+    assert DBTaskResult.objects.get().args_kwargs["args"] == [str(delivery.id), 1, 1]
+
+
+def test_an_agent_on_a_gateway_but_not_set_up_yet_waits_for_pickup_without_a_job(ingest_client, webhook, worker,
+                                                                                 gateway):
+    Agent.objects.filter(pk=worker.pk).update(gateway=gateway, provisioned_at=None)
+    webhook.agent = worker
+    webhook.save()
+
+    post(ingest_client, webhook, {"a": 1})
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.agent_id == worker.id and delivery.attempts == 1
+    assert not DBTaskResult.objects.exists()
 
 
 def test_the_board_memory_note_fences_the_payload_as_outside_data(ingest_client, webhook):
@@ -455,7 +491,8 @@ def _insert_the_payload_then_fail(objects, **kwargs):
     lambda: mock.patch("webhooks.services.enqueue_delivery", side_effect=RuntimeError("queue insert failed")),
     lambda: mock.patch("webhooks.services.activity.record", side_effect=RuntimeError("activity insert failed")),
 ], ids=["after-the-payload-insert", "job", "activity"])
-def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, lead, patcher):
+def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, lead, pushing,
+                                                                           patcher):
     with patcher():
         response = post(ingest_client, webhook, {"a": 1})
 
