@@ -70,13 +70,32 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> ActivityEvent:
     """Write one activity event. ``board`` defaults to the task's board."""
+    row = event(event_type, actor=actor, board=board, task=task, agent=agent, organization=organization,
+                message=message, data=data)
+    row.save(force_insert=True)
+    return row
+
+
+def event(
+    event_type: str,
+    *,
+    actor: Actor,
+    board: Board | uuid.UUID | None = None,
+    task: Task | uuid.UUID | None = None,
+    agent: Agent | uuid.UUID | None = None,
+    organization: Organization | uuid.UUID | None = None,
+    message: str = "",
+    data: dict[str, Any] | None = None,
+) -> ActivityEvent:
+    """The row :func:`record` writes, not saved yet: for a caller that inserts it together
+    with the rows of its change in one statement (``webhooks.rows``)."""
     board_id = _id(board)
     if board_id is None and isinstance(task, Task):
         board_id = task.board_id
     board_obj = board if isinstance(board, Board) else None
     if board_obj is None and isinstance(task, Task) and Task._meta.get_field("board").is_cached(task):
         board_obj = task.board
-    return ActivityEvent.objects.create(
+    return ActivityEvent(
         event_type=event_type,
         organization_id=_organization_id(organization, board_obj, task if isinstance(task, Task) else None,
                                          agent if isinstance(agent, Agent) else None, actor),

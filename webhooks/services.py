@@ -67,13 +67,13 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
                 awaits_pickup = True
                 delivery.agent_id, delivery.attempts, delivery.last_attempt_at = target.pk, 1, now
                 delivery.next_attempt_at = None
-        insert_rows([stored, note, delivery])
+        received = activity.event("webhook.payload_received", actor=None, board=webhook.board_id,
+                                  organization=organization_id, message="Webhook payload received.",
+                                  data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
+                                        "delivery_id": str(delivery.pk), "source_ip": incoming.source_ip})
+        insert_rows([stored, note, delivery, received])
         if not waits and not awaits_pickup:
             enqueue_delivery(delivery)
-        activity.record("webhook.payload_received", actor=None, board=webhook.board_id, organization=organization_id,
-                        message="Webhook payload received.",
-                        data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
-                              "delivery_id": str(delivery.pk), "source_ip": incoming.source_ip})
     return stored
 
 

@@ -159,6 +159,20 @@ def test_ingest_costs_a_fixed_small_number_of_queries(ingest_client, webhook, dj
         assert post(ingest_client, webhook, {"a": 1}).status_code == 202
 
 
+def test_on_postgres_an_ingest_for_a_lead_is_three_statements(ingest_client, webhook, lead):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rows go in one statement on Postgres only")
+    with CaptureQueriesContext(connection) as queries:
+        assert post(ingest_client, webhook, {"a": 1}).status_code == 202
+    statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+    # The webhook's lookup, its target's gateway facts, and payload + note + delivery + activity in one INSERT.
+    assert len(statements) == 3, statements
+    assert statements[2].startswith("WITH row_0 AS (INSERT") and '"agents_activityevent"' in statements[2]
+
+
 # --- decoding ----------------------------------------------------------------------------
 
 
@@ -489,7 +503,7 @@ def _insert_the_payload_then_fail(objects, **kwargs):
 @pytest.mark.parametrize("patcher", [
     lambda: mock.patch("webhooks.services.insert_rows", side_effect=_insert_the_payload_then_fail),
     lambda: mock.patch("webhooks.services.enqueue_delivery", side_effect=RuntimeError("queue insert failed")),
-    lambda: mock.patch("webhooks.services.activity.record", side_effect=RuntimeError("activity insert failed")),
+    lambda: mock.patch("webhooks.services.activity.event", side_effect=RuntimeError("activity row failed")),
 ], ids=["after-the-payload-insert", "job", "activity"])
 def test_a_failure_after_the_payload_insert_leaves_nothing_and_answers_500(ingest_client, webhook, lead, pushing,
                                                                            patcher):
