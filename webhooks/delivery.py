@@ -55,9 +55,32 @@ def target_for(webhook: Webhook) -> Agent | None:
     return Agent.objects.filter(board_id=webhook.board_id, is_board_lead=True).first()
 
 
+def target_from_row(webhook: Webhook, agent_id: Any, gateway_id: Any, provisioned_at: Any) -> Agent | None:
+    """The target of :func:`target_facts` from its three columns read by plain SQL: an agent
+    with only what deciding on a push needs (id, gateway, provisioning time)."""
+    if agent_id is None:
+        return None
+    pk = Agent._meta.pk
+    agent = Agent(id=pk.to_python(agent_id), board_id=webhook.board_id,
+                  gateway_id=pk.to_python(gateway_id) if gateway_id is not None else None,
+                  provisioned_at=Agent._meta.get_field("provisioned_at").to_python(provisioned_at))
+    agent._state.adding = False
+    return agent
+
+
+# Where the ingest's lookup leaves the target it read in the same query.
+_KNOWN_TARGET = "_delivery_target"
+
+
+def remember_target(webhook: Webhook, target: Agent | None) -> None:
+    setattr(webhook, _KNOWN_TARGET, target)
+
+
 def target_facts(webhook: Webhook) -> Agent | None:
-    """:func:`target_for` in one plain SELECT, with only what deciding on a push needs (the
-    agent's id, gateway and provisioning time). It runs in every ingest's transaction."""
+    """:func:`target_for` with only the facts a push decision needs: what the ingest's
+    lookup read (:func:`remember_target`), else one plain SELECT."""
+    if hasattr(webhook, _KNOWN_TARGET):
+        return getattr(webhook, _KNOWN_TARGET)
     quote = connection.ops.quote_name
     table = quote(Agent._meta.db_table)
     pk = Agent._meta.pk
@@ -68,14 +91,7 @@ def target_facts(webhook: Webhook) -> Agent | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk.get_db_prep_value(webhook.board_id, connection), own, own])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    agent_id, gateway_id, provisioned_at = row
-    agent = Agent(id=pk.to_python(agent_id), board_id=webhook.board_id,
-                  gateway_id=pk.to_python(gateway_id) if gateway_id is not None else None,
-                  provisioned_at=Agent._meta.get_field("provisioned_at").to_python(provisioned_at))
-    agent._state.adding = False
-    return agent
+    return None if row is None else target_from_row(webhook, *row)
 
 
 def has_target(webhook: Webhook) -> bool:

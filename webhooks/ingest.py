@@ -11,6 +11,7 @@ but marks the request and hands on an empty body, and the 413 is answered here.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -24,41 +25,57 @@ from ops.body_limit import body_over_limit, too_large_response
 from ops.client_ip import client_ip
 from ops.errors import error_response
 from webhooks import signatures
+from webhooks.delivery import remember_target, target_from_row
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body
 from webhooks.services import IngestedRequest, store_payload
 
 THROTTLE_SCOPE = "webhook_ingest"
 _COLUMNS = ("enabled", "secret", "signature_header", "agent_id", "description")
+_TARGET_COLUMNS = ("id", "gateway_id", "provisioned_at")
+
+
+@functools.cache
+def _lookup_sql(vendor: str) -> str:
+    """:func:`find_webhook`'s SELECT, built once per database vendor."""
+    quote = connection.ops.quote_name
+    # Who is there to deliver to (webhooks.delivery.target_for): the webhook's agent on its
+    # board, else the board's lead; with the facts that say whether it needs a push.
+    agents = quote(Agent._meta.db_table)
+    lead = ", ".join(
+        f"(SELECT a.{quote(column)} FROM {agents} a WHERE a.{quote('board_id')} = w.{quote('board_id')} "
+        f"AND a.{quote('is_board_lead')} ORDER BY a.{quote('name')} LIMIT 1)" for column in _TARGET_COLUMNS)
+    own = ", ".join(f"own.{quote(column)}" for column in _TARGET_COLUMNS)
+    sql = (f"SELECT {', '.join('w.' + quote(column) for column in _COLUMNS)}, b.{quote('organization_id')}, "
+           f"{own}, {lead} FROM {quote(Webhook._meta.db_table)} w JOIN {quote(Board._meta.db_table)} b "
+           f"ON b.{quote('id')} = w.{quote('board_id')} LEFT JOIN {agents} own ON own.{quote('id')} = "
+           f"w.{quote('agent_id')} AND own.{quote('board_id')} = w.{quote('board_id')} "
+           f"WHERE w.{quote('id')} = %s AND w.{quote('board_id')} = %s")
+    return sql
 
 
 def find_webhook(board_id: UUID, webhook_id: UUID) -> tuple[Webhook, Any, bool] | None:
     """The webhook with that id on that board, its board's organization id, and whether it
-    has a target agent.
+    has a target agent (whose push facts the webhook carries for ``store_payload``).
 
     Written as one plain SELECT: it runs on every ingest, and building the same query
     through the ORM costs several times what the database takes to answer it."""
-    quote = connection.ops.quote_name
     uuid_field = Webhook._meta.pk
-    # Whether anyone is there to deliver to (webhooks.delivery.target_for): the webhook's
-    # agent on its board, or the board's lead.
-    target = (f"EXISTS (SELECT 1 FROM {quote(Agent._meta.db_table)} a WHERE a.{quote('board_id')} = "
-              f"w.{quote('board_id')} AND (a.{quote('is_board_lead')} OR a.{quote('id')} = w.{quote('agent_id')}))")
-    sql = (f"SELECT {', '.join('w.' + quote(column) for column in _COLUMNS)}, b.{quote('organization_id')}, "
-           f"{target} FROM {quote(Webhook._meta.db_table)} w JOIN {quote(Board._meta.db_table)} b "
-           f"ON b.{quote('id')} = w.{quote('board_id')} WHERE w.{quote('id')} = %s AND w.{quote('board_id')} = %s")
+    sql = _lookup_sql(connection.vendor)
     params = [uuid_field.get_db_prep_value(webhook_id, connection), uuid_field.get_db_prep_value(board_id, connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    enabled, secret, signature_header, agent_id, description, organization_id, target_found = row
+    enabled, secret, signature_header, agent_id, description, organization_id, *facts = row
+    target = facts[:3] if facts[0] is not None else facts[3:]
     webhook = Webhook(id=webhook_id, board_id=board_id, enabled=bool(enabled), secret=secret,
                       signature_header=signature_header, description=description,
                       agent_id=uuid_field.to_python(agent_id) if agent_id is not None else None)
     webhook._state.adding = False
-    return webhook, uuid_field.to_python(organization_id), bool(target_found)
+    remember_target(webhook, target_from_row(webhook, *target))
+    return webhook, uuid_field.to_python(organization_id), target[0] is not None
 
 
 def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpResponse:

@@ -148,6 +148,16 @@ def test_the_webhook_agent_is_the_delivery_target_from_the_start(ingest_client, 
     assert WebhookDelivery.objects.get().agent_id == worker.id
 
 
+def test_the_webhook_agent_beats_the_lead_when_the_ingest_records_the_pickup(ingest_client, webhook, lead, worker):
+    webhook.agent = worker
+    webhook.save()
+
+    post(ingest_client, webhook, {})
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.agent_id == worker.id and delivery.attempts == 1
+
+
 def test_ingest_needs_no_csrf_token_and_no_credentials(ingest_client, webhook):
     # ingest_client enforces CSRF checks like a browser session would.
     assert post(ingest_client, webhook, {"a": 1}).status_code == 202
@@ -159,7 +169,7 @@ def test_ingest_costs_a_fixed_small_number_of_queries(ingest_client, webhook, dj
         assert post(ingest_client, webhook, {"a": 1}).status_code == 202
 
 
-def test_on_postgres_an_ingest_for_a_lead_is_three_statements(ingest_client, webhook, lead):
+def test_on_postgres_an_ingest_for_a_lead_is_two_statements(ingest_client, webhook, lead):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -168,9 +178,9 @@ def test_on_postgres_an_ingest_for_a_lead_is_three_statements(ingest_client, web
     with CaptureQueriesContext(connection) as queries:
         assert post(ingest_client, webhook, {"a": 1}).status_code == 202
     statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
-    # The webhook's lookup, its target's gateway facts, and payload + note + delivery + activity in one INSERT.
-    assert len(statements) == 3, statements
-    assert statements[2].startswith("WITH row_0 AS (INSERT") and '"agents_activityevent"' in statements[2]
+    # The webhook and its target in one lookup, then payload + note + delivery + activity in one INSERT.
+    assert len(statements) == 2, statements
+    assert statements[1].startswith("WITH row_0 AS (INSERT") and '"agents_activityevent"' in statements[1]
 
 
 # --- decoding ----------------------------------------------------------------------------
