@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from agents import access, rules
 from agents.api.base import AGENT_READ_NOTE, AgentReadableView, board_for_caller
-from agents.api.snapshot import BoardSnapshotSerializer, board_snapshot
+from agents.api.snapshot import MAX_TASKS_PAGE, BoardSnapshotSerializer, board_snapshot, tasks_page
 from agents.http import PersonOrAgentRequest, PersonRequest
 from agents.serializers import BoardSerializer, BoardUpdateSerializer, BoardWriteSerializer
 from missioncontrol.api.schema import NO_CONTENT, error_responses
@@ -58,7 +59,13 @@ class BoardSnapshotView(AgentReadableView):
     @extend_schema(operation_id="boards_snapshot", tags=TAGS,
                    summary="The board with all its tasks, agents and pending approvals",
                    description=AGENT_READ_NOTE,
-                   responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404, 429)})
+                   parameters=[
+                       OpenApiParameter("limit", OpenApiTypes.INT, description=(
+                           f"Tasks per page, 1 to {MAX_TASKS_PAGE}, newest first; without it, every task.")),
+                       OpenApiParameter("offset", OpenApiTypes.INT, description="Tasks to skip before the page."),
+                   ],
+                   responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404, 422, 429)})
     def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
         board = board_for_caller(request.user, board_id)
-        return Response(BoardSnapshotSerializer(board_snapshot(board)).data)
+        limit, offset = tasks_page(request)
+        return Response(BoardSnapshotSerializer(board_snapshot(board, limit=limit, offset=offset)).data)

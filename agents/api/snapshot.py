@@ -2,6 +2,11 @@
 
 Relations are read per board (one query each for dependencies, tags, approval counts),
 never per task, so a board of 10,000 tasks costs the same number of queries as one of 10.
+
+Without paging parameters the snapshot holds every task, as agents have always read it.
+``?limit=N&offset=M`` (1 <= N <= ``MAX_TASKS_PAGE``) asks for one page of the tasks in the
+same order (newest first); the relations are then read for that page only, and
+``tasks_total`` says how many there are in all.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from typing import Any
 
 from django.db.models import Count, F, Q
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from agents.models import Agent, Approval, ApprovalTask, Board, Task
 from agents.queries import approval_queryset, load_task_relations
@@ -32,20 +39,55 @@ class SnapshotTaskSerializer(TaskSerializer):
                 "pending_approvals_count": task.pending_approvals_count}
 
 
+MAX_TASKS_PAGE = 1000
+MAX_TASKS_OFFSET = 10**9
+
+
 class BoardSnapshotSerializer(serializers.Serializer):
     board = BoardSerializer()
     tasks = SnapshotTaskSerializer(many=True)
+    tasks_total = serializers.IntegerField(help_text="How many tasks the board has (the page may hold fewer).")
     agents = AgentSerializer(many=True)
     pending_approvals = ApprovalSerializer(many=True)
 
 
-def board_snapshot(board: Board) -> dict[str, Any]:
-    tasks = list(Task.objects.filter(board=board).annotate(assignee_name=F("assigned_agent__name"))
-                 .order_by("-created_at", "id"))
-    load_task_relations(tasks, board=board)
+def tasks_page(request: Request) -> tuple[int | None, int]:
+    """``limit`` and ``offset`` of the snapshot's tasks; no ``limit``: every task. Bad values are 422."""
+    errors: dict[str, str] = {}
+    values: dict[str, int | None] = {"limit": None, "offset": 0}
+    for name, top, bottom in (("limit", MAX_TASKS_PAGE, 1), ("offset", MAX_TASKS_OFFSET, 0)):
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = f"{name} must be a whole number."
+            continue
+        if not bottom <= value <= top:
+            errors[name] = f"{name} must be between {bottom} and {top}."
+        values[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return values["limit"], values["offset"] or 0
+
+
+def board_snapshot(board: Board, *, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
+    ordered = (Task.objects.filter(board=board).annotate(assignee_name=F("assigned_agent__name"))
+               .order_by("-created_at", "id"))
+    links = ApprovalTask.objects.filter(task__board=board)
+    if limit is None and not offset:
+        tasks = list(ordered)
+        total = len(tasks)
+        load_task_relations(tasks, board=board)
+    else:
+        tasks = list(ordered[offset:None if limit is None else offset + limit])
+        total = Task.objects.filter(board=board).count()
+        load_task_relations(tasks)
+        links = links.filter(task_id__in=[task.id for task in tasks])
     counts = {
         row["task_id"]: row
-        for row in ApprovalTask.objects.filter(task__board=board).values("task_id")
+        for row in links.values("task_id")
         .annotate(total=Count("id"), pending=Count("id", filter=Q(is_pending=True))).order_by()
     }
     for task in tasks:
@@ -55,6 +97,7 @@ def board_snapshot(board: Board) -> dict[str, Any]:
     return {
         "board": board,
         "tasks": tasks,
+        "tasks_total": total,
         "agents": list(Agent.objects.filter(board=board).order_by("name")),
         "pending_approvals": list(approval_queryset(
             Approval.objects.filter(board=board, status=Approval.Status.PENDING).order_by("-created_at"))),

@@ -163,3 +163,31 @@ def test_a_member_cannot_delete_a_gateway(client_for, member, org):
 def test_a_board_of_the_outsider_is_created_in_their_organization(client_for, outsider, other_org):
     response = client_for(outsider).post("/api/v1/boards", {"name": "Mine"}, format="json")
     assert response.status_code == 201 and response.json()["organization_id"] == str(other_org.pk)
+
+
+def test_the_snapshot_pages_its_tasks_when_asked_and_says_how_many_there_are(client_for, member, board, worker):
+    made = [make_task(board, f"Task {n}", assigned_agent=worker) for n in range(5)]
+    newest_first = [str(task.pk) for task in sorted(made, key=lambda t: (t.created_at, str(t.pk)), reverse=True)]
+    client = client_for(member)
+
+    everything = client.get(f"/api/v1/boards/{board.pk}/snapshot").json()
+    page = client.get(f"/api/v1/boards/{board.pk}/snapshot?limit=2&offset=1").json()
+
+    assert everything["tasks_total"] == 5 and len(everything["tasks"]) == 5
+    assert page["tasks_total"] == 5
+    assert [t["id"] for t in page["tasks"]] == [t["id"] for t in everything["tasks"]][1:3]
+    assert set(page["tasks"][0]) == set(everything["tasks"][0])  # the same task shape
+    assert {t["id"] for t in everything["tasks"]} == set(newest_first)
+    assert page["agents"] == everything["agents"] and page["board"] == everything["board"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=x", "offset=-1"])
+def test_bad_snapshot_paging_is_422(client_for, member, board, query):
+    assert_refused(client_for(member).get(f"/api/v1/boards/{board.pk}/snapshot?{query}"), 422)
+
+
+def test_an_agent_reads_a_page_of_its_board_snapshot(as_agent, lead, board):
+    for n in range(3):
+        make_task(board, f"Task {n}")
+    body = as_agent(lead).get(f"/api/v1/boards/{board.pk}/snapshot?limit=1").json()
+    assert len(body["tasks"]) == 1 and body["tasks_total"] == 3
