@@ -51,6 +51,8 @@ done
 export DATABASE_URL="$PG_URL/$DB_NAME" ENVIRONMENT=dev DEBUG=false DB_AUTO_MIGRATE=false LOG_LEVEL=WARNING
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/6} RATE_LIMIT_BACKEND=redis
 export RATE_LIMIT_REDIS_URL=$REDIS_URL TRUSTED_PROXIES=127.0.0.1
+# Connections live through the whole run, so each backend's CPU can be read before and after.
+export DB_CONN_MAX_AGE=3600
 # The per-agent limit is raised far above the load: it is counted on every request, refuses none.
 export RATE_LIMIT_AGENT_REQUESTS=1000000000/60
 export BIND="127.0.0.1:$PORT" WEB_CONCURRENCY=2 DJANGO_SETTINGS_MODULE=missioncontrol.settings
@@ -82,6 +84,10 @@ cpu_ticks() {
 }
 web_pids() { pgrep -P "$SERVER_PID" | tr '\n' ' '; }
 db_pids() { psql "$PG_URL/postgres" -tAc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB_NAME'" | tr '\n' ' '; }
+# db_ticks FILE: each backend's CPU ticks so far, one "pid ticks" line each, into FILE.
+db_ticks() { local pid; for pid in $(db_pids); do echo "$pid $(cpu_ticks "$pid")"; done >"$1"; }
+# db_delta BEFORE AFTER: CPU the backends used in between (a backend new since BEFORE counts from zero).
+db_delta() { awk 'NR == FNR { seen[$1] = $2; next } { used += $2 - ($1 in seen ? seen[$1] : 0) } END { print used + 0 }' "$1" "$2"; }
 sql() { psql "$DATABASE_URL" -tAc "$1"; }
 payload_rows() { sql "SELECT count(*) FROM webhooks_webhookpayload"; }
 # Jobs the worker still has to run: running, or ready and due.
@@ -97,10 +103,9 @@ wait_for_worker() {
 # run NAME CONNECTIONS [env assignments...]: one wrk run of bench/table.lua, its figures to $RESULTS.
 run() {
   local name=$1 connections=$2; shift 2
-  local rows_before web0 worker0 db0 out result started drain rows_added=0 pids_db
+  local rows_before web0 worker0 out result started drain rows_added=0
   rows_before=$(payload_rows)
-  pids_db=$(db_pids)
-  web0=$(cpu_ticks $(web_pids)); worker0=$(cpu_ticks "$WORKER_PID"); db0=$(cpu_ticks $pids_db)
+  web0=$(cpu_ticks $(web_pids)); worker0=$(cpu_ticks "$WORKER_PID"); db_ticks "$WORK/db.before"
   out=$(env ACTIVE="$ACTIVE" "$@" wrk -t2 -c"$connections" -d"$((ACTIVE + DRAIN))s" --timeout 30s --latency \
         -s bench/table.lua "$BASE_URL")
   result=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
@@ -110,8 +115,8 @@ run() {
   wait_for_worker "$WORKER_WAIT"
   drain=$((SECONDS - started))
   local worker=$(( $(cpu_ticks "$WORKER_PID") - worker0 ))
-  # Backends opened during the run count from zero.
-  local db=$(( $(cpu_ticks $(echo "$pids_db $(db_pids)" | tr ' ' '\n' | sort -u)) - db0 ))
+  db_ticks "$WORK/db.after"
+  local db; db=$(db_delta "$WORK/db.before" "$WORK/db.after")
   rows_added=$(( $(payload_rows) - rows_before ))
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$result" "$web" "$worker" "$db" "$rows_added" "$drain" \
     "$(uptime | sed 's/.*load average: //')" >>"$RESULTS"
@@ -170,12 +175,12 @@ run agent-wrong-token "$AGENT_CONNECTIONS" REQ_PATH=/api/v1/agent/healthz AGENT_
 # The snapshot: SNAPSHOT_RUNS requests one after the other (it is a page load, not a flood).
 snapshot_path=$(field snapshot_path); snapshot_token=$(field snapshot_token)
 curl -fsS -o "$WORK/snapshot.json" -H "X-Agent-Token: $snapshot_token" "$BASE_URL$snapshot_path"
-web0=$(cpu_ticks $(web_pids)); db0=$(cpu_ticks $(db_pids))
+web0=$(cpu_ticks $(web_pids)); db_ticks "$WORK/db.before"
 for _ in $(seq "$SNAPSHOT_RUNS"); do
   curl -sS -o /dev/null -w '%{time_total} %{http_code}\n' -H "X-Agent-Token: $snapshot_token" \
     -H "X-Forwarded-For: 10.250.0.1" "$BASE_URL$snapshot_path"
 done >"$WORK/snapshot.times"
-web=$(( $(cpu_ticks $(web_pids)) - web0 )); db=$(( $(cpu_ticks $(db_pids)) - db0 ))
+web=$(( $(cpu_ticks $(web_pids)) - web0 )); db_ticks "$WORK/db.after"; db=$(db_delta "$WORK/db.before" "$WORK/db.after")
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' snapshot "$($PYTHON - "$WORK/snapshot.times" "$WORK/snapshot.json" <<'PY'
 import json, statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
