@@ -13,6 +13,7 @@ how long it lasted and how many webhook requests it spooled meanwhile
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -63,7 +64,7 @@ class Outage:
                 return
             self.since, self.spooled = time.monotonic(), 0
         logger.warning("Database unavailable; answering 503 (webhook ingest spools to disk) until it is back "
-                       "(%s: %s).", type(exc).__name__, " ".join(str(exc).split())[:200])
+                       "(%s: %s).", type(exc).__name__, " ".join(str(exc).split())[:200], extra={"pid": os.getpid()})
 
     def count_spooled(self) -> None:
         with self._lock:
@@ -76,7 +77,7 @@ class Outage:
             lasted, spooled = time.monotonic() - self.since, self.spooled
             self.since, self.spooled = None, 0
         logger.info("Database available again (outage lasted %.0fs; %d webhook request(s) spooled).",
-                    lasted, spooled, extra={"outage_seconds": round(lasted, 1), "spooled": spooled})
+                    lasted, spooled, extra={"outage_seconds": round(lasted, 1), "spooled": spooled, "pid": os.getpid()})
 
 
 outage = Outage()

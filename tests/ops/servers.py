@@ -158,8 +158,11 @@ class PrivatePostgres:
     """A Postgres cluster of our own (initdb, pg_ctl) in a temporary folder, which a test may
     restart or stop. As root, the server runs as the ``postgres`` user (Postgres refuses root)."""
 
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, *, durable_commits: bool = False) -> None:
         self.folder, self.port = folder, port
+        # Off by default for speed; a test that stops the server with "immediate" and counts
+        # what was committed needs a COMMIT to mean the WAL is written.
+        self.durable_commits = durable_commits
         self.data = folder / "data"
         self.user: str | None = "postgres" if os.geteuid() == 0 else None
 
@@ -172,7 +175,7 @@ class PrivatePostgres:
 
     def _server_options(self) -> str:
         return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off")
+                f"-c synchronous_commit={'on' if self.durable_commits else 'off'} -c full_page_writes=off")
 
     def start(self) -> None:
         self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
@@ -225,9 +228,9 @@ def _has_user(name: str) -> bool:
 
 
 @contextmanager
-def private_postgres(port: int) -> Iterator[PrivatePostgres]:
+def private_postgres(port: int, *, durable_commits: bool = False) -> Iterator[PrivatePostgres]:
     folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
-    server = PrivatePostgres(folder, port)
+    server = PrivatePostgres(folder, port, durable_commits=durable_commits)
     try:
         server.create()
         yield server
