@@ -327,3 +327,16 @@ def test_an_outage_writes_one_line_when_it_starts_and_one_when_it_ends(ingest_cl
     assert [record.levelname for record in lines] == ["WARNING", "INFO"]
     assert "5 webhook request(s) spooled" in lines[1].getMessage()
 
+
+
+@pytest.mark.usefixtures("console_static")
+def test_the_operations_page_shows_the_spool_depth(client, member, webhook):
+    spool.write(spooled_request(webhook))
+    spool.write(spooled_request(webhook, at=timezone.now() + timedelta(seconds=1)))
+    client.force_login(member)
+
+    html = client.get("/operations/").content.decode()
+
+    assert "<strong>Webhook spool</strong>" in html
+    assert "2 webhook request(s) accepted while the database was away" in html
+    assert '<span class="mono">2</span>' in html
