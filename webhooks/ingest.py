@@ -27,7 +27,7 @@ from ops.errors import error_response
 from webhooks import signatures, spool
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body
-from webhooks.services import IngestedRequest
+from webhooks.services import IngestedRequest, store_payload
 
 THROTTLE_SCOPE = "webhook_ingest"
 _COLUMNS = ("enabled", "secret", "signature_header", "agent_id", "description")
@@ -92,7 +92,7 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
 
     content_type = request.META.get("CONTENT_TYPE", "")
     try:
-        payload_id = spool.store_or_spool(request, webhook, organization_id, IngestedRequest(
+        payload_id = spool.store_or_spool(store_payload, request, webhook, organization_id, IngestedRequest(
             payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
             source_ip=ip, content_type=content_type), target_found=target_found, database_away=database_away)
     except spool.Unavailable as refusal:

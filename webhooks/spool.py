@@ -268,9 +268,13 @@ def write(spooled: SpooledRequest, directory: Path | None = None) -> Path:
 _write_failure_logged = False
 
 
-def store_or_spool(request: HttpRequest, webhook: Webhook, organization_id: Any, incoming: IngestedRequest, *,
-                   target_found: bool, database_away: bool) -> UUID:
-    """Store the payload, or spool it when the database does not answer; its id either way.
+StorePayload = Callable[..., WebhookPayload]
+
+
+def store_or_spool(store: StorePayload, request: HttpRequest, webhook: Webhook, organization_id: Any,
+                   incoming: IngestedRequest, *, target_found: bool, database_away: bool) -> UUID:
+    """``store(webhook, organization_id, incoming, target_found=...)``, or spool the request
+    when the database does not answer; the payload's id either way.
 
     ``database_away``: the lookup already failed, so storing is not tried again."""
     global _write_failure_logged
@@ -278,7 +282,7 @@ def store_or_spool(request: HttpRequest, webhook: Webhook, organization_id: Any,
     incoming = replace(incoming, payload_id=uuid.uuid4(), received_at=timezone.now())
     if not database_away:
         try:
-            stored = store_payload(webhook, organization_id, incoming, target_found=target_found)
+            stored = store(webhook, organization_id, incoming, target_found=target_found)
         except database_outage.UNAVAILABLE_ERRORS as exc:
             if not database_outage.is_unavailable(exc):
                 raise

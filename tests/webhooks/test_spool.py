@@ -45,7 +45,7 @@ def database_down():
 
 
 def storing_fails():
-    return mock.patch("webhooks.spool.store_payload", side_effect=DOWN)
+    return mock.patch("webhooks.ingest.store_payload", side_effect=DOWN)
 
 
 def spooled_request(webhook, *, body: bytes = b'{"n": 1}', at=None, secret: str | None = None) -> spool.SpooledRequest:
