@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -143,6 +143,14 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
         assert exc is not None
         database_outage.outage.noticed(exc)
         return database_outage.unavailable_response(request)
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending its body (or ran out of the server's read deadline):
+        # its fault, and nothing to debug.
+        logger.warning("Request body could not be read: %s %s (%s)", request.method, request.path, exc)
+        response = (error_response(400, "The request body could not be read.") if wants_json_errors(request)
+                    else _plain_page(400))
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
     # Django logs the traceback on django.request with the request id once this returns.
     if wants_json_errors(request):
         return error_response(500, "Internal server error.")

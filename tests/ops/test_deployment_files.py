@@ -161,9 +161,14 @@ def test_every_variable_read_in_gunicorn_conf_is_in_env_example_and_both_referen
 
 
 def test_gunicorn_runs_sync_workers_by_default_and_threads_when_asked():
+    from gunicorn.util import load_class
+    from gunicorn.workers.sync import SyncWorker
+
     default = gunicorn_settings(WEB_THREADS="")
-    assert (default["worker_class"], default["threads"]) == ("sync", 1)
-    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "sync"
+    # The sync worker, with a deadline for reading each request (ops.gunicorn_worker).
+    assert (default["worker_class"], default["threads"]) == ("ops.gunicorn_worker.SyncWorker", 1)
+    assert issubclass(load_class(default["worker_class"]), SyncWorker)
+    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "ops.gunicorn_worker.SyncWorker"
     threaded = gunicorn_settings(WEB_THREADS="4")
     assert (threaded["worker_class"], threaded["threads"]) == ("gthread", 4)
 
