@@ -429,7 +429,15 @@ def drain(directory: Path | None = None) -> DrainResult | None:
                         _reject(path, str(exc))
                         result.rejected += 1
                         continue
-                    outcome = store_spooled(spooled)
+                    try:
+                        outcome = store_spooled(spooled)
+                    except database_outage.UNAVAILABLE_ERRORS:
+                        raise
+                    except Exception as exc:
+                        # Not the database being away: retrying would fail the same way
+                        # and hold up every file behind this one.
+                        logger.exception("Storing spooled webhook request %s failed.", path.name)
+                        outcome = f"storing it failed: {type(exc).__name__}: {exc}"
                     if outcome not in (STORED, ALREADY_STORED):
                         _reject(path, outcome)
                         result.rejected += 1
@@ -478,6 +486,7 @@ class Drainer:
             self.wake()
 
     def _run(self) -> None:
+        logged = False
         try:
             while True:
                 try:
@@ -485,7 +494,11 @@ class Drainer:
                 except database_outage.UNAVAILABLE_ERRORS:
                     _drop_broken_connection()
                 except Exception:
-                    logger.exception("Draining the webhook spool failed; trying again shortly.")
+                    # The folder itself is the trouble (gone, unreadable): once per run, not per retry.
+                    if not logged:
+                        logger.exception("Draining the webhook spool failed; trying again every %.0fs.",
+                                         DRAIN_RETRY_SECONDS)
+                        logged = True
                     _drop_broken_connection()
                 if not pending():
                     return

@@ -292,6 +292,24 @@ def test_a_drain_stopped_by_the_database_keeps_what_it_did_not_store(webhook):
     assert spool.drain() == spool.DrainResult(stored=1)
 
 
+def test_a_file_that_fails_to_store_for_another_reason_is_set_aside_and_the_rest_drains(webhook, caplog):
+    broken, good = spooled_request(webhook), spooled_request(webhook, at=timezone.now() + timedelta(seconds=1))
+    spool.write(broken)
+    spool.write(good)
+    real = spool.store_payload
+
+    def fails_once(hook, organization_id, incoming, **kwargs):
+        if incoming.payload_id == broken.payload_id:
+            raise ValueError("a bug")
+        return real(hook, organization_id, incoming, **kwargs)
+
+    with mock.patch("webhooks.spool.store_payload", side_effect=fails_once):
+        assert spool.drain() == spool.DrainResult(stored=1, rejected=1)
+
+    assert [path.name for path in spool.rejected()] == [broken.file_name]
+    assert WebhookPayload.objects.filter(pk=good.payload_id).exists()
+
+
 def test_only_one_drain_at_a_time_per_folder(webhook, spool_dir):
     spool.write(spooled_request(webhook))
     with spool._drain_lock(spool_dir) as locked:
