@@ -139,11 +139,11 @@ class RecentWebhooks:
 recent = RecentWebhooks()
 
 
-def _drop_broken_connection() -> None:
-    # The next query of this thread must open a new connection, not reuse the dead one.
-    connection = connections["default"]
+def _close_connections() -> None:
+    """The drain thread's own connections: the next try opens new ones. (A request's
+    broken connection is closed by Django when the request finishes.)"""
     with contextlib.suppress(Exception):
-        connection.close_if_unusable_or_obsolete()
+        connections.close_all()
 
 
 def looked_up(find: FindWebhook, board_id: UUID, webhook_id: UUID) -> tuple[Found | None, bool]:
@@ -158,7 +158,6 @@ def looked_up(find: FindWebhook, board_id: UUID, webhook_id: UUID) -> tuple[Foun
         if not database_outage.is_unavailable(exc):
             raise
         database_outage.outage.noticed(exc)
-        _drop_broken_connection()
         found = recent.get(key)
         if found is None:
             raise Unavailable(NOT_SEEN_RECENTLY) from exc
@@ -287,7 +286,6 @@ def store_or_spool(store: StorePayload, request: HttpRequest, webhook: Webhook, 
             if not database_outage.is_unavailable(exc):
                 raise
             database_outage.outage.noticed(exc)
-            _drop_broken_connection()
         else:
             drainer.look_for_leftovers()
             return stored.pk
@@ -492,14 +490,14 @@ class Drainer:
                 try:
                     drain()
                 except database_outage.UNAVAILABLE_ERRORS:
-                    _drop_broken_connection()
+                    _close_connections()
                 except Exception:
                     # The folder itself is the trouble (gone, unreadable): once per run, not per retry.
                     if not logged:
                         logger.exception("Draining the webhook spool failed; trying again every %.0fs.",
                                          DRAIN_RETRY_SECONDS)
                         logged = True
-                    _drop_broken_connection()
+                    _close_connections()
                 if not pending():
                     return
                 time.sleep(DRAIN_RETRY_SECONDS)
