@@ -6,20 +6,33 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-# gthread workers, one thread each unless WEB_THREADS asks for more (more suits hosts where
-# requests mostly wait on the database; each thread holds its own database connection).
-# Even with one thread, gthread keeps a client's connection open between requests, where
-# the sync worker closed it after every answer: a probe, an agent or nginx's upstream
-# keepalive then reuses it instead of paying a TCP handshake (and a worker wake-up) for
-# each request.
+# One thread per worker unless WEB_THREADS asks for more: then each worker is a gthread
+# worker serving that many requests at once, which suits hosts where requests mostly wait
+# on the database (each thread holds its own database connection) and keeps connections
+# open between requests. Otherwise gunicorn's sync worker with a deadline for reading each
+# request (ops.gunicorn_worker): without it a client sending a byte at a time holds a
+# worker until `timeout` kills it. The sync worker closes a connection after each answer;
+# in the shipped stack nginx keeps the clients' connections open in front of it.
 threads = max(1, int(os.environ.get("WEB_THREADS") or "1"))
-worker_class = "gthread"
+worker_class = "gthread" if threads > 1 else "ops.gunicorn_worker.SyncWorker"
+# Seconds a client has to send its whole request, headers and body, to a sync worker. The
+# worker reads the variable itself; reading it here too stops gunicorn on a bad value.
+read_timeout = float(os.environ.get("GUNICORN_READ_TIMEOUT") or "3")
+if not read_timeout > 0:
+    raise ValueError(f"GUNICORN_READ_TIMEOUT must be a number of seconds above 0, not {read_timeout!r}")
 # Load the application once in the master: configuration errors stop gunicorn before any
 # worker forks, with the system check's sentence instead of a loop of failing workers.
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
+# Sync workers close each connection after one answer; only gthread workers keep it.
 keepalive = 5
+# gunicorn's defaults, said out loud: a request line of at most 4094 bytes (414 above),
+# 100 header fields of at most 8190 bytes each (431 above). With the read deadline they
+# bound what one client can make a worker read.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # Workers heartbeat through a temporary file; on tmpfs a slow container disk cannot make
 # the master think a healthy worker is stuck.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

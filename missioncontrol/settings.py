@@ -238,6 +238,8 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env.whole("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mi
 # Delivery attempts per replay cycle before a delivery is dead; retries wait BACKOFF * 2^(n-1) seconds, jittered.
 WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.whole("WEBHOOK_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
 WEBHOOK_DELIVERY_BACKOFF_SECONDS = env.number("WEBHOOK_DELIVERY_BACKOFF_SECONDS", 10.0, minimum=0.0)
+# Where ingest keeps the requests it accepted while the database was away (webhooks.spool).
+WEBHOOK_SPOOL_DIR = BASE_DIR / env.text("WEBHOOK_SPOOL_DIR", "var/webhook-spool")
 API_MAX_BODY_BYTES = env.whole("API_MAX_BODY_BYTES", 1_048_576, minimum=1)
 
 # --- gateways ------------------------------------------------------------------------------

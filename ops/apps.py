@@ -8,7 +8,10 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import checks  # noqa: F401  (registers the configuration checks)
+        from django.db.backends.signals import connection_created
+
+        from ops import checks, database_outage  # noqa: F401  (checks registers the configuration checks)
         from ops.backups import readiness
 
         readiness.register()
+        connection_created.connect(database_outage.connection_created, dispatch_uid="ops.database_outage")

@@ -28,6 +28,8 @@ CHECK_TITLES = {
     "worker": ("Background worker", "Runs webhook deliveries (manage.py db_worker). Jobs wait while it is down."),
     "static": ("Static files", "The console's CSS and script, collected with cache-busting names "
                                "(manage.py collectstatic)."),
+    "webhook_spool": ("Webhook spool", "Webhook requests accepted while the database was away, waiting to be "
+                                       "stored. They drain by themselves once the database answers."),
     "backup": ("Backups", "When the last backup succeeded. Informational: schedule manage.py backup."),
 }
 

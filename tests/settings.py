@@ -1,6 +1,8 @@
 """Settings of the test suite: the product's, plus what only tests need."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from missioncontrol.settings import *  # noqa: F403
 from missioncontrol.settings import CACHES
@@ -15,3 +17,7 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _WORKER:
     CACHES = {alias: {**cache, "KEY_PREFIX": f"{cache['KEY_PREFIX']}-{_WORKER}"} if "KEY_PREFIX" in cache else cache
               for alias, cache in CACHES.items()}
+
+# A spool of the test process's own, unless a test gives its server one.
+if not os.environ.get("WEBHOOK_SPOOL_DIR"):
+    WEBHOOK_SPOOL_DIR = Path(tempfile.gettempdir()) / f"mc-test-spool-{os.getpid()}"

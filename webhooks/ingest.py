@@ -7,6 +7,7 @@ checks run in the order of the HTTP contract: 429, 404/410, 413, 403. The size i
 measured by ``ops.body_limit.BodySizeLimitMiddleware`` (from ``Content-Length``, or
 counting a chunked body to one byte past the limit); for this route it does not answer
 but marks the request and hands on an empty body, and the 413 is answered here.
+While the database is away, ``webhooks.spool`` answers the lookup and keeps the request.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ops import throttle
 from ops.body_limit import body_over_limit, too_large_response
 from ops.client_ip import client_ip
 from ops.errors import error_response
-from webhooks import signatures
+from webhooks import signatures, spool
 from webhooks.delivery import remember_target, target_from_row
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body
@@ -85,7 +86,10 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
         return error_response(429, f"Request was throttled. Expected available in {limited.retry_after} seconds.",
                               headers={"Retry-After": str(limited.retry_after)})
 
-    found = find_webhook(board_id, webhook_id)
+    try:
+        found, database_away = spool.looked_up(find_webhook, board_id, webhook_id)
+    except spool.Unavailable as refusal:
+        return refusal.response(request)
     if found is None:
         return error_response(404, "Not found.")
     webhook, organization_id, target_found = found
@@ -104,8 +108,11 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
             return error_response(403, "Invalid webhook signature.")
 
     content_type = request.META.get("CONTENT_TYPE", "")
-    stored = store_payload(webhook, organization_id, IngestedRequest(
-        payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
-        source_ip=ip, content_type=content_type), target_found=target_found)
+    try:
+        payload_id = spool.store_or_spool(store_payload, request, webhook, organization_id, IngestedRequest(
+            payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
+            source_ip=ip, content_type=content_type), target_found=target_found, database_away=database_away)
+    except spool.Unavailable as refusal:
+        return refusal.response(request)
     return JsonResponse({"ok": True, "board_id": str(webhook.board_id), "webhook_id": str(webhook.pk),
-                         "payload_id": str(stored.pk)}, status=202)
+                         "payload_id": str(payload_id)}, status=202)

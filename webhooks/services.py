@@ -4,7 +4,9 @@ replay a payload, record the target agent's pickup. Each writes its activity eve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import F
@@ -31,6 +33,10 @@ class IngestedRequest:
     headers: dict[str, str]
     source_ip: str
     content_type: str
+    # Set when the request may have been spooled (webhooks.spool): the stored row keeps the
+    # id the 202 answered and the time the request arrived.
+    payload_id: UUID | None = None
+    received_at: datetime | None = None
 
 
 def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequest, *,
@@ -47,7 +53,9 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
     now = timezone.now()
     stored = WebhookPayload(
         webhook_id=webhook.pk, board_id=webhook.board_id, payload=storable(incoming.payload), headers=incoming.headers,
-        source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=now)
+        source_ip=incoming.source_ip, content_type=incoming.content_type[:200], received_at=incoming.received_at or now)
+    if incoming.payload_id is not None:
+        stored.pk = incoming.payload_id
     note = BoardMemory(
         board_id=webhook.board_id, source=MEMORY_SOURCE, tags=["webhook", f"webhook:{webhook.pk}"],
         content=memory_note(description=webhook.description, board_id=webhook.board_id, webhook_id=webhook.pk,

@@ -8,16 +8,18 @@ handlers below, which answer JSON on API paths and the console's pages elsewhere
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from ops import database_outage
 from ops.errors import error_body, error_response, wants_json_errors
 
 logger = logging.getLogger(__name__)
@@ -134,7 +136,22 @@ def page_not_found(request: HttpRequest, exception: Exception, template_name: st
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
-    # Django has already logged the traceback on django.request with the request id.
+    # Called while the exception is being handled. A database that went away is an outage,
+    # not a bug: 503 with Retry-After and no traceback (ops.database_outage).
+    exc = sys.exc_info()[1]
+    if database_outage.is_unavailable(exc):
+        assert exc is not None
+        database_outage.outage.noticed(exc)
+        return database_outage.unavailable_response(request)
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending its body (or ran out of the server's read deadline):
+        # its fault, and nothing to debug.
+        logger.warning("Request body could not be read: %s %s (%s)", request.method, request.path, exc)
+        response = (error_response(400, "The request body could not be read.") if wants_json_errors(request)
+                    else _plain_page(400))
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+    # Django logs the traceback on django.request with the request id once this returns.
     if wants_json_errors(request):
         return error_response(500, "Internal server error.")
     return _page(500, lambda: defaults.server_error(request))

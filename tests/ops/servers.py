@@ -30,7 +30,8 @@ CONFIG_VARIABLES = (
     "RATE_LIMIT_REDIS_URL", "RATE_LIMIT_AGENT_AUTH", "RATE_LIMIT_AGENT_REQUESTS", "RATE_LIMIT_WEBHOOK_INGEST",
     "TRUSTED_PROXIES", "CORS_ORIGINS", "REQUEST_LOG_SLOW_MS", "REQUEST_LOG_INCLUDE_HEALTH", "LOG_LEVEL", "LOG_FORMAT",
     "WEBHOOK_MAX_PAYLOAD_BYTES", "API_MAX_BODY_BYTES", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
-    "DB_AUTO_MIGRATE", "BIND", "WEB_CONCURRENCY", "WEB_THREADS",
+    "DB_AUTO_MIGRATE", "BIND", "WEB_CONCURRENCY", "WEB_THREADS", "WEBHOOK_SPOOL_DIR",
+    "GUNICORN_TIMEOUT", "GUNICORN_READ_TIMEOUT",
 )
 
 
@@ -158,8 +159,11 @@ class PrivatePostgres:
     """A Postgres cluster of our own (initdb, pg_ctl) in a temporary folder, which a test may
     restart or stop. As root, the server runs as the ``postgres`` user (Postgres refuses root)."""
 
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, *, durable_commits: bool = False) -> None:
         self.folder, self.port = folder, port
+        # Off by default for speed; a test that stops the server with "immediate" and counts
+        # what was committed needs a COMMIT to mean the WAL is written.
+        self.durable_commits = durable_commits
         self.data = folder / "data"
         self.user: str | None = "postgres" if os.geteuid() == 0 else None
 
@@ -172,7 +176,7 @@ class PrivatePostgres:
 
     def _server_options(self) -> str:
         return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off")
+                f"-c synchronous_commit={'on' if self.durable_commits else 'off'} -c full_page_writes=off")
 
     def start(self) -> None:
         self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
@@ -225,9 +229,9 @@ def _has_user(name: str) -> bool:
 
 
 @contextmanager
-def private_postgres(port: int) -> Iterator[PrivatePostgres]:
+def private_postgres(port: int, *, durable_commits: bool = False) -> Iterator[PrivatePostgres]:
     folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
-    server = PrivatePostgres(folder, port)
+    server = PrivatePostgres(folder, port, durable_commits=durable_commits)
     try:
         server.create()
         yield server

@@ -160,11 +160,15 @@ def test_every_variable_read_in_gunicorn_conf_is_in_env_example_and_both_referen
     assert sorted(name for name in names if f"`{name}`" not in reference) == []
 
 
-def test_gunicorn_runs_one_thread_per_keepalive_worker_by_default_and_more_when_asked():
+def test_gunicorn_runs_sync_workers_by_default_and_threads_when_asked():
+    from gunicorn.util import load_class
+    from gunicorn.workers.sync import SyncWorker
+
     default = gunicorn_settings(WEB_THREADS="")
-    assert (default["worker_class"], default["threads"]) == ("gthread", 1)
-    assert default["keepalive"] == 5
-    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "gthread"
+    # The sync worker, with a deadline for reading each request (ops.gunicorn_worker).
+    assert (default["worker_class"], default["threads"]) == ("ops.gunicorn_worker.SyncWorker", 1)
+    assert issubclass(load_class(default["worker_class"]), SyncWorker)
+    assert (gunicorn_settings(WEB_THREADS="1")["worker_class"]) == "ops.gunicorn_worker.SyncWorker"
     threaded = gunicorn_settings(WEB_THREADS="4")
     assert (threaded["worker_class"], threaded["threads"]) == ("gthread", 4)
 
@@ -179,8 +183,18 @@ def test_every_configuration_check_id_is_in_the_configuration_reference():
 # --- compose.yml ----------------------------------------------------------------------------
 
 
-def test_compose_defines_the_four_services():
-    assert set(load_compose()["services"]) == {"db", "redis", "backend", "worker"}
+def test_compose_defines_the_five_services():
+    assert set(load_compose()["services"]) == {"db", "redis", "backend", "worker", "nginx"}
+
+
+def test_compose_puts_nginx_with_the_shipped_config_in_front_of_the_backend():
+    nginx = load_compose()["services"]["nginx"]
+    assert nginx["image"].startswith("nginx:")
+    assert "./deploy/nginx/missioncontrol.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    assert "./deploy/nginx/upstream-compose.conf:/etc/nginx/conf.d/upstream.conf:ro" in nginx["volumes"]
+    assert "${TLS_CERT_DIR:-./deploy/tls}:/etc/nginx/tls:ro" in nginx["volumes"]
+    assert nginx["depends_on"]["backend"]["condition"] == "service_healthy"
+    assert "server backend:8000;" in (ROOT / "deploy" / "nginx" / "upstream-compose.conf").read_text(encoding="utf-8")
 
 
 def test_compose_database_is_postgres_16_on_a_named_volume_with_a_health_check():
@@ -193,11 +207,14 @@ def test_compose_database_is_postgres_16_on_a_named_volume_with_a_health_check()
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
 
 
-def test_compose_publishes_ports_on_loopback_only():
+def test_compose_publishes_only_nginx_beyond_loopback():
     for name, service in load_compose()["services"].items():
+        if name == "nginx":
+            continue
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
     assert load_compose()["services"]["db"]["ports"], "the database is published for pg_dump on the host"
+    assert load_compose()["services"]["nginx"]["ports"] == ["${HTTP_PORT:-80}:80", "${HTTPS_PORT:-443}:443"]
 
 
 def test_compose_does_not_publish_redis():
@@ -325,16 +342,41 @@ def test_check_deploy_refuses_the_env_example_placeholders():
 # --- nginx example ----------------------------------------------------------------------------
 
 
-def test_nginx_example_sets_the_headers_the_backend_relies_on():
+NGINX_CONF = ROOT / "deploy" / "nginx" / "missioncontrol.conf"
+
+
+def test_nginx_config_sets_the_headers_the_backend_relies_on():
+    shipped = NGINX_CONF.read_text(encoding="utf-8")
+    for directive in ("proxy_set_header X-Forwarded-For $remote_addr;", "proxy_set_header X-Forwarded-Proto $scheme;",
+                      "proxy_set_header X-Request-ID $mc_request_id;", 'proxy_set_header Forwarded "";'):
+        assert directive in shipped, directive
+    assert "$proxy_add_x_forwarded_for" not in shipped.replace("($proxy_add_x_forwarded_for)", "")
+
+
+def test_nginx_config_buffers_requests_and_times_out_slow_clients():
+    shipped = NGINX_CONF.read_text(encoding="utf-8")
+    for directive in ("proxy_request_buffering on;", "proxy_buffering on;", "client_header_timeout 10s;",
+                      "client_body_timeout 10s;"):
+        assert directive in shipped, directive
+
+
+def test_nginx_config_limits_sign_in_and_ingest_posts():
+    shipped = NGINX_CONF.read_text(encoding="utf-8")
+    for location, zone in (("location = /login/", "mc_sign_in"), ("location = /admin/login/", "mc_sign_in"),
+                           ("location ~ ^/api/v1/boards/[^/]+/webhooks/[^/]+$", "mc_ingest")):
+        block = shipped.split(location + " {", 1)[1].split("}", 1)[0]
+        assert f"limit_req zone={zone} " in block, location
+
+
+def test_the_deployment_doc_uses_the_shipped_nginx_files():
     deployment = DEPLOYMENT_DOC.read_text(encoding="utf-8")
-    for directive in ("proxy_set_header X-Forwarded-For", "proxy_set_header X-Forwarded-Proto",
-                      "proxy_set_header X-Request-ID", 'proxy_set_header Forwarded ""'):
-        assert directive in deployment, directive
+    assert "deploy/nginx/missioncontrol.conf" in deployment
+    assert "deploy/nginx/upstream-host.conf" in deployment
 
 
 def test_nginx_body_limit_leaves_room_for_the_backend_to_answer_413_itself():
     # nginx answering first would send its own HTML page instead of the JSON envelope.
-    deployment = DEPLOYMENT_DOC.read_text(encoding="utf-8")
+    deployment = NGINX_CONF.read_text(encoding="utf-8")
     match = re.search(r"client_max_body_size\s+(\d+)([kKmM]?);", deployment)
     assert match
     size = int(match[1]) * {"": 1, "k": 1024, "m": 1024 * 1024}[match[2].lower()]

@@ -121,3 +121,18 @@ def test_too_many_requests_is_429_in_the_envelope_with_retry_after(client, setti
 def test_the_product_urls_answer_unknown_api_paths_with_the_envelope(client):
     assert_envelope(client.get("/api/v1/definitely-not-here"), 404, "Not found.")
     assert_envelope(client.post("/healthz"), 405)
+
+
+def test_a_body_the_client_stopped_sending_is_400_without_a_traceback(quiet_client, caplog):
+    from unittest import mock
+
+    from django.http import HttpRequest, UnreadablePostError
+
+    # What a request whose client ran out of the server's read deadline looks like to Django.
+    with caplog.at_level(logging.INFO), mock.patch.object(
+            HttpRequest, "body", new_callable=mock.PropertyMock, side_effect=UnreadablePostError("timed out")):
+        response = quiet_client.post("/api/v1/echo", data=b"{}", content_type="application/json")
+
+    assert_envelope(response, 400, "The request body could not be read.")
+    assert not [record for record in caplog.records if record.exc_info]
+    assert [record.levelname for record in caplog.records if "could not be read" in record.getMessage()] == ["WARNING"]
