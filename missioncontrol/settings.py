@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestTimingMiddleware",
     "ops.middleware.JsonErrorMiddleware",
+    "ops.request_head.RequestHeadLimitMiddleware",
     "ops.middleware.NulCharacterMiddleware",
     "ops.body_limit.BodySizeLimitMiddleware",
     "ops.middleware.ClientIpMiddleware",
