@@ -37,7 +37,8 @@ def _type_problem(field: serializers.Field, value: Any) -> Any:
     if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.DateTimeField):
         return None if isinstance(value, str) else _NOT_TEXT
     if isinstance(field, serializers.IntegerField):
-        return None if isinstance(value, int) else _NOT_INTEGER
+        # 5.0 is an integer to JSON Schema too; 5.5 and "5" are not.
+        return None if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else _NOT_INTEGER
     if isinstance(field, serializers.FloatField | serializers.DecimalField):
         return None if isinstance(value, int | float) else _NOT_NUMBER
     if isinstance(field, serializers.ListField) and isinstance(value, list) and field.child is not None:

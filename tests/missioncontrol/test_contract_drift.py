@@ -179,6 +179,13 @@ def test_a_uuid_field_takes_only_strings(owner_client, board):
     assert response.json()["detail"]["tag_ids"] == {"0": "Not a valid string."}
 
 
+def test_a_whole_number_written_with_a_decimal_point_is_still_an_integer(owner_client, board):
+    response = owner_client.patch(f"/api/v1/boards/{board.pk}", {"max_agents": 4.0}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["max_agents"] == 4
+
+
 def test_texts_numbers_and_booleans_of_the_right_type_still_pass(owner_client, board):
     response = owner_client.patch(f"/api/v1/boards/{board.pk}", {
         "description": "Ship it", "max_agents": 5, "require_review_before_done": True}, format="json")
