@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -34,7 +36,12 @@ def _type_problem(field: serializers.Field, value: Any) -> Any:
         return None
     if isinstance(field, serializers.ChoiceField):
         return None  # the choices are texts; anything else is not one of them
-    if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.DateTimeField):
+    if isinstance(field, serializers.UUIDField):
+        # A UUID or datetime object comes from our own callers (the console's forms), never from JSON.
+        return None if isinstance(value, str | uuid.UUID) else _NOT_TEXT
+    if isinstance(field, serializers.DateTimeField):
+        return None if isinstance(value, str | datetime) else _NOT_TEXT
+    if isinstance(field, serializers.CharField):
         return None if isinstance(value, str) else _NOT_TEXT
     if isinstance(field, serializers.IntegerField):
         # 5.0 is an integer to JSON Schema too; 5.5 and "5" are not.
