@@ -72,7 +72,22 @@ def cast(db):
 
 
 @pytest.fixture
-def api_schema(cast, request):
+def keep_the_test_connection():
+    """The WSGI handler closes the database connection around each request when its state
+    looks unusual, and a request inside the test's transaction does (Postgres then loses
+    the test's data); Django's test client turns that off the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(cast, request, keep_the_test_connection):
     # schemathesis 4.32 renames the test item after each operation through ``_nodeid``,
     # which pytest 9 no longer has; giving it one keeps pytest's own id untouched.
     request.node._nodeid = request.node.nodeid
