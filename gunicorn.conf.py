@@ -39,6 +39,12 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Recycle workers now and then so a slow leak cannot grow without bound.
 max_requests = 5000
 max_requests_jitter = 500
+# Twice gunicorn's defaults, above ops.request_head's limits (its defaults): gunicorn answers
+# a request over its own limits with a bare HTML page, so the limits clients meet are ours,
+# answered in the JSON error envelope. 8190 is the longest request line gunicorn allows.
+limit_request_line = 8190
+limit_request_fields = 200
+limit_request_field_size = 16380
 # Mission Control writes its own access log line (with request id, route, db time).
 accesslog = None
 errorlog = "-"

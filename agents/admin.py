@@ -81,13 +81,30 @@ class BoardAdmin(DomainAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+# What agents.rules.roster decides: one lead per board, room under max_agents, names unique
+# on a board, the agent provisioned again on its gateway, an activity event. The admin
+# shows these; changing them here would skip all of that.
+AGENT_ROSTER_FIELDS = ("organization", "board", "gateway", "name", "is_board_lead", "identity_profile",
+                       "identity_template", "soul_template", "heartbeat_config")
+
+
 @admin.register(models.Agent)
 class AgentAdmin(DomainAdmin):
+    """Agents are created, changed and deleted in the console or the API, through the
+    roster rules; here a superuser reads them and repairs only their lifecycle state."""
+
     list_display = ("name", "organization", "board", "is_board_lead", "lifecycle_status", "last_seen_at")
     list_filter = ("is_board_lead", "lifecycle_status")
     list_select_related = ("organization", "board")
     search_fields = ("name",)
-    readonly_fields = ("token_key", "token_rotated_at", "last_seen_at", "last_heartbeat_logged_at")
+    readonly_fields = (*AGENT_ROSTER_FIELDS, "token_key", "token_rotated_at", "last_seen_at",
+                       "last_heartbeat_logged_at")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # a new agent needs a token and provisioning (agents.rules.add_agent)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deleting also removes it from its gateway (agents.rules.delete_agent)
 
 
 @admin.register(models.Tag)

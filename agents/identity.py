@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from agents.models import Membership, Organization, User
@@ -55,6 +57,17 @@ def local_operator() -> User:
     return user
 
 
+def _email_address(value: object) -> str:
+    """The claim's address when it is one, else "" (the API promises a real address or null)."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ""
+    return value
+
+
 def clerk_user(sub: str, claims: dict[str, object] | None = None) -> User:
     """The user for a Clerk ``sub``, created on first sign-in without any membership.
 
@@ -64,11 +77,11 @@ def clerk_user(sub: str, claims: dict[str, object] | None = None) -> User:
     if user is not None:
         return user
     claims = claims or {}
-    email = claims.get("email") if isinstance(claims.get("email"), str) else ""
+    email = _email_address(claims.get("email"))
     username = f"clerk-{sub}"[:140]
     if User.objects.filter(username=username).exists():
         username = f"{username}-{secrets.token_hex(3)}"  # a person already holds the plain name
-    user, created = _get_or_create_user({"clerk_user_id": sub}, {"username": username, "email": str(email or "")})
+    user, created = _get_or_create_user({"clerk_user_id": sub}, {"username": username, "email": email})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])

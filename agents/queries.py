@@ -28,7 +28,7 @@ from agents.models import (
     Task,
     TaskDependency,
 )
-from missioncontrol.api.query import query_bool, query_choices, query_uuid
+from missioncontrol.api.query import choices_schema, query_bool, query_choices, query_uuid
 
 
 def board_paused(board: Board) -> bool:
@@ -93,7 +93,7 @@ def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Ap
 
 # The task list filters of people's and agents' routes, and their documentation.
 TASK_FILTERS = [
-    OpenApiParameter("status", OpenApiTypes.STR,
+    OpenApiParameter("status", choices_schema(Task.Status.values),
                      description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
     OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
     OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),

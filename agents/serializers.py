@@ -269,7 +269,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
     def _links(approval: Approval) -> list[ApprovalTask]:
         return list(approval.task_links.all())
 
-    @extend_schema_field(OpenApiTypes.UUID)
+    # The first linked task; null for an approval about the board rather than a task (agents may
+    # ask without task_id), and once its tasks are deleted (the decision stays on record).
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_task_id(self, approval: Approval) -> UUID | None:
         links = self._links(approval)
         return links[0].task_id if links else None
@@ -314,6 +316,9 @@ class ApprovalCreateSerializer(StrictSerializer):
 
 
 class ApprovalResolveSerializer(StrictSerializer):
+    # Not a partial update: the PATCH must name the decision.
+    whole_on_patch = True
+
     status = serializers.ChoiceField(choices=[Approval.Status.APPROVED, Approval.Status.REJECTED])
 
 
@@ -576,12 +581,18 @@ class MembershipSummarySerializer(serializers.Serializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Django keeps "no address" as ""; clients read null, so ``format: email`` always holds.
+    email = serializers.SerializerMethodField()
     organizations = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "organizations"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.EmailField(allow_null=True))
+    def get_email(self, user: User) -> str | None:
+        return user.email or None
 
     @extend_schema_field(MembershipSummarySerializer(many=True))
     def get_organizations(self, user: User) -> list[dict[str, Any]]:

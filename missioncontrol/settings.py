@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestTimingMiddleware",
     "ops.middleware.JsonErrorMiddleware",
+    "ops.request_head.RequestHeadLimitMiddleware",
     "ops.middleware.NulCharacterMiddleware",
     "ops.body_limit.BodySizeLimitMiddleware",
     "ops.middleware.ClientIpMiddleware",
@@ -361,6 +362,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The agent routes read request bodies leniently (unknown keys ignored, null as absent);
+    # the hook gives their operations bodies that say so, after the enum hook.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "agents.agent_api.openapi.lenient_agent_bodies"],
     # Several objects have a ``status``; each choice set gets its own stable component name.
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "agents.models.Task.Status",

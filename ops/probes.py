@@ -300,6 +300,12 @@ def check_worker() -> CheckResult:
         result["ok"] = False
         result["error"] = (f"A job has waited {oldest_age:.0f}s (over {stale_after}s); "
                            "is the worker (manage.py db_worker) running?")
+    elif result["ready_jobs"] and not live:
+        # Waiting jobs with no worker to take them: nothing will run until one starts, however
+        # young the jobs are. Degraded, since ingest keeps storing (the probe stays up).
+        result["ok"] = False
+        result["error"] = (f"{result['ready_jobs']} job(s) waiting and no worker has a heartbeat in the last "
+                           f"{settings.WORKER_GONE_AFTER_SECONDS}s; is the worker (manage.py db_worker) running?")
     elif stuck:
         result["ok"] = False
         result["error"] = (f"{stuck} job(s) left running by a worker that is gone (no heartbeat for "

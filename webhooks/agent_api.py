@@ -3,7 +3,6 @@ and the target agent reading it completes its delivery."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -45,7 +44,7 @@ class AgentWebhookPayloadView(AgentAPIView):
         routing_examples=[routing_example("a note says a CI failure webhook arrived", "board_lead_or_worker",
                                           "agent_webhook_payload_read"),
                           routing_example("the event needs a fix made", "board_lead", "agent_create_task")],
-        parameters=[OpenApiParameter("max_chars", OpenApiTypes.INT,
+        parameters=[OpenApiParameter("max_chars", {"type": "integer", "minimum": 1, "maximum": 1_000_000},
                                      description="1 to 1,000,000: longer payloads come back as that many "
                                                  "characters of their JSON text, ending in '...'.")],
         responses={200: AgentPayloadSerializer, **error_responses(401, 403, 404, 422, 429)},

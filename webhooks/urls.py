@@ -25,7 +25,13 @@ def webhook_endpoint(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> 
     # Outside services cannot hold a CSRF token; the DRF view does its own CSRF check for sessions.
     if request.method == "POST":
         return ingest(request, board_id, webhook_id)
-    return _detail(request, board_id=board_id, webhook_id=webhook_id)
+    response = _detail(request, board_id=board_id, webhook_id=webhook_id)
+    if response.has_header("Allow"):
+        # The configuration view lists its own methods (on 405 and OPTIONS); the path also takes POST.
+        methods = [m.strip() for m in response["Allow"].split(",") if m.strip() and m.strip() != "POST"]
+        methods.insert(1 if methods[:1] == ["GET"] else 0, "POST")
+        response["Allow"] = ", ".join(methods)
+    return response
 
 
 # drf-spectacular documents both halves (configuration and ingest) through the dispatcher.

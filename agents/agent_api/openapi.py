@@ -15,7 +15,16 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 
-from agents.agent_api.base import ALL_ROLES, LEAD, MAIN, WORKER, role_tags
+from agents.agent_api.base import (
+    ALL_ROLES,
+    LEAD,
+    MAIN,
+    NULL_MEANS_ABSENT,
+    NULL_MEANS_EMPTY,
+    ROLE_TAGS,
+    WORKER,
+    role_tags,
+)
 
 # ``x-required-actor``: who may call, in the words the earlier server's agents know.
 REQUIRED_ACTORS = {
@@ -89,6 +98,44 @@ def agent_operation(
     }
     return extend_schema(operation_id=operation_id, tags=role_tags(roles), summary=summary,
                          description=description, extensions=extensions, **schema)
+
+
+COMPONENT_PREFIX = "#/components/schemas/"
+
+
+def lenient_agent_bodies(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: the request bodies of agent operations as the
+    agent routes read them (``agents.agent_api.base.agent_input``): unknown keys are
+    ignored, and null in the optional fields listed there means "not given".
+
+    The user API reads the same serializers strictly (``additionalProperties: false``), so
+    a component both share is copied for the agent operations under an ``Agent`` name."""
+    components = result.get("components", {}).get("schemas", {})
+    agent_tags = set(ROLE_TAGS.values())
+    bodies: list[tuple[dict[str, Any], str, bool]] = []  # (media type entry, component, is agent)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            is_agent = bool(set(operation.get("tags", [])) & agent_tags)
+            for media in operation["requestBody"].get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith(COMPONENT_PREFIX):
+                    bodies.append((media, ref.removeprefix(COMPONENT_PREFIX), is_agent))
+    shared = {name for _, name, is_agent in bodies if not is_agent}
+    for media, name, is_agent in bodies:
+        if not is_agent or name not in components:
+            continue
+        lenient_name = f"Agent{name}" if name in shared else name
+        if lenient_name not in components or lenient_name == name:
+            lenient = dict(components[name])
+            lenient.pop("additionalProperties", None)
+            lenient["properties"] = {
+                field: ({**spec, "nullable": True} if field in NULL_MEANS_ABSENT or field in NULL_MEANS_EMPTY else spec)
+                for field, spec in lenient.get("properties", {}).items()}
+            components[lenient_name] = lenient
+        media["schema"] = {"$ref": COMPONENT_PREFIX + lenient_name}
+    return result
 
 
 class AgentTokenScheme(OpenApiAuthenticationExtension):

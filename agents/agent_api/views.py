@@ -46,7 +46,7 @@ from agents.serializers import (
     TagSerializer,
     TaskSerializer,
 )
-from missioncontrol.api.query import query_bool, query_choices, query_uuid
+from missioncontrol.api.query import choices_schema, query_bool, query_choices, query_uuid
 from missioncontrol.api.schema import error_responses, ok_response
 from missioncontrol.lookups import first_or_none
 
@@ -600,7 +600,7 @@ class ApprovalListView(AgentAPIView):
                                           "agent_list_approvals"),
                           routing_example("it was approved; finish the task", "board_lead_or_worker",
                                           "agent_update_task")],
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR,
+        parameters=[OpenApiParameter("status", choices_schema(Approval.Status.values),
                                      description="One status or a comma list (pending,approved,rejected).")],
         responses={200: ApprovalSerializer(many=True), **error_responses(*AUTH_ERRORS, 403, 404, 422)},
     )

@@ -79,7 +79,8 @@ class AgentTokenView(PersonView):
                    request=TokenRotateSerializer, responses={200: TokenSerializer, **error_responses(401, 403, 404, 422)})
     def post(self, request: PersonRequest, agent_id: UUID) -> Response:
         agent = access.get_agent_for(request.user, agent_id)
-        options = validated(TokenRotateSerializer, request, data=request.data if request.data else {})
+        # No body is the same as {}; a body that is not an object (null, false) is a 422.
+        options = validated(TokenRotateSerializer, request)
         token = rules.rotate_token(request.user, agent, revoke_previous=options["revoke_previous"])
         return Response({"token": token, "previous_token_valid_until": agent.previous_token_expires_at})
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,7 +16,7 @@ from agents.serializers import (
     ApprovalResolveSerializer,
     ApprovalSerializer,
 )
-from missioncontrol.api.query import query_choices
+from missioncontrol.api.query import choices_schema, query_choices
 from missioncontrol.api.schema import error_responses
 from missioncontrol.api.views import PersonView, paginated, validated
 
@@ -26,7 +25,7 @@ TAGS = ["approvals"]
 
 class ApprovalListView(PersonView):
     @extend_schema(operation_id="approvals_list", tags=TAGS, summary="Approvals of a board, newest first",
-                   parameters=[OpenApiParameter("status", OpenApiTypes.STR,
+                   parameters=[OpenApiParameter("status", choices_schema(Approval.Status.values),
                                                 description="One status or a comma list (pending,approved,rejected).")],
                    responses={200: ApprovalSerializer(many=True), **error_responses(401, 403, 404, 422)})
     def get(self, request: PersonRequest, board_id: UUID) -> Response:

@@ -151,8 +151,17 @@ def make_job(**fields):
     return job
 
 
+def beating_worker(worker_id: str = "w-1"):
+    from ops.models import WorkerHeartbeat
+
+    now = timezone.now()
+    return WorkerHeartbeat.objects.create(worker_id=worker_id, hostname="app-1", pid=4242, started_at=now,
+                                          last_beat_at=now)
+
+
 @pytest.mark.django_db
 def test_the_worker_check_reports_last_activity_and_the_oldest_waiting_job(client):
+    beating_worker()
     now = timezone.now()
     make_job(status="SUCCESSFUL", started_at=now - timedelta(seconds=50), finished_at=now - timedelta(seconds=40))
     make_job(status="READY", enqueued_at=now - timedelta(seconds=30))
@@ -177,12 +186,59 @@ def test_a_job_waiting_too_long_makes_the_worker_degraded_but_the_probe_stays_up
 @pytest.mark.django_db
 def test_a_retry_scheduled_for_later_is_not_counted_as_waiting(client, settings):
     settings.WORKER_HEARTBEAT_STALE_SECONDS = 60
+    beating_worker()
     now = timezone.now()
     make_job(status="READY", enqueued_at=now - timedelta(hours=2), run_after=now + timedelta(minutes=5))
     make_job(status="READY", enqueued_at=now - timedelta(hours=2), run_after=now - timedelta(seconds=10))
     worker = client.get("/readyz").json()["checks"]["worker"]
     assert worker["ok"] is True
     assert 9 <= worker["oldest_ready_job_age_seconds"] <= 15
+
+
+@pytest.mark.django_db
+def test_jobs_waiting_with_no_live_worker_make_the_worker_degraded_but_the_probe_stays_up(client, settings):
+    settings.WORKER_HEARTBEAT_STALE_SECONDS = 600
+    make_job(status="READY", enqueued_at=timezone.now() - timedelta(seconds=5))
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200 and response.json()["ok"] is True
+    worker = response.json()["checks"]["worker"]
+    assert worker["ok"] is False and worker["status"] == "degraded"
+    assert worker["live_workers"] == 0 and worker["ready_jobs"] == 1
+    assert "no worker has a heartbeat" in worker["error"]
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_heartbeat_stopped_does_not_count_as_live(client, settings):
+    from ops.models import WorkerHeartbeat
+
+    settings.WORKER_HEARTBEAT_STALE_SECONDS = 600
+    long_ago = timezone.now() - timedelta(hours=1)
+    WorkerHeartbeat.objects.create(worker_id="gone", started_at=long_ago, last_beat_at=long_ago)
+    make_job(status="READY", enqueued_at=timezone.now() - timedelta(seconds=5))
+
+    worker = client.get("/readyz").json()["checks"]["worker"]
+
+    assert worker["status"] == "degraded" and worker["live_workers"] == 0
+
+
+@pytest.mark.django_db
+def test_waiting_jobs_with_a_live_worker_are_fine(client, settings):
+    settings.WORKER_HEARTBEAT_STALE_SECONDS = 600
+    beating_worker()
+    make_job(status="READY", enqueued_at=timezone.now() - timedelta(seconds=5))
+
+    worker = client.get("/readyz").json()["checks"]["worker"]
+
+    assert worker["ok"] is True and worker["status"] == "ok" and worker["live_workers"] == 1
+
+
+@pytest.mark.django_db
+def test_no_worker_and_nothing_waiting_is_fine(client):
+    worker = client.get("/readyz").json()["checks"]["worker"]
+
+    assert worker["ok"] is True and worker["live_workers"] == 0 and worker["ready_jobs"] == 0
 
 
 @pytest.fixture
