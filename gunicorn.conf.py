@@ -27,12 +27,6 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Sync workers close each connection after one answer; only gthread workers keep it.
 keepalive = 5
-# gunicorn's defaults, said out loud: a request line of at most 4094 bytes (414 above),
-# 100 header fields of at most 8190 bytes each (431 above). With the read deadline they
-# bound what one client can make a worker read.
-limit_request_line = 4094
-limit_request_fields = 100
-limit_request_field_size = 8190
 # Workers heartbeat through a temporary file; on tmpfs a slow container disk cannot make
 # the master think a healthy worker is stuck.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -42,6 +36,7 @@ max_requests_jitter = 500
 # Twice gunicorn's defaults, above ops.request_head's limits (its defaults): gunicorn answers
 # a request over its own limits with a bare HTML page, so the limits clients meet are ours,
 # answered in the JSON error envelope. 8190 is the longest request line gunicorn allows.
+# With the read deadline they also bound what one client can make a worker read.
 limit_request_line = 8190
 limit_request_fields = 200
 limit_request_field_size = 16380
