@@ -57,6 +57,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ops import database_outage
+from ops.durable import fsync_path
 from webhooks import signatures
 from webhooks.models import Webhook, WebhookPayload
 from webhooks.payloads import decode_body
@@ -226,14 +227,6 @@ def spool_dir() -> Path:
     return Path(settings.WEBHOOK_SPOOL_DIR)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write(spooled: SpooledRequest, directory: Path | None = None) -> Path:
     """Write one request durably: temporary file, fsync, rename, fsync of the folder.
 
@@ -256,7 +249,7 @@ def write(spooled: SpooledRequest, directory: Path | None = None) -> Path:
         finally:
             os.close(fd)
         os.rename(partial, final)
-        _fsync_dir(directory)
+        fsync_path(directory)
     except OSError:
         with contextlib.suppress(OSError):
             partial.unlink()

@@ -33,6 +33,7 @@ from ops.backups.target import (
     sqlite_table_names,
     target_for,
 )
+from ops.durable import fsync_path
 
 Progress = Callable[[str], None]
 logger = logging.getLogger("ops.backups")
@@ -92,7 +93,7 @@ def _create_backup(target: DatabaseTarget, output_dir: Path | None, keep: int | 
             # Backups hold secrets (webhook secrets, token digests): readable by the owner only.
             os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             contents = (_dump_postgres if target.engine == POSTGRES else _dump_sqlite)(target, partial, progress)
-            _fsync_file(partial)
+            fsync_path(partial)
             size = partial.stat().st_size
             digest = sha256_of(partial)
             os.replace(partial, dump_path)
@@ -177,14 +178,6 @@ def _dump_sqlite(target: DatabaseTarget, partial: Path, progress: Progress) -> _
         cursor = copy.cursor()
         tables = sqlite_table_names(copy)
         return _Contents(applied_migrations(cursor, tables), count_rows(cursor, tables), tool)
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _os_error(exc: OSError, path: Path) -> BackupError:

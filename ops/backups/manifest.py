@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.backups import BackupError
+from ops.durable import fsync_path
 
 MANIFEST_SUFFIX = ".manifest.json"
 FORMAT_VERSION = 1
@@ -59,11 +60,7 @@ def write_durably(path: Path, text: str) -> None:
 
 
 def fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_path(directory)
 
 
 def locate(path: Path) -> tuple[Path, Path]:
