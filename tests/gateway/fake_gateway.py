@@ -43,6 +43,8 @@ from cryptography.x509.oid import NameOID
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.ops import servers
+
 V9 = "2026.9.6"
 V4 = "2026.4.29"
 
@@ -185,10 +187,11 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 
 def _free_port_socket() -> socket.socket:
-    """A listening socket on 127.0.0.1: port 0, or the first free one of the top thirty of
-    TEST_SERVER_PORT_BASE's hundred (the ops and webhook servers use the low ports)."""
+    """A listening socket on 127.0.0.1: port 0, or with TEST_SERVER_PORT_BASE the first free
+    one of 92-99 in this worker's hundred (tests.ops.servers.port): the ops and webhook
+    servers use the low numbers and 90, the real gateways 60-89."""
     base = os.environ.get("TEST_SERVER_PORT_BASE")
-    candidates = [int(base) + offset for offset in range(70, 100)] if base else [0]
+    candidates = [servers.port(offset) for offset in range(92, 100)] if base else [0]
     last: OSError | None = None
     for port in candidates:
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.gateway.rpc import GatewayCallError, GatewayConnection, open_connection
+from tests.ops import servers
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALLER = REPO / "scripts" / "openclaw.sh"
@@ -350,10 +351,13 @@ def candidate_ports() -> list[int]:
     gateway binds 20-30 s after it starts, long enough for an outgoing connection (to
     Postgres, Redis) to be handed a port chosen there. 18700-18779 by default (the ops
     tests use 181xx, 183xx, 186xx; 18789 is OpenClaw's own default, 18799 must stay closed);
-    with TEST_SERVER_PORT_BASE, from its hundred (60-89, clear of the ops tests' numbers).
-    Under xdist each worker takes every Nth block, so workers never try the same port."""
+    with TEST_SERVER_PORT_BASE, from 60-89 of this worker's hundred (tests.ops.servers.port),
+    clear of the ops tests' numbers and of the fake gateways' 92-99. Under xdist without it,
+    each worker takes every Nth block, so workers never try the same port."""
     base = os.environ.get("TEST_SERVER_PORT_BASE")
-    ports = [int(base) + offset for offset in range(60, 90, 5)] if base else list(range(18700, 18780, 10))
+    if base:
+        return [servers.port(offset) for offset in range(60, 90, 5)]
+    ports = list(range(18700, 18780, 10))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
     if worker.isdigit() and workers.isdigit() and int(workers) > 1:
