@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import NoReturn
 
 import pytest
 
@@ -16,14 +17,36 @@ def redis_url_for_tests() -> str | None:
     return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or None
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """A test whose service or tool is missing: skipped on a laptop, failed in CI."""
+    if STRICT_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_redis() -> str:
     url = redis_url_for_tests()
     if url is None:
-        message = "needs Redis: set REDIS_URL or TEST_REDIS_URL"
-        if STRICT_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("needs Redis: set REDIS_URL or TEST_REDIS_URL")
     return url
+
+
+def require_redis_server() -> str:
+    """The redis-server binary, for a test that starts a private Redis."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        skip_or_fail("needs redis-server to start a private Redis")
+    return binary
+
+
+def require_postgres_server() -> None:
+    """initdb and pg_ctl, for a test that starts a private Postgres cluster."""
+    from tests.ops import servers
+
+    if not servers.have_postgres_server():
+        skip_or_fail("needs initdb and pg_ctl (and a postgres user when run as root) for a private Postgres")
 
 
 @pytest.fixture
@@ -45,10 +68,7 @@ def require_postgres() -> None:
     if database_engine() != "postgresql":
         pytest.skip("runs when DATABASE_URL points at Postgres")
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        message = "needs the PostgreSQL client tools (pg_dump, pg_restore) on PATH"
-        if STRICT_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("needs the PostgreSQL client tools (pg_dump, pg_restore) on PATH")
 
 
 def require_sqlite() -> None:

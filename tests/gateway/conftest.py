@@ -14,11 +14,10 @@ gateway starts once, not once per worker.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NoReturn
 
 import pytest
 
-from tests.conftest import STRICT_SERVICES
+from tests.conftest import skip_or_fail
 from tests.gateway.real import (
     OPENCLAW_96,
     OPENCLAW_429,
@@ -75,20 +74,14 @@ def openclaw_pool(request: pytest.FixtureRequest) -> Iterator[GatewayPool]:
     pool.stop_all()
 
 
-def _skip_or_fail(message: str) -> NoReturn:
-    if STRICT_SERVICES:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def _gateway(pool: GatewayPool, version: str) -> RealGateway:
     try:
         return pool.get(version)
     except GatewayNotInstalled as error:
-        _skip_or_fail(f"needs the real OpenClaw {version}: {error}")
+        skip_or_fail(f"needs the real OpenClaw {version}: {error}")
     except ImportError as error:
         # websockets is a dev dependency; a .venv installed from an older lock lacks it
-        _skip_or_fail(f"needs the websockets package to talk to the gateway ({error}); run scripts/bootstrap.sh")
+        skip_or_fail(f"needs the websockets package to talk to the gateway ({error}); run scripts/bootstrap.sh")
     except GatewayStartError as error:
         pytest.fail(str(error), pytrace=False)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import signal
 import time
 
 import pytest
 
 from ops import probes
-from tests.conftest import STRICT_SERVICES
+from tests.conftest import require_redis_server
 from tests.ops import servers
 
 HUNG_REDIS_PORT = servers.private_service_port(18151)
@@ -94,12 +93,7 @@ def test_readyz_answers_probes_close_together_from_one_report(client, monkeypatc
 
 @pytest.fixture
 def redis_server_binary() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if STRICT_SERVICES:
-            pytest.fail("needs redis-server to start a private Redis")
-        pytest.skip("needs redis-server to start a private Redis")
-    return binary
+    return require_redis_server()
 
 
 def probe(port: int) -> tuple[float, int, dict]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import http.client
 import logging
 import random
-import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from django.test import RequestFactory
 from rest_framework.exceptions import Throttled
 
 from ops import probes, throttle
-from tests.conftest import STRICT_SERVICES, FrozenClock
+from tests.conftest import FrozenClock, require_redis_server
 from tests.ops import servers
 
 CLOSED_PORT = servers.port(18190)
@@ -304,12 +303,7 @@ def test_two_instances_sharing_redis_hold_the_limit_across_a_minute_boundary(tmp
 
 @pytest.fixture
 def redis_server_binary() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if STRICT_SERVICES:
-            pytest.fail("needs redis-server to start a private Redis")
-        pytest.skip("needs redis-server to start a private Redis")
-    return binary
+    return require_redis_server()
 
 
 @pytest.mark.django_db

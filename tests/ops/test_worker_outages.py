@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STRICT_SERVICES
+from tests.conftest import require_postgres_server
 from tests.ops import servers
 
 PRIVATE_POSTGRES_PORT = servers.private_service_port(18152)
@@ -17,11 +17,7 @@ PRIVATE_POSTGRES_PORT = servers.private_service_port(18152)
 
 @pytest.fixture
 def postgres():
-    if not servers.have_postgres_server():
-        message = "needs initdb and pg_ctl (and a postgres user when run as root) for a private Postgres"
-        if STRICT_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres_server()
     with servers.private_postgres(PRIVATE_POSTGRES_PORT) as server:
         yield server
 

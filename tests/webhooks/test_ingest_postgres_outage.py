@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STRICT_SERVICES
+from tests.conftest import require_postgres_server
 from tests.ops import servers
 
 pytestmark = pytest.mark.slow
@@ -43,11 +43,7 @@ print(board.id, Webhook.objects.create(board=board, secret={SECRET!r}).id)
 
 @pytest.fixture
 def postgres():
-    if not servers.have_postgres_server():
-        message = "needs initdb and pg_ctl (and a postgres user when run as root) for a private Postgres"
-        if STRICT_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres_server()
     with servers.private_postgres(PRIVATE_POSTGRES_PORT, durable_commits=True) as server:
         yield server
 
