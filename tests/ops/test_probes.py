@@ -241,19 +241,6 @@ def test_no_worker_and_nothing_waiting_is_fine(client):
     assert worker["ok"] is True and worker["live_workers"] == 0 and worker["ready_jobs"] == 0
 
 
-@pytest.fixture
-def extra_check():
-    names: list[str] = []
-
-    def register(name, func, **kwargs):
-        names.append(name)
-        probes.register_check(name, func, **kwargs)
-
-    yield register
-    for name in names:
-        probes.unregister_check(name)
-
-
 @pytest.mark.django_db
 def test_registered_informational_checks_show_but_do_not_fail_the_probe(client, extra_check):
     extra_check("backup", lambda: {"ok": False, "error": "No backup yet.", "last_success_at": None})

@@ -18,19 +18,6 @@ HUNG_REDIS_PORT = servers.private_service_port(18151)
 HUNG_REDIS_GUNICORN_PORT = servers.port(18113)
 
 
-@pytest.fixture
-def extra_check():
-    names = []
-
-    def register(name, func, **kwargs):
-        names.append(name)
-        probes.register_check(name, func, **kwargs)
-
-    yield register
-    for name in names:
-        probes.unregister_check(name)
-
-
 def slow_failure(seconds: float, calls: list[float]):
     def check():
         calls.append(time.monotonic())
