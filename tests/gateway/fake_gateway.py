@@ -292,9 +292,11 @@ class FakeGateway:
         sock = _free_port_socket()
         self.port = sock.getsockname()[1]
         context = self_signed_context(self._home) if self.tls else None
-        # A short open_timeout bounds how long stop() waits for a half-open connection.
+        # A short open_timeout bounds how long stop() waits for a half-open connection. Over
+        # TLS it also covers the server's side of the TLS handshake, which took more than 2 s
+        # on a busy 2-core machine in a parallel run: TLS gets more.
         self._server = serve(self._handle, sock=sock, ssl=context, ping_interval=None, close_timeout=1,
-                             open_timeout=2, max_size=32 * 1024 * 1024)
+                             open_timeout=8 if self.tls else 2, max_size=32 * 1024 * 1024)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-gateway", daemon=True)
         self._thread.start()
         return self
