@@ -34,7 +34,11 @@ def _require_chromium() -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     _require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A test's expect(...) waits for the page (a click's navigation may still be loading);
+    # a busy parallel run can take longer than Playwright's 5 s default.
+    expect.set_options(timeout=15_000)
 
     # Playwright's sync API keeps an event loop in this thread while it runs; Django's ORM
     # refuses to run beside one unless told the caller knows what it does (the test thread

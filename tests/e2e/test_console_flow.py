@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from agents.models import Agent, Board, Task
 from webhooks.models import Webhook, WebhookPayload
@@ -35,7 +36,7 @@ def move_card(page, title: str, status_label: str) -> None:
 def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(console_page):
     page = console_page
     sign_in(page)
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.shot("dashboard-empty")
 
     # A board.
@@ -46,11 +47,11 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     page.get_by_label("Name", exact=True).fill("Launch")
     page.get_by_label("Objective").fill("Ship the launch post and the changelog by Friday.")
     page.get_by_role("button", name="Create board").click()
-    assert page.get_by_role("heading", name="Launch").is_visible()
+    expect(page.get_by_role("heading", name="Launch")).to_be_visible()
     board = Board.objects.get(name="Launch")
     page.shot("board-empty")
     page.get_by_role("link", name="Edit board").click()
-    assert page.get_by_label("Require review before done").is_visible()
+    expect(page.get_by_label("Require review before done")).to_be_visible()
     page.shot("board-settings")
 
     # An agent: its token is shown once, with a copy button.
@@ -61,7 +62,7 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     page.get_by_role("button", name="Create agent").click()
     token = page.locator("#agent-token").inner_text().strip()
     assert token.startswith("mc_")
-    assert page.get_by_role("button", name="Copy").first.is_visible()
+    expect(page.get_by_role("button", name="Copy").first).to_be_visible()
     page.shot("agent-token")
     assert Agent.objects.filter(name="Scribe", board=board, is_board_lead=True).exists()
 
@@ -73,16 +74,16 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
                                check=False)
     assert heartbeat.stdout == "200", heartbeat.stderr
     page.get_by_role("link", name="Back to agents").click()
-    assert page.locator("tr", has_text="Scribe").locator(".badge.online").is_visible()
+    expect(page.locator("tr", has_text="Scribe").locator(".badge.online")).to_be_visible()
     page.shot("agents")
 
     # A task, created and started from the board.
     page.goto(f"/boards/{board.pk}/")
     page.get_by_label("Title").fill("Write the launch post")
     page.get_by_role("button", name="Create task").click()
-    assert page.locator(".task-card", has_text="Write the launch post").is_visible()
+    expect(page.locator(".task-card", has_text="Write the launch post")).to_be_visible()
     move_card(page, "Write the launch post", "In progress")
-    assert page.locator(".message.success").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
     page.shot("board-with-task")
 
     # Done needs an approval on this board: the console refuses with the rule's own sentence.
@@ -97,18 +98,18 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     page.locator("summary", has_text="Ask for approval").click()
     page.get_by_label("Why").fill("The post is written and proofread; ready to publish.")
     page.get_by_role("button", name="Request approval").click()
-    assert page.locator(".message.success").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
     page.shot("task-page")
     page.get_by_role("link", name="Approvals").first.click()
-    assert page.locator(".approval .reason", has_text="The post is written and proofread").is_visible()
+    expect(page.locator(".approval .reason", has_text="The post is written and proofread")).to_be_visible()
     page.shot("approvals-queue")
     page.get_by_role("button", name="Approve").click()
-    assert page.locator(".message.success").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
     page.shot("approvals-decided")
 
     page.goto(f"/boards/{board.pk}/")
     move_card(page, "Write the launch post", "Done")
-    assert page.locator(".message.success").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
     assert Task.objects.get(title="Write the launch post").status == "done"
     page.shot("board-task-done")
 
@@ -140,25 +141,25 @@ def test_an_operator_runs_a_task_through_the_workflow_and_watches_a_webhook(cons
     page.get_by_role("link", name="Open the webhook").click()
     for summary in page.locator("summary", has_text="Payload").all():
         summary.click()
-    assert page.get_by_text('"title": "Launch checklist"').is_visible()
-    assert page.get_by_text('"hello": "mission control"').is_visible()
-    assert page.locator(".badge.pending, .badge.delivered").first.is_visible()
-    assert page.get_by_role("button", name="Replay delivery").first.is_visible()
+    expect(page.get_by_text('"title": "Launch checklist"')).to_be_visible()
+    expect(page.get_by_text('"hello": "mission control"')).to_be_visible()
+    expect(page.locator(".badge.pending, .badge.delivered").first).to_be_visible()
+    expect(page.get_by_role("button", name="Replay delivery").first).to_be_visible()
     page.shot("webhook-payload")
 
     # Board memory: what the agents read, including the approval decision and the event.
     page.goto(f"/boards/{board.pk}/memory")
-    assert page.get_by_text("was approved by").is_visible()
+    expect(page.get_by_text("was approved by")).to_be_visible()
     page.get_by_role("textbox", name="Message").fill("Publish on Friday morning, not before.")
     page.get_by_role("button", name="Post", exact=True).click()
-    assert page.get_by_text("Publish on Friday morning, not before.").is_visible()
+    expect(page.get_by_text("Publish on Friday morning, not before.")).to_be_visible()
     page.shot("board-memory")
 
     # The rest of the console, for the record.
     page.get_by_role("link", name="Dashboard").click()
     page.shot("dashboard")
     page.get_by_role("link", name="Activity").click()
-    assert page.get_by_text("Webhook payload received").first.is_visible()
+    expect(page.get_by_text("Webhook payload received").first).to_be_visible()
     page.shot("activity")
     page.get_by_role("link", name="Operations").click()
     page.shot("operations")
@@ -242,7 +243,7 @@ def test_the_board_refreshes_itself_cheaply_when_work_arrives(console_page):
     rules.request_approval(operator, board, {"action_type": "mark_done", "task_id": str(task.pk),
                                              "lead_reasoning": "Checked on staging.", "confidence": 60})
     page.goto("/approvals/")
-    assert page.get_by_role("button", name="Approve").is_visible()
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
     page.shot("approvals-dark")
     page.goto(f"/boards/{board.pk}/tasks/{task.pk}/")
     page.shot("task-dark")

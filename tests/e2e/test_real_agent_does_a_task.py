@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from agents import identity
@@ -135,7 +136,7 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, page, api: 
     page.get_by_label("Gateway").select_option(label=gateway.name)
     assert page.get_by_label("Require an approval before done").is_checked()
     page.get_by_role("button", name="Create board").click()
-    assert page.get_by_role("heading", name="Release").is_visible()
+    expect(page.get_by_role("heading", name="Release")).to_be_visible()
     board = Board.objects.get(name="Release")
     assert board.gateway_id == gateway.pk
     page.shot("board")
@@ -154,7 +155,7 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, page, api: 
     page.get_by_label("Description").fill("A page listing what changed.")
     page.get_by_label("Assignee").select_option(label="Writer")
     page.get_by_role("button", name="Create task").click()
-    assert page.locator(".task-card", has_text="Write the release notes").is_visible()
+    expect(page.locator(".task-card", has_text="Write the release notes")).to_be_visible()
     page.shot("task-created")
     task = Task.objects.get(board=board)
     assert task.assigned_agent_id == worker.pk and task.status == Task.Status.INBOX
@@ -197,10 +198,10 @@ def scenario(real: RealGateway, model: ScriptedModel, base_url: str, page, api: 
 
     # The person approves in the console; the lead, told, finishes the task.
     page.goto("/approvals/")
-    assert page.locator(".approval .reason", has_text="The worker reported the task done").is_visible()
+    expect(page.locator(".approval .reason", has_text="The worker reported the task done")).to_be_visible()
     page.shot("approval-asked")
     page.get_by_role("button", name="Approve").click()
-    assert page.locator(".message.success").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
     approval.refresh_from_db()
     assert approval.status == Approval.Status.APPROVED
 
