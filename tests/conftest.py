@@ -178,9 +178,10 @@ def pytest_configure_node(node):
 # Work units for ``--dist loadgroup``: a test with an ``xdist_group`` mark goes with its
 # group, every other one with its module (what ``--dist loadfile`` does, so module-scoped
 # servers start once). Groups named here run first, longest first: each holds a real
-# OpenClaw gateway for minutes, and started last they would make the run wait for them
-# while the other workers sit idle. The remaining modules follow, largest first.
-FIRST_GROUPS = ("openclaw-agent", "openclaw")
+# OpenClaw gateway for minutes (2026.4 is the slower), and started last they would make the
+# run wait for them while the other workers sit idle. The remaining modules follow, largest
+# first. The gateway groups' names come from tests/gateway/conftest.py.
+FIRST_GROUPS = ("openclaw-agent", "openclaw-2026.4.29", "openclaw-2026.9.6")
 
 
 def _group_of(item: pytest.Item) -> str:

@@ -6,13 +6,16 @@ starts when a test first asks for it, together with the other version if the ses
 tests for it, and stops at the end of the session. Without the installed packages the tests
 are skipped (``scripts/openclaw.sh install``), and fail instead when ``CI=true``.
 
-Every test that uses one of them is marked ``openclaw`` and put in the xdist group
-"openclaw", so with ``pytest -n N --dist loadgroup`` they all run in one worker and each
-gateway starts once, not once per worker.
+Every test that uses one of them is marked ``openclaw`` and put in the xdist group of its
+version ("openclaw-2026.9.6", "openclaw-2026.4.29"), so with ``pytest -n N --dist loadgroup``
+each version's tests run in one worker, the two versions side by side, and each gateway
+starts once, in the one worker that needs it. Without xdist the first request starts every
+version the session wants, so they boot together.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -47,12 +50,17 @@ def versions_used_by(item: pytest.Item) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted: list[str] = []
     for item in items:
-        versions = versions_used_by(item)
+        versions = list(dict.fromkeys(versions_used_by(item)))
         if versions:
             item.add_marker(pytest.mark.openclaw)
-            item.add_marker(pytest.mark.xdist_group("openclaw"))
+            item.add_marker(pytest.mark.xdist_group(group_of_versions(versions)))
             wanted.extend(versions)
-    config.stash[WANTED_VERSIONS] = list(dict.fromkeys(wanted))
+    # Under xdist a worker runs only some groups and starts only the versions it meets.
+    config.stash[WANTED_VERSIONS] = [] if os.environ.get("PYTEST_XDIST_WORKER") else list(dict.fromkeys(wanted))
+
+
+def group_of_versions(versions: list[str]) -> str:
+    return "openclaw-" + "-".join(sorted(versions))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

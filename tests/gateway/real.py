@@ -263,9 +263,9 @@ class RealGateway:
 
 class GatewayPool:
     """The real gateways of one test session. Each version starts at most once; the first
-    request starts every version the session wants, so they boot side by side (the session
-    needs them all anyway), and returns when all have answered or failed. A failed start is
-    remembered, not retried per test."""
+    request starts every version the session wants (``wanted``), so they boot side by side,
+    and returns when all have answered or failed; a version not wanted starts when first
+    asked for. A failed start is remembered, not retried per test."""
 
     def __init__(self, wanted: Iterable[str] = VERSIONS) -> None:
         self.wanted = list(dict.fromkeys(wanted))

@@ -87,9 +87,24 @@ def test_tests_of_one_session_share_one_gateway_process(user: str, openclaw_gate
     assert openclaw_pool.starts[openclaw_gateway.version] == 1
 
 
-def test_the_version_fixtures_are_the_parametrised_ones(openclaw_96: RealGateway, openclaw_429: RealGateway,
-                                                        openclaw_pool: GatewayPool) -> None:
-    assert (openclaw_96.version, openclaw_429.version) == (OPENCLAW_96, OPENCLAW_429)
-    assert openclaw_pool.get(OPENCLAW_96) is openclaw_96
-    assert openclaw_pool.get(OPENCLAW_429) is openclaw_429
-    assert openclaw_96.port != openclaw_429.port
+VERSION_FIXTURES = {OPENCLAW_96: "openclaw_96", OPENCLAW_429: "openclaw_429"}
+
+
+def test_the_version_fixture_is_the_parametrised_one(openclaw_gateway: RealGateway, openclaw_pool: GatewayPool,
+                                                     request: pytest.FixtureRequest) -> None:
+    # One version per test, so each version's tests stay in the worker of its own group.
+    named = request.getfixturevalue(VERSION_FIXTURES[openclaw_gateway.version])
+    assert named is openclaw_gateway and named.version == openclaw_gateway.version
+    assert openclaw_pool.get(openclaw_gateway.version) is openclaw_gateway
+    # Gateways of one process (a run without xdist starts both) never share a port.
+    ports = [gateway.port for gateway in openclaw_pool.gateways.values()]
+    assert len(ports) == len(set(ports))
+
+
+def test_each_versions_group_is_scheduled_first() -> None:
+    # A group missing from FIRST_GROUPS would start last and make the run wait for its gateway.
+    from tests.conftest import FIRST_GROUPS
+    from tests.gateway.conftest import group_of_versions
+    from tests.gateway.real import VERSIONS
+
+    assert {group_of_versions([version]) for version in VERSIONS} <= set(FIRST_GROUPS)

@@ -22,7 +22,8 @@ from tests.agents.agent_client import agent_client
 from tests.gateway.real import RealGateway
 from tests.webhooks.conftest import make_retries_due, run_worker
 
-pytestmark = [pytest.mark.django_db, pytest.mark.openclaw, pytest.mark.xdist_group("openclaw")]
+# Marked openclaw and grouped by version in tests/gateway/conftest.py.
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)
