@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from agents import access, rules
 from agents.api.base import AGENT_READ_NOTE, AgentReadableView, board_for_caller
-from agents.api.snapshot import MAX_TASKS_PAGE, BoardSnapshotSerializer, board_snapshot, tasks_page
+from agents.api.snapshot import (
+    MAX_TASKS_OFFSET,
+    MAX_TASKS_PAGE,
+    BoardSnapshotSerializer,
+    board_snapshot,
+    tasks_page,
+)
 from agents.http import PersonOrAgentRequest, PersonRequest
 from agents.serializers import BoardSerializer, BoardUpdateSerializer, BoardWriteSerializer
 from missioncontrol.api.schema import NO_CONTENT, error_responses
@@ -60,9 +65,11 @@ class BoardSnapshotView(AgentReadableView):
                    summary="The board with all its tasks, agents and pending approvals",
                    description=AGENT_READ_NOTE,
                    parameters=[
-                       OpenApiParameter("limit", OpenApiTypes.INT, description=(
-                           f"Tasks per page, 1 to {MAX_TASKS_PAGE}, newest first; without it, every task.")),
-                       OpenApiParameter("offset", OpenApiTypes.INT, description="Tasks to skip before the page."),
+                       OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_TASKS_PAGE},
+                                        description=(f"Tasks per page, 1 to {MAX_TASKS_PAGE}, newest first; "
+                                                     "without it, every task.")),
+                       OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_TASKS_OFFSET},
+                                        description="Tasks to skip before the page."),
                    ],
                    responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404, 422, 429)})
     def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
