@@ -11,6 +11,7 @@ minute of one core.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -86,18 +87,22 @@ def keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@functools.cache
+def openapi_document() -> str:
+    """The API's OpenAPI document as JSON text, generated once per process (seconds of work)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    return json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str)
+
+
 @pytest.fixture
 def api_schema(cast, request, keep_the_test_connection):
     # schemathesis 4.32 renames the test item after each operation through ``_nodeid``,
     # which pytest 9 no longer has; giving it one keeps pytest's own id untouched.
     request.node._nodeid = request.node.nodeid
-    from drf_spectacular.generators import SchemaGenerator
-
     from missioncontrol.wsgi import application
 
-    document = SchemaGenerator().get_schema(request=None, public=True)
-    document = json.loads(json.dumps(document, default=str))
-    schema = schemathesis.openapi.from_dict(document)
+    schema = schemathesis.openapi.from_dict(json.loads(openapi_document()))
     schema.app = application
     # The budget (about 40 s of one core on the CI machine, 2,700 calls): the coverage phase
     # in its negative mode only (each field's wrong types and out-of-range values, methods
@@ -116,7 +121,13 @@ def api_schema(cast, request, keep_the_test_connection):
     return schema
 
 
-schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=r"^/api/v1/")
+# Two halves of about the same time, two tests in two xdist groups, so they run on two
+# workers side by side: the people's routes of one board (webhook ingest among them), and
+# everything else under /api/v1/ (the agent API, organizations' agents, gateways, tags...).
+BOARD_ROUTES = r"^/api/v1/boards/"
+board_schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=BOARD_ROUTES)
+other_schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=r"^/api/v1/").exclude(
+    path_regex=BOARD_ROUTES)
 
 
 # Checks that are wrong for one operation, and why. Everything else runs every check.
@@ -163,13 +174,27 @@ def caller_headers(cast, operation) -> dict[str, str]:
     return dict(cast["agents"]["agent-worker"])
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None,
-          suppress_health_check=list(HealthCheck))
-def test_every_operation_answers_as_its_schema_says(case, cast):
+def call_and_validate(case, cast) -> None:
     from django.db import transaction
 
     with transaction.atomic():
         case.call_and_validate(headers=caller_headers(cast, case.operation),
                                excluded_checks=excluded_checks(case.operation))
         transaction.set_rollback(True)
+
+
+BOUNDED = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.xdist_group("schema-boards")
+@board_schema.parametrize()
+@BOUNDED
+def test_every_board_operation_answers_as_its_schema_says(case, cast):
+    call_and_validate(case, cast)
+
+
+@pytest.mark.xdist_group("schema-others")
+@other_schema.parametrize()
+@BOUNDED
+def test_every_other_operation_answers_as_its_schema_says(case, cast):
+    call_and_validate(case, cast)
