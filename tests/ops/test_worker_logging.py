@@ -18,9 +18,8 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 @pytest.fixture
 def worker_env(tmp_path):
-    env = servers.clean_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}", "DB_AUTO_MIGRATE": "false"})
-    run(["migrate", "--no-input", "-v", "0"], env)
-    return env
+    database = servers.migrated_sqlite(tmp_path / "worker.sqlite3")
+    return servers.clean_env({"DATABASE_URL": f"sqlite:///{database}", "DB_AUTO_MIGRATE": "false"})
 
 
 def run_two_jobs(env: dict[str, str], log_level: str, *worker_args: str) -> str:
