@@ -31,7 +31,7 @@ from agents.models import (
     TaskComment,
     User,
 )
-from agents.queries import load_task_relations
+from agents.queries import TaskRow, load_task_relations
 from missioncontrol.api.serializers import StrictSerializer
 
 ORGANIZATION_HELP = "Needed only when you belong to several organizations."
@@ -65,13 +65,13 @@ class TagWriteSerializer(TagUpdateSerializer):
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def _dependencies(task: Task) -> list[tuple[UUID, str]]:
+def _dependencies(task: Task | TaskRow) -> list[tuple[UUID, str]]:
     if not hasattr(task, "loaded_dependencies"):
         load_task_relations([task])
     return task.loaded_dependencies
 
 
-def _tags(task: Task) -> list[Tag]:
+def _tags(task: Task | TaskRow) -> list[Tag]:
     if not hasattr(task, "loaded_tags"):
         load_task_relations([task])
     return task.loaded_tags
@@ -93,7 +93,9 @@ def _datetime_text(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, as DRF's DateTimeField writes it (TIME_ZONE is UTC)."""
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
+    if value.tzinfo is not UTC:  # the database's values already are (a snapshot formats 40,000)
+        value = value.astimezone(UTC)
+    text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -123,7 +125,7 @@ class TaskSerializer(serializers.ModelSerializer):
                   "blocked_by_task_ids", "is_blocked", "tag_ids", "tags"]
         read_only_fields = fields
 
-    def to_representation(self, task: Task) -> dict[str, Any]:
+    def to_representation(self, task: Task | TaskRow) -> dict[str, Any]:
         dependencies = _dependencies(task)
         blocked_by = [str(dep_id) for dep_id, status in dependencies if status != Task.Status.DONE]
         tags = _tags(task)

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from agents.models import Agent, Approval, ApprovalTask, Board, Task
-from agents.queries import approval_queryset, load_task_relations
+from agents.queries import TaskRow, approval_queryset, load_task_relations
 from agents.serializers import AgentSerializer, ApprovalSerializer, BoardSerializer, TaskSerializer
 
 
@@ -32,9 +32,8 @@ class SnapshotTaskSerializer(TaskSerializer):
         fields = [*TaskSerializer.Meta.fields, "assignee_name", "approvals_count", "pending_approvals_count"]
         read_only_fields = fields
 
-    def to_representation(self, task: Task) -> dict[str, Any]:
-        return {**super().to_representation(task), "assignee_name": getattr(task, "assignee_name", None),  # from the query's annotation
-
+    def to_representation(self, task: Task | TaskRow) -> dict[str, Any]:
+        return {**super().to_representation(task), "assignee_name": getattr(task, "assignee_name", None),
                 "approvals_count": task.approvals_count,
                 "pending_approvals_count": task.pending_approvals_count}
 
@@ -74,14 +73,14 @@ def tasks_page(request: Request) -> tuple[int | None, int]:
 
 def board_snapshot(board: Board, *, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
     ordered = (Task.objects.filter(board=board).annotate(assignee_name=F("assigned_agent__name"))
-               .order_by("-created_at", "id"))
+               .order_by("-created_at", "id").values_list(*TaskRow.COLUMNS))
     links = ApprovalTask.objects.filter(task__board=board)
     if limit is None and not offset:
-        tasks = list(ordered)
+        tasks = [TaskRow(values) for values in ordered]
         total = len(tasks)
         load_task_relations(tasks, board=board)
     else:
-        tasks = list(ordered[offset:None if limit is None else offset + limit])
+        tasks = [TaskRow(values) for values in ordered[offset:None if limit is None else offset + limit]]
         total = Task.objects.filter(board=board).count()
         load_task_relations(tasks)
         links = links.filter(task_id__in=[task.id for task in tasks])

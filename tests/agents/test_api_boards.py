@@ -191,3 +191,45 @@ def test_an_agent_reads_a_page_of_its_board_snapshot(as_agent, lead, board):
         make_task(board, f"Task {n}")
     body = as_agent(lead).get(f"/api/v1/boards/{board.pk}/snapshot?limit=1").json()
     assert len(body["tasks"]) == 1 and body["tasks_total"] == 3
+
+
+def test_the_snapshot_writes_each_task_as_the_task_serializer_writes_the_model(client_for, member, owner, board, lead):
+    """The snapshot reads tasks as plain rows (agents.queries.TaskRow); each must come out
+    exactly as SnapshotTaskSerializer writes the model instance, relations included."""
+    from datetime import UTC, datetime, timedelta
+
+    from agents.api.snapshot import SnapshotTaskSerializer
+    from agents.models import ApprovalTask, Tag, TaskDependency
+
+    org = board.organization
+    red, blue = (Tag.objects.create(organization=org, name=name, slug=name.lower(), color=color)
+                 for name, color in (("Red", "ff0000"), ("Blue", "0000ff")))
+    done = make_task(board, "Done first", status="done")
+    open_one = make_task(board, "Still open")
+    rich = make_task(board, "Rich", description="All the fields", status="in_progress", priority="urgent",
+                     assigned_agent=lead, created_by_user=owner,
+                     due_at=datetime(2027, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+                     in_progress_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC) - timedelta(microseconds=1))
+    rich.tags.set([red, blue])
+    TaskDependency.objects.create(task=rich, depends_on=done)
+    TaskDependency.objects.create(task=rich, depends_on=open_one)
+    pending_approval(board, rich, status="approved")
+    pending_approval(board, rich)
+
+    for query in ("", "?limit=2&offset=1"):
+        body = client_for(member).get(f"/api/v1/boards/{board.pk}/snapshot{query}").json()
+        assert body["tasks"], query
+        for written in body["tasks"]:
+            task = Task.objects.get(pk=written["id"])
+            task.assignee_name = task.assigned_agent.name if task.assigned_agent else None
+            links = ApprovalTask.objects.filter(task=task)
+            task.approvals_count = links.count()
+            task.pending_approvals_count = links.filter(is_pending=True).count()
+            assert written == SnapshotTaskSerializer(task).data, written["title"]
+    rich_written = next(t for t in client_for(member).get(f"/api/v1/boards/{board.pk}/snapshot").json()["tasks"]
+                        if t["title"] == "Rich")
+    assert rich_written["due_at"] == "2027-01-02T03:04:05.678000Z"
+    assert rich_written["blocked_by_task_ids"] == [str(open_one.pk)] and rich_written["is_blocked"] is True
+    assert [tag["name"] for tag in rich_written["tags"]] == ["Blue", "Red"]
+    assert (rich_written["approvals_count"], rich_written["pending_approvals_count"]) == (2, 1)
+    assert rich_written["assignee_name"] == lead.name
