@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -24,6 +25,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    CustomFieldDefinition,
     Tag,
     Task,
     TaskDependency,
@@ -84,6 +86,12 @@ def load_task_relations[T: Task](tasks: list[T], board: Board | None = None) -> 
 
 
 
+def custom_field_queryset(queryset: QuerySet[CustomFieldDefinition] | None = None) -> QuerySet[CustomFieldDefinition]:
+    """Definitions with their board ids loaded in one more query, whatever their number."""
+    queryset = CustomFieldDefinition.objects.all() if queryset is None else queryset
+    return queryset.prefetch_related(Prefetch("boards", queryset=Board.objects.only("id").order_by("name", "id")))
+
+
 def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Approval]:
     queryset = Approval.objects.all() if queryset is None else queryset
     links = ApprovalTask.objects.select_related("task").only("id", "approval_id", "task_id", "task__title").order_by("id")
@@ -116,3 +124,39 @@ def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
     elif unassigned is False:
         tasks = tasks.filter(assigned_agent__isnull=False)
     return tasks
+
+
+def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> Any:
+    """What a person typed to filter by ``definition``, as the value tasks store; ValueError
+    with a sentence when it cannot be one."""
+    kind = CustomFieldDefinition.FieldType
+    text = text.strip()
+    if not text:
+        raise ValueError(f"Type a value of {definition.label} to filter by.")
+    if definition.field_type == kind.NUMBER:
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"{definition.label} is a number: type one, like 3 or 2.5.") from None
+    if definition.field_type == kind.BOOLEAN:
+        words = {"true": True, "yes": True, "false": False, "no": False}
+        if text.lower() not in words:
+            raise ValueError(f"{definition.label} is yes or no.")
+        return words[text.lower()]
+    return text
+
+
+def filter_by_custom_field(tasks: QuerySet[Task], definition: CustomFieldDefinition, value: Any) -> QuerySet[Task]:
+    """Tasks whose value of ``definition`` is ``value``; for a text field, contains it (case ignored)."""
+    kind = CustomFieldDefinition.FieldType
+    if definition.field_type in (kind.NUMBER, kind.BOOLEAN):
+        # Compared as JSON, so 3 finds 3 and 3.0, and true is not the text "true".
+        return tasks.alias(custom_value=KeyTransform(definition.field_key, "custom_field_values")).filter(
+            custom_value=value)
+    tasks = tasks.alias(custom_text=KeyTextTransform(definition.field_key, "custom_field_values"))
+    if definition.field_type == kind.TEXT:
+        return tasks.filter(custom_text__icontains=value)
+    return tasks.filter(custom_text=value)
