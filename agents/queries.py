@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -89,7 +88,7 @@ def load_task_relations[T: Task](tasks: list[T], board: Board | None = None) -> 
 def custom_field_queryset(queryset: QuerySet[CustomFieldDefinition] | None = None) -> QuerySet[CustomFieldDefinition]:
     """Definitions with their board ids loaded in one more query, whatever their number."""
     queryset = CustomFieldDefinition.objects.all() if queryset is None else queryset
-    return queryset.prefetch_related(Prefetch("boards", queryset=Board.objects.only("id").order_by("name", "id")))
+    return queryset.prefetch_related(Prefetch("boards", queryset=Board.objects.only("id", "name").order_by("name", "id")))
 
 
 def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Approval]:
@@ -150,13 +149,12 @@ def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> A
 
 
 def filter_by_custom_field(tasks: QuerySet[Task], definition: CustomFieldDefinition, value: Any) -> QuerySet[Task]:
-    """Tasks whose value of ``definition`` is ``value``; for a text field, contains it (case ignored)."""
-    kind = CustomFieldDefinition.FieldType
-    if definition.field_type in (kind.NUMBER, kind.BOOLEAN):
-        # Compared as JSON, so 3 finds 3 and 3.0, and true is not the text "true".
-        return tasks.alias(custom_value=KeyTransform(definition.field_key, "custom_field_values")).filter(
-            custom_value=value)
-    tasks = tasks.alias(custom_text=KeyTextTransform(definition.field_key, "custom_field_values"))
-    if definition.field_type == kind.TEXT:
-        return tasks.filter(custom_text__icontains=value)
-    return tasks.filter(custom_text=value)
+    """Tasks whose value of ``definition`` is ``value``; for a text field, contains it (case ignored).
+
+    The lookup always ends in an explicit lookup name, so a key that is itself the name of a
+    lookup (``contains``) is still read as a key; keys never hold ``__`` (``agents.rules.fields``)."""
+    path = f"custom_field_values__{definition.field_key}"
+    if definition.field_type == CustomFieldDefinition.FieldType.TEXT:
+        return tasks.filter(**{f"{path}__icontains": value})
+    # Compared as JSON: 3 finds 3 and 3.0, and true is not the text "true".
+    return tasks.filter(**{f"{path}__exact": value})
