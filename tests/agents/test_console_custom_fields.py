@@ -178,7 +178,7 @@ def test_the_filter_ignores_a_field_of_another_board(client, member, org, board)
 
     html = client.get(reverse("console:board", args=[board.pk]), {"field": "stage", "value": "x"}).content.decode()
 
-    assert "Here" in html and "Filter by" not in html
+    assert "Here" in html and "Filter by a custom field" not in html
 
 
 def test_console_changes_write_the_same_events_as_the_api(client, admin_user, org, board):
