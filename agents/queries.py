@@ -104,11 +104,18 @@ TASK_FILTERS = [
                      description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
     OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
     OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),
+    OpenApiParameter("custom_field", OpenApiTypes.STR, description=(
+        "A custom field key of the board: only tasks whose value of it is custom_field_value (for a text field: "
+        "contains it, case ignored). Unknown keys are 422.")),
+    OpenApiParameter("custom_field_value", OpenApiTypes.STR, description=(
+        "The value custom_field must have, as text: 3 or 2.5 for a number, true or false for a boolean, "
+        "YYYY-MM-DD for a date.")),
 ]
 
 
-def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
-    """The task list filters shared by people's and agents' routes."""
+def filter_tasks(request: Request, tasks: QuerySet[Task], board: Board | None = None) -> QuerySet[Task]:
+    """The task list filters shared by people's and agents' routes (the custom field filter
+    needs the ``board`` whose fields it names)."""
     statuses = query_choices(request, "status", Task.Status.values)
     if statuses:
         tasks = tasks.filter(status__in=statuses)
@@ -122,7 +129,28 @@ def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
         tasks = tasks.filter(assigned_agent__isnull=True)
     elif unassigned is False:
         tasks = tasks.filter(assigned_agent__isnull=False)
+    if board is not None:
+        tasks = _filter_by_custom_field_query(request, tasks, board)
     return tasks
+
+
+def _filter_by_custom_field_query(request: Request, tasks: QuerySet[Task], board: Board) -> QuerySet[Task]:
+    key = request.query_params.get("custom_field")
+    text = request.query_params.get("custom_field_value")
+    if key is None and text is None:
+        return tasks
+    if key is None:
+        raise ValidationError({"custom_field": ["Name the custom field that custom_field_value is for."]})
+    if not (text or "").strip():
+        raise ValidationError({"custom_field_value": ["Give custom_field_value, the value to look for."]})
+    definition = board.custom_fields.filter(field_key=key).first()
+    if definition is None:
+        raise ValidationError({"custom_field": [f"This board has no custom field {key}."]})
+    try:
+        value = custom_field_filter_value(definition, text or "")
+    except ValueError as exc:
+        raise ValidationError({"custom_field_value": [str(exc)]}) from None
+    return filter_by_custom_field(tasks, definition, value)
 
 
 def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> Any:

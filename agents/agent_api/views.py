@@ -346,8 +346,9 @@ class TaskListView(AgentAPIView):
         "agent_list_tasks", BOARD_ROLES,
         summary="Tasks of your board, filtered by status and assignee",
         description="A page of tasks, newest first. Filters: status (one or a comma list of inbox, in_progress, "
-                    "review, done), assigned_agent_id, unassigned=true. Each task shows is_blocked and "
-                    "blocked_by_task_ids: a blocked task cannot be taken or assigned.",
+                    "review, done), assigned_agent_id, unassigned=true, custom_field with custom_field_value (a "
+                    "custom field key of the board and the value to look for). Each task shows is_blocked and "
+                    "blocked_by_task_ids: a blocked task cannot be taken or assigned, and its custom_field_values.",
         intent="list_board_tasks",
         when_to_use=["Each heartbeat: your own open tasks (assigned_agent_id=<your id>&status=in_progress,review).",
                      "Finding work to take: status=inbox&unassigned=true.",
@@ -368,7 +369,7 @@ class TaskListView(AgentAPIView):
     )
     def get(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        tasks = filter_tasks(request, Task.objects.filter(board=board)).order_by("-created_at", "id")
+        tasks = filter_tasks(request, Task.objects.filter(board=board), board).order_by("-created_at", "id")
         return self.envelope(tasks, TaskSerializer)
 
     @agent_operation(

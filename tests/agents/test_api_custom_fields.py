@@ -194,6 +194,11 @@ def test_the_user_lists_of_fields_and_tasks_cost_the_same_with_3_or_30(admin, or
         fields = admin.get("/api/v1/custom-fields").json()
     with django_assert_max_num_queries(7):
         tasks = admin.get(f"/api/v1/boards/{board.pk}/tasks").json()
+    # One more for the field the filter names.
+    with django_assert_max_num_queries(8):
+        filtered = admin.get(f"/api/v1/boards/{board.pk}/tasks",
+                             {"custom_field": "field_0", "custom_field_value": "1"}).json()
+    assert [item["title"] for item in filtered["items"]] == ["Task 1"]
 
     assert fields["total"] == size and all(len(f["board_ids"]) == 3 for f in fields["items"])
     assert tasks["total"] == size and all(len(t["custom_field_values"]) == size for t in tasks["items"])
@@ -207,3 +212,27 @@ def test_an_owner_manages_fields_as_an_admin_does(client_for, owner, org, board)
     url = f"/api/v1/custom-fields/{created.json()['id']}"
     assert client.patch(url, {"required": True}, format="json").json()["required"] is True
     assert client.delete(url).status_code == 204
+
+
+def test_both_task_lists_filter_by_a_custom_field_value(admin, org, board, worker):
+    field(org, "stage", "select", boards=[board], options=["Alpha", "Beta"])
+    field(org, "points", "number", boards=[board])
+    field(org, "elsewhere", boards=[make_board(org, "Elsewhere")])
+    make_task(board, "In alpha", custom_field_values={"stage": "Alpha", "points": 3})
+    make_task(board, "In beta", custom_field_values={"stage": "Beta", "points": 3.0})
+    make_task(board, "Plain")
+    people, agents = f"/api/v1/boards/{board.pk}/tasks", f"/api/v1/agent/boards/{board.pk}/tasks"
+
+    for client, url in ((admin, people), (agent_client(mint_token(worker)), agents)):
+        def titles(params, client=client, url=url):
+            return sorted(item["title"] for item in client.get(url, params).json()["items"])
+
+        assert titles({"custom_field": "stage", "custom_field_value": "Beta"}) == ["In beta"]
+        assert titles({"custom_field": "points", "custom_field_value": "3"}) == ["In alpha", "In beta"]
+        assert titles({"custom_field": "stage", "custom_field_value": "Beta", "status": "done"}) == []
+        unknown = assert_refused(client.get(url, {"custom_field": "elsewhere", "custom_field_value": "x"}), 422)
+        assert unknown["detail"]["custom_field"] == ["This board has no custom field elsewhere."]
+        not_a_number = assert_refused(client.get(url, {"custom_field": "points", "custom_field_value": "x"}), 422)
+        assert "number" in not_a_number["detail"]["custom_field_value"][0]
+        assert_refused(client.get(url, {"custom_field_value": "Beta"}), 422)
+        assert_refused(client.get(url, {"custom_field": "stage"}), 422)
