@@ -259,6 +259,8 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_se
         _save_relations(task, changes)
         data = {"status": task.status, "title": task.title,
                 "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None}
+        if task.custom_field_values:
+            data["custom_field_keys"] = sorted(task.custom_field_values)
         activity.record("task.created", actor=actor, task=task, board=board, message=f"Created {task.title}",
                         data={**data, **_priority_note(task, priority_sent)})
         events.task_created(actor, task)

@@ -317,6 +317,9 @@ def test_a_lead_sets_values_when_it_creates_and_edits_tasks(lead, org, board):
     task = rules.create_task(lead, board, {"title": "T", "custom_field_values": {"points": 3}})
     rules.update_task(lead, task, {"custom_field_values": {"points": 5}})
 
+    created = ActivityEvent.objects.get(event_type="task.created")
+    assert created.actor_agent_id == lead.pk and created.data["custom_field_keys"] == ["points"]
+
     assert Task.objects.get(pk=task.pk).custom_field_values == {"points": 5}
 
 
