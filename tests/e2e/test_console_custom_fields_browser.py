@@ -4,6 +4,7 @@ change the value on the task page, and filter the board by it."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from agents.models import CustomFieldDefinition, Task
 from tests.conftest import make_board
@@ -30,8 +31,8 @@ def test_an_operator_defines_a_field_sets_it_on_tasks_and_filters_the_board(cons
     page.get_by_label("Required").check()
     page.get_by_label("Launch").check()
     page.get_by_role("button", name="Create custom field").click()
-    assert page.locator(".message.success").is_visible()
-    assert page.locator("td", has_text="Draft, Review, Published").is_visible()
+    expect(page.locator(".message.success")).to_be_visible()
+    expect(page.locator("td", has_text="Draft, Review, Published")).to_be_visible()
     page.shot("custom-fields")
     assert list(CustomFieldDefinition.objects.get().boards.all()) == [board]
 
@@ -40,21 +41,22 @@ def test_an_operator_defines_a_field_sets_it_on_tasks_and_filters_the_board(cons
     page.get_by_label("Title").fill("Write the launch post")
     page.get_by_label("Stage").select_option(label="Draft")
     page.get_by_role("button", name="Create task").click()
-    assert page.locator(".task-card", has_text="Write the launch post").is_visible()
+    expect(page.locator(".task-card", has_text="Write the launch post")).to_be_visible()
     page.locator("summary", has_text="New task").click()  # folded once the board has a task
     page.get_by_label("Title").fill("Plan the webinar")
     page.get_by_label("Stage").select_option(label="Review")
     page.get_by_role("button", name="Create task").click()
+    expect(page.locator(".task-card", has_text="Plan the webinar")).to_be_visible()
     assert Task.objects.get(title="Write the launch post").custom_field_values == {"stage": "Draft"}
     page.shot("board-with-fields")
 
     # The task page shows and changes it.
     page.get_by_role("link", name="Write the launch post").click()
-    assert page.locator("#custom-fields dd", has_text="Draft").is_visible()
+    expect(page.locator("#custom-fields dd", has_text="Draft")).to_be_visible()
     page.locator("summary", has_text="Change custom fields").click()
     page.locator("#custom-fields").get_by_label("Stage").select_option(label="Published")
     page.locator("#custom-fields").get_by_role("button", name="Save").click()
-    assert page.locator(".message.success", has_text="Custom fields saved.").is_visible()
+    expect(page.locator(".message.success", has_text="Custom fields saved.")).to_be_visible()
     assert Task.objects.get(title="Write the launch post").custom_field_values == {"stage": "Published"}
     page.shot("task-with-fields")
 
@@ -63,7 +65,7 @@ def test_an_operator_defines_a_field_sets_it_on_tasks_and_filters_the_board(cons
     page.get_by_label("Custom field", exact=True).select_option(label="Stage")
     page.get_by_label("Value").fill("Review")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_role("heading", name="Stage: Review").is_visible()
-    assert page.get_by_role("link", name="Plan the webinar").is_visible()
-    assert page.get_by_role("link", name="Write the launch post").count() == 0
+    expect(page.get_by_role("heading", name="Stage: Review")).to_be_visible()
+    expect(page.get_by_role("link", name="Plan the webinar")).to_be_visible()
+    expect(page.get_by_role("link", name="Write the launch post")).to_have_count(0)
     page.shot("board-filtered")
