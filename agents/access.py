@@ -3,7 +3,7 @@
 People reach the objects of the organizations they are members of; anything else is
 404 (its existence is not revealed). Every member works on the boards: tasks, comments,
 board memory and approvals (``agents.rules``). Owners and admins also create and change
-boards, gateways, agents and tags (403 ``admin_required`` for a member who tries). Board
+boards, gateways, agents, tags and custom fields (403 ``admin_required`` for a member who tries). Board
 agents reach their own board; the main agent reaches the boards of its organization.
 """
 
@@ -14,7 +14,17 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from agents.models import ActivityEvent, Agent, Board, Gateway, Membership, Organization, Tag, User
+from agents.models import (
+    ActivityEvent,
+    Agent,
+    Board,
+    CustomFieldDefinition,
+    Gateway,
+    Membership,
+    Organization,
+    Tag,
+    User,
+)
 from agents.refusals import RuleViolation
 from missioncontrol.lookups import first_or_none, get_or_404
 
@@ -62,10 +72,10 @@ def require_admin(user: User, org: Organization | uuid.UUID | str) -> None:
 
 
 # The objects that belong to an organization directly.
-type Owned = Board | Gateway | Agent | Tag
+type Owned = Board | Gateway | Agent | Tag | CustomFieldDefinition
 
 
-def _visible[M: (Board, Gateway, Agent, Tag)](model: type[M], user: User) -> QuerySet[M]:
+def _visible[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition)](model: type[M], user: User) -> QuerySet[M]:
     if not getattr(user, "is_authenticated", False):
         return model._default_manager.none()
     return model._default_manager.filter(organization__memberships__user_id=user.pk)
@@ -87,7 +97,11 @@ def visible_tags(user: User) -> QuerySet[Tag]:
     return _visible(Tag, user)
 
 
-def _get_for[M: (Board, Gateway, Agent, Tag)](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
+def visible_custom_fields(user: User) -> QuerySet[CustomFieldDefinition]:
+    return _visible(CustomFieldDefinition, user)
+
+
+def _get_for[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition)](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
     obj = get_or_404(queryset, object_id)
     if admin:
         require_admin(user, obj.organization_id)
@@ -109,6 +123,10 @@ def get_agent_for(user: User, agent_id: Any, *, admin: bool = False) -> Agent:
 
 def get_tag_for(user: User, tag_id: Any, *, admin: bool = False) -> Tag:
     return _get_for(visible_tags(user), user, tag_id, admin)
+
+
+def get_custom_field_for(user: User, field_id: Any, *, admin: bool = False) -> CustomFieldDefinition:
+    return _get_for(visible_custom_fields(user), user, field_id, admin)
 
 
 def boards_for_agent(agent: Agent) -> QuerySet[Board]:

@@ -114,6 +114,18 @@ class TagAdmin(DomainAdmin):
     search_fields = ("name", "slug")
 
 
+@admin.register(models.CustomFieldDefinition)
+class CustomFieldDefinitionAdmin(DomainAdmin):
+    list_display = ("label", "field_key", "field_type", "required", "organization")
+    list_filter = ("field_type", "required")
+    list_select_related = ("organization",)
+    search_fields = ("label", "field_key")
+    filter_horizontal = ("boards",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deleting also removes its values from tasks (agents.rules.delete_custom_field)
+
+
 @admin.register(models.Task)
 class TaskAdmin(DomainAdmin):
     list_display = ("title", "board", "status", "priority", "assigned_agent", "updated_at")

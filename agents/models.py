@@ -272,6 +272,45 @@ class Tag(models.Model):
         return self.name
 
 
+class CustomFieldDefinition(models.Model):
+    """A typed field an organization adds to the tasks of the boards it is attached to.
+
+    Tasks keep their values in ``Task.custom_field_values`` under ``field_key``; what a
+    value may be is checked by ``agents.rules.fields``. The key and the type are fixed once
+    the field exists, so stored values never change meaning."""
+
+    class FieldType(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        SELECT = "select", "Choice from a list"
+        BOOLEAN = "boolean", "Yes or no"
+        URL = "url", "Link (URL)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="custom_fields")
+    field_key = models.CharField(max_length=64)
+    label = models.CharField(max_length=200)
+    field_type = models.CharField(max_length=16, choices=FieldType.choices, default=FieldType.TEXT)
+    required = models.BooleanField(default=False)
+    # The choices of a select field, in the order people see them; empty for other types.
+    options = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, default="")
+    boards = models.ManyToManyField(Board, related_name="custom_fields", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "field_key"], name="custom_field_key_unique_in_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "label"])]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Task(models.Model):
     class Status(models.TextChoices):
         INBOX = "inbox", "Inbox"
@@ -308,6 +347,8 @@ class Task(models.Model):
     depends_on = models.ManyToManyField("self", symmetrical=False, through="TaskDependency",
                                         related_name="dependents", blank=True)
     tags = models.ManyToManyField(Tag, related_name="tasks", blank=True)
+    # Values of the board's custom fields by field key (``agents.rules.fields`` checks them).
+    custom_field_values = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

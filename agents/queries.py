@@ -25,6 +25,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    CustomFieldDefinition,
     Tag,
     Task,
     TaskDependency,
@@ -60,7 +61,8 @@ class TaskRow:
     second). The serializers read it as they read a ``Task``."""
 
     COLUMNS = ("id", "board_id", "title", "description", "status", "priority", "due_at", "in_progress_at",
-               "assigned_agent_id", "created_by_user_id", "created_at", "updated_at", "assignee_name")
+               "assigned_agent_id", "created_by_user_id", "created_at", "updated_at", "custom_field_values",
+               "assignee_name")
     __slots__ = (*COLUMNS, "loaded_dependencies", "loaded_tags", "approvals_count", "pending_approvals_count")
 
     id: UUID
@@ -75,6 +77,7 @@ class TaskRow:
     created_by_user_id: UUID | None
     created_at: datetime
     updated_at: datetime
+    custom_field_values: dict[str, Any]
     assignee_name: str | None
     loaded_dependencies: list[tuple[UUID, str]]
     loaded_tags: list[Tag]
@@ -85,7 +88,7 @@ class TaskRow:
         # One unpacking in the order of COLUMNS (a loop of setattr costs twice as much).
         (self.id, self.board_id, self.title, self.description, self.status, self.priority, self.due_at,
          self.in_progress_at, self.assigned_agent_id, self.created_by_user_id, self.created_at, self.updated_at,
-         self.assignee_name) = values
+         self.custom_field_values, self.assignee_name) = values
 
 
 def load_task_relations[T: Task | TaskRow](tasks: list[T], board: Board | None = None) -> list[T]:
@@ -119,6 +122,12 @@ def load_task_relations[T: Task | TaskRow](tasks: list[T], board: Board | None =
 
 
 
+def custom_field_queryset(queryset: QuerySet[CustomFieldDefinition] | None = None) -> QuerySet[CustomFieldDefinition]:
+    """Definitions with their board ids loaded in one more query, whatever their number."""
+    queryset = CustomFieldDefinition.objects.all() if queryset is None else queryset
+    return queryset.prefetch_related(Prefetch("boards", queryset=Board.objects.only("id", "name").order_by("name", "id")))
+
+
 def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Approval]:
     queryset = Approval.objects.all() if queryset is None else queryset
     links = ApprovalTask.objects.select_related("task").only("id", "approval_id", "task_id", "task__title").order_by("id")
@@ -132,11 +141,18 @@ TASK_FILTERS = [
                      description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
     OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
     OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),
+    OpenApiParameter("custom_field", OpenApiTypes.STR, description=(
+        "A custom field key of the board: only tasks whose value of it is custom_field_value (for a text field: "
+        "contains it, case ignored). Unknown keys are 422.")),
+    OpenApiParameter("custom_field_value", OpenApiTypes.STR, description=(
+        "The value custom_field must have, as text: 3 or 2.5 for a number, true or false for a boolean, "
+        "YYYY-MM-DD for a date.")),
 ]
 
 
-def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
-    """The task list filters shared by people's and agents' routes."""
+def filter_tasks(request: Request, tasks: QuerySet[Task], board: Board | None = None) -> QuerySet[Task]:
+    """The task list filters shared by people's and agents' routes (the custom field filter
+    needs the ``board`` whose fields it names)."""
     statuses = query_choices(request, "status", Task.Status.values)
     if statuses:
         tasks = tasks.filter(status__in=statuses)
@@ -150,4 +166,60 @@ def filter_tasks(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
         tasks = tasks.filter(assigned_agent__isnull=True)
     elif unassigned is False:
         tasks = tasks.filter(assigned_agent__isnull=False)
+    if board is not None:
+        tasks = _filter_by_custom_field_query(request, tasks, board)
     return tasks
+
+
+def _filter_by_custom_field_query(request: Request, tasks: QuerySet[Task], board: Board) -> QuerySet[Task]:
+    key = request.query_params.get("custom_field")
+    text = request.query_params.get("custom_field_value")
+    if key is None and text is None:
+        return tasks
+    if key is None:
+        raise ValidationError({"custom_field": ["Name the custom field that custom_field_value is for."]})
+    if not (text or "").strip():
+        raise ValidationError({"custom_field_value": ["Give custom_field_value, the value to look for."]})
+    definition = board.custom_fields.filter(field_key=key).first()
+    if definition is None:
+        raise ValidationError({"custom_field": [f"This board has no custom field {key}."]})
+    try:
+        value = custom_field_filter_value(definition, text or "")
+    except ValueError as exc:
+        raise ValidationError({"custom_field_value": [str(exc)]}) from None
+    return filter_by_custom_field(tasks, definition, value)
+
+
+def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> Any:
+    """What a person typed to filter by ``definition``, as the value tasks store; ValueError
+    with a sentence when it cannot be one."""
+    kind = CustomFieldDefinition.FieldType
+    text = text.strip()
+    if not text:
+        raise ValueError(f"Type a value of {definition.label} to filter by.")
+    if definition.field_type == kind.NUMBER:
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"{definition.label} is a number: type one, like 3 or 2.5.") from None
+    if definition.field_type == kind.BOOLEAN:
+        words = {"true": True, "yes": True, "false": False, "no": False}
+        if text.lower() not in words:
+            raise ValueError(f"{definition.label} is yes or no.")
+        return words[text.lower()]
+    return text
+
+
+def filter_by_custom_field(tasks: QuerySet[Task], definition: CustomFieldDefinition, value: Any) -> QuerySet[Task]:
+    """Tasks whose value of ``definition`` is ``value``; for a text field, contains it (case ignored).
+
+    The lookup always ends in an explicit lookup name, so a key that is itself the name of a
+    lookup (``contains``) is still read as a key; keys never hold ``__`` (``agents.rules.fields``)."""
+    path = f"custom_field_values__{definition.field_key}"
+    if definition.field_type == CustomFieldDefinition.FieldType.TEXT:
+        return tasks.filter(**{f"{path}__icontains": value})
+    # Compared as JSON: 3 finds 3 and 3.0, and true is not the text "true".
+    return tasks.filter(**{f"{path}__exact": value})

@@ -25,6 +25,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    CustomFieldDefinition,
     Gateway,
     Tag,
     Task,
@@ -60,6 +61,84 @@ class TagUpdateSerializer(StrictSerializer):
 class TagWriteSerializer(TagUpdateSerializer):
     name = serializers.CharField(allow_blank=True)
     organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
+
+
+# --- custom fields --------------------------------------------------------------------------
+
+FIELD_TYPES_HELP = ("text, number, date (YYYY-MM-DD), select (one of options), boolean (true or false) or url "
+                    "(http or https). Fixed once the field exists.")
+
+
+class CustomFieldSerializer(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField(read_only=True)
+    options = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                    help_text="The choices of a select field; empty for other types.")
+    board_ids = serializers.SerializerMethodField(help_text="The boards whose tasks carry this field.")
+
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["id", "organization_id", "field_key", "label", "field_type", "required", "options",
+                  "description", "board_ids", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_board_ids(self, definition: CustomFieldDefinition) -> list[str]:
+        # Reads the prefetched boards when the list prepared them (``agents.queries.custom_field_queryset``).
+        return [str(board.pk) for board in definition.boards.all()]
+
+
+class BoardCustomFieldSerializer(serializers.ModelSerializer):
+    """A custom field as the tasks of one board use it (what agents read)."""
+
+    options = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                    help_text="The choices of a select field; empty for other types.")
+
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["id", "field_key", "label", "field_type", "required", "options", "description"]
+        read_only_fields = fields
+
+
+class CustomFieldUpdateSerializer(StrictSerializer):
+    """Types only: ``agents.rules.fields`` checks the values, for the API and the console alike."""
+
+    # ``label`` and ``required`` are names of DRF's Field attributes too; the serializer
+    # metaclass moves declared fields out of the class, so only the stubs disagree.
+    label = serializers.CharField(required=False, allow_blank=True)  # type: ignore[assignment]
+    required = serializers.BooleanField(required=False, help_text=(  # type: ignore[assignment]
+        "A required field needs a value when a task is created, and cannot be cleared afterwards."))
+    options = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False,
+                                    max_length=100, help_text="select fields only: the choices, in order.")
+    description = serializers.CharField(required=False, allow_blank=True)
+    board_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=200, help_text=(
+        "The boards of the organization whose tasks carry this field. A board left out loses the field's values "
+        "on its tasks."))
+
+
+class CustomFieldWriteSerializer(CustomFieldUpdateSerializer):
+    field_key = serializers.CharField(max_length=64, help_text=(
+        "What values are stored under on tasks: lowercase words joined by underscores, like story_points. "
+        "Fixed once the field exists."))
+    field_type = serializers.ChoiceField(choices=CustomFieldDefinition.FieldType.choices, required=False,
+                                         help_text=FIELD_TYPES_HELP + " Default text.")
+    organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
+
+
+CUSTOM_FIELD_VALUES_HELP = (
+    "Values of the custom fields attached to the task's board, by field_key: a text, a number, a date "
+    "(YYYY-MM-DD), one of a select field's options, true or false, or an http(s) URL. On update the keys sent "
+    "replace theirs, null clears one and keys not sent stay.")
+
+
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+                             "nullable": True},
+    "description": CUSTOM_FIELD_VALUES_HELP,
+    "example": {"story_points": 3, "release": "2026.12", "customer_facing": True},
+})
+class CustomFieldValuesField(serializers.DictField):
+    """Types only: ``agents.rules.fields`` checks each value against its field."""
 
 
 # --- tasks ----------------------------------------------------------------------------------
@@ -116,13 +195,14 @@ class TaskSerializer(serializers.ModelSerializer):
     is_blocked = serializers.BooleanField(read_only=True)
     tag_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
     tags = TagSerializer(many=True, read_only=True)
+    custom_field_values = CustomFieldValuesField(read_only=True)
 
     class Meta:
         model = Task
         list_serializer_class = TaskListSerializer
         fields = ["id", "board_id", "title", "description", "status", "priority", "due_at", "in_progress_at",
                   "assigned_agent_id", "created_by_user_id", "created_at", "updated_at", "depends_on_task_ids",
-                  "blocked_by_task_ids", "is_blocked", "tag_ids", "tags"]
+                  "blocked_by_task_ids", "is_blocked", "tag_ids", "tags", "custom_field_values"]
         read_only_fields = fields
 
     def to_representation(self, task: Task | TaskRow) -> dict[str, Any]:
@@ -147,6 +227,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_blocked": bool(blocked_by),
             "tag_ids": [str(tag.id) for tag in tags],
             "tags": [{"id": str(tag.id), "name": tag.name, "slug": tag.slug, "color": tag.color} for tag in tags],
+            "custom_field_values": dict(task.custom_field_values or {}),
         }
 
 
@@ -161,6 +242,7 @@ class TaskWriteSerializer(StrictSerializer):
     assigned_agent_id = serializers.UUIDField(required=False, allow_null=True)
     depends_on_task_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=200)
     tag_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=200)
+    custom_field_values = CustomFieldValuesField(required=False)
 
     def validate_title(self, value: str) -> str:
         value = value.strip()

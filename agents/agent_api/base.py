@@ -51,7 +51,8 @@ class IsAgent(BasePermission):
 # (the user API stays strict, so people's typos are reported).
 NULL_MEANS_EMPTY = {"description": ""}
 NULL_MEANS_ABSENT = frozenset({"comment", "payload", "rubric_scores", "lead_reasoning", "tags", "source",
-                               "priority", "task_ids", "depends_on_task_ids", "tag_ids"})
+                               "priority", "task_ids", "depends_on_task_ids", "tag_ids",
+                               "custom_field_values"})
 
 
 @lru_cache(maxsize=32)

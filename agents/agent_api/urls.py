@@ -14,6 +14,7 @@ urlpatterns = [
     path("boards", views.BoardListView.as_view(), name="boards"),
     path("boards/<uuid:board_id>", views.BoardDetailView.as_view(), name="board"),
     path("boards/<uuid:board_id>/tags", views.TagListView.as_view(), name="tags"),
+    path("boards/<uuid:board_id>/custom-fields", views.CustomFieldListView.as_view(), name="custom-fields"),
     path("boards/<uuid:board_id>/tasks", views.TaskListView.as_view(), name="tasks"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>", views.TaskDetailView.as_view(), name="task"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/comments", views.CommentListView.as_view(), name="comments"),

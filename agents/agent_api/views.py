@@ -38,6 +38,7 @@ from agents.serializers import (
     AgentWorkerCreateSerializer,
     ApprovalCreateSerializer,
     ApprovalSerializer,
+    BoardCustomFieldSerializer,
     BoardMemorySerializer,
     BoardMemoryWriteSerializer,
     BoardSerializer,
@@ -296,6 +297,37 @@ class TagListView(AgentAPIView):
         return Response(TagSerializer(tags, many=True).data)
 
 
+class CustomFieldListView(AgentAPIView):
+    roles = {"GET": BOARD_ROLES}
+
+    @agent_operation(
+        "agent_list_custom_fields", BOARD_ROLES,
+        summary="Custom fields of your board's tasks: keys, types, options, required",
+        description="A page of the typed fields attached to your board, by label. Set them on a task with "
+                    "custom_field_values, an object of field_key to value: text, a number, a date (YYYY-MM-DD), "
+                    "one of a select field's options, true or false, or an http(s) URL. Required fields need a "
+                    "value when a task is created.",
+        intent="list_custom_fields",
+        when_to_use=["Before creating a task on a board with required custom fields.",
+                     "Before setting custom_field_values on a task, to learn the keys, types and options."],
+        when_not_to_use=["Reading a task's values: they are on the task itself (custom_field_values).",
+                         "Creating or changing a field: people do that in the console."],
+        prerequisites=["A board you reach (board agents only)."],
+        side_effects=["None: read only."],
+        negative_guidance=["Do not invent keys or options; use the listed ones.",
+                           "Do not send booleans or numbers as text: true, not \"true\"; 3, not \"3\"."],
+        routing_policy=["Read once per session and keep the keys.",
+                        "Values go to agent_create_task or agent_update_task in custom_field_values."],
+        routing_examples=[routing_example("record the story points of a task", "board_lead", "agent_update_task"),
+                          routing_example("what fields must a new task have", "board_lead",
+                                          "agent_list_custom_fields")],
+        responses={200: BoardCustomFieldSerializer(many=True), **error_responses(*AUTH_ERRORS, 403, 404, 422)},
+    )
+    def get(self, request: Request, board_id: UUID) -> Response:
+        board = self.get_board_for_agent(board_id)
+        return self.envelope(board.custom_fields.order_by("label", "id"), BoardCustomFieldSerializer)
+
+
 # --- tasks ------------------------------------------------------------------------------------
 
 
@@ -314,8 +346,9 @@ class TaskListView(AgentAPIView):
         "agent_list_tasks", BOARD_ROLES,
         summary="Tasks of your board, filtered by status and assignee",
         description="A page of tasks, newest first. Filters: status (one or a comma list of inbox, in_progress, "
-                    "review, done), assigned_agent_id, unassigned=true. Each task shows is_blocked and "
-                    "blocked_by_task_ids: a blocked task cannot be taken or assigned.",
+                    "review, done), assigned_agent_id, unassigned=true, custom_field with custom_field_value (a "
+                    "custom field key of the board and the value to look for). Each task shows is_blocked and "
+                    "blocked_by_task_ids: a blocked task cannot be taken or assigned, and its custom_field_values.",
         intent="list_board_tasks",
         when_to_use=["Each heartbeat: your own open tasks (assigned_agent_id=<your id>&status=in_progress,review).",
                      "Finding work to take: status=inbox&unassigned=true.",
@@ -336,7 +369,7 @@ class TaskListView(AgentAPIView):
     )
     def get(self, request: Request, board_id: UUID) -> Response:
         board = self.get_board_for_agent(board_id)
-        tasks = filter_tasks(request, Task.objects.filter(board=board)).order_by("-created_at", "id")
+        tasks = filter_tasks(request, Task.objects.filter(board=board), board).order_by("-created_at", "id")
         return self.envelope(tasks, TaskSerializer)
 
     @agent_operation(
@@ -345,8 +378,9 @@ class TaskListView(AgentAPIView):
         description="Creates a task in inbox, or in_progress when you assign a worker in the same request. Fields: "
                     "title (required), description, priority (low, medium, high, urgent; words like critical or P1 "
                     "are read as one of these), due_at, assigned_agent_id (a worker, never a lead), "
-                    "depends_on_task_ids, tag_ids. 409 when a task with unfinished dependencies would be assigned "
-                    "or started.",
+                    "depends_on_task_ids, tag_ids, custom_field_values (the board's custom fields by key; required "
+                    "ones must be given: see agent_list_custom_fields). 409 when a task with unfinished dependencies "
+                    "would be assigned or started.",
         intent="create_task",
         when_to_use=["Breaking the board's objective or a person's request into pieces of work.",
                      "A webhook event or a review calls for follow-up work."],
@@ -381,12 +415,13 @@ class TaskDetailView(AgentAPIView):
     @agent_operation(
         "agent_update_task", BOARD_ROLES,
         summary="Take, hand in, finish or edit a task; a comment may come along",
-        description="A partial update. Workers change only status, on tasks they hold or nobody holds: in_progress "
-                    "takes the task, review hands it to the lead, done finishes it, inbox gives it back. Leads "
-                    "also edit fields, move a task out of review (done, or inbox for rework) and start an inbox "
-                    "task by assigning a worker. The board's gates apply (approval, review, comment: 409, 422 or "
-                    "403 with detail.code). A body with only comment is a comment, allowed on any task of your "
-                    "board.",
+        description="A partial update. Workers change only status and custom_field_values, on tasks they hold "
+                    "or nobody holds: in_progress takes the task, review hands it to the lead, done finishes it, "
+                    "inbox gives it back. Leads also edit fields, move a task out of review (done, or inbox for "
+                    "rework) and start an inbox task by assigning a worker. custom_field_values merges: the keys "
+                    "sent replace theirs, null clears one, keys not sent stay; a bad value is 422 naming the field. "
+                    "The board's gates apply (approval, review, comment: 409, 422 or 403 with detail.code). A body "
+                    "with only comment is a comment, allowed on any task of your board.",
         intent="update_task_status",
         when_to_use=["Taking an inbox task: status in_progress.",
                      "Handing finished work to the lead: status review with a comment on what you did.",

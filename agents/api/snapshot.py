@@ -20,7 +20,13 @@ from rest_framework.request import Request
 
 from agents.models import Agent, Approval, ApprovalTask, Board, Task
 from agents.queries import TaskRow, approval_queryset, load_task_relations
-from agents.serializers import AgentSerializer, ApprovalSerializer, BoardSerializer, TaskSerializer
+from agents.serializers import (
+    AgentSerializer,
+    ApprovalSerializer,
+    BoardCustomFieldSerializer,
+    BoardSerializer,
+    TaskSerializer,
+)
 
 
 class SnapshotTaskSerializer(TaskSerializer):
@@ -48,6 +54,8 @@ class BoardSnapshotSerializer(serializers.Serializer):
     tasks_total = serializers.IntegerField(help_text="How many tasks the board has (the page may hold fewer).")
     agents = AgentSerializer(many=True)
     pending_approvals = ApprovalSerializer(many=True)
+    custom_fields = BoardCustomFieldSerializer(many=True, help_text=(
+        "The custom fields attached to the board; tasks carry their values in custom_field_values."))
 
 
 def tasks_page(request: Request) -> tuple[int | None, int]:
@@ -100,4 +108,5 @@ def board_snapshot(board: Board, *, limit: int | None = None, offset: int = 0) -
         "agents": list(Agent.objects.filter(board=board).order_by("name")),
         "pending_approvals": list(approval_queryset(
             Approval.objects.filter(board=board, status=Approval.Status.PENDING).order_by("-created_at"))),
+        "custom_fields": list(board.custom_fields.order_by("label", "id")),
     }

@@ -30,7 +30,7 @@ class TaskListView(AgentReadableView):
                    responses={200: TaskSerializer(many=True), **error_responses(401, 403, 404, 422, 429)})
     def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
         board = board_for_caller(request.user, board_id)
-        tasks = filter_tasks(request, Task.objects.filter(board=board)).order_by("-created_at", "id")
+        tasks = filter_tasks(request, Task.objects.filter(board=board), board).order_by("-created_at", "id")
         return paginated(request, tasks, TaskSerializer)
 
     @extend_schema(operation_id="tasks_create", tags=TAGS, summary="Create a task",

@@ -9,6 +9,7 @@ from agents.api import (
     agents,
     approvals,
     boards,
+    custom_fields,
     dashboard,
     gateways,
     memory,
@@ -41,5 +42,7 @@ urlpatterns = [
     path("activity", activity.ActivityListView.as_view(), name="api-activity"),
     path("tags", tags.TagListView.as_view(), name="api-tags"),
     path("tags/<uuid:tag_id>", tags.TagDetailView.as_view(), name="api-tag"),
+    path("custom-fields", custom_fields.CustomFieldListView.as_view(), name="api-custom-fields"),
+    path("custom-fields/<uuid:field_id>", custom_fields.CustomFieldDetailView.as_view(), name="api-custom-field"),
     path("metrics/dashboard", dashboard.DashboardView.as_view(), name="api-metrics-dashboard"),
 ]

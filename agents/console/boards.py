@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -27,10 +28,24 @@ from agents.console.common import (
     paginate,
     refusal_text,
 )
-from agents.console.forms import RULE_HELP, RULE_LABELS, BoardForm, TaskCreateForm
+from agents.console.forms import (
+    RULE_HELP,
+    RULE_LABELS,
+    BoardForm,
+    CustomFieldValuesForm,
+    TaskCreateForm,
+)
 from agents.gateway.events import PAUSE, RESUME
 from agents.http import ConsoleRequest
-from agents.models import Agent, Approval, ApprovalTask, Board, Task, TaskDependency
+from agents.models import (
+    Agent,
+    Approval,
+    ApprovalTask,
+    Board,
+    CustomFieldDefinition,
+    Task,
+    TaskDependency,
+)
 from agents.refusals import RuleViolation
 
 
@@ -69,7 +84,11 @@ def _board_form(request: ConsoleRequest, board: Board | None) -> BoardForm:
     gateways = access.visible_gateways(request.user)
     if board is not None:
         gateways = gateways.filter(organization_id=board.organization_id)
-    return BoardForm(request.POST or None, board=board, organizations=organizations, gateways=gateways)
+    fields = access.visible_custom_fields(request.user).filter(organization__in=organizations)
+    if board is not None:
+        fields = fields.filter(organization_id=board.organization_id)
+    return BoardForm(request.POST or None, board=board, organizations=organizations, gateways=gateways,
+                     custom_fields=fields.order_by("label"))
 
 
 def _rule_fields(form: BoardForm) -> list[Any]:
@@ -86,7 +105,9 @@ def board_create(request: ConsoleRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                board = rules.create_board(request.user, form.cleaned_data["organization"], form.board_data())
+                with transaction.atomic():
+                    board = rules.create_board(request.user, form.cleaned_data["organization"], form.board_data())
+                    rules.set_board_custom_fields(request.user, board, form.cleaned_data["custom_fields"])
             except RuleViolation as exc:
                 form.add_refusal(exc)
             else:
@@ -105,7 +126,9 @@ def board_edit(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                board = rules.update_board(request.user, board, form.board_data())
+                with transaction.atomic():
+                    board = rules.update_board(request.user, board, form.board_data())
+                    rules.set_board_custom_fields(request.user, board, form.cleaned_data["custom_fields"])
             except RuleViolation as exc:
                 form.add_refusal(exc)
             else:
@@ -157,13 +180,19 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = access.get_board_for(request.user, board_id)
     status = request.GET.get("status")
     agents = Agent.objects.filter(board=board).order_by("name")
+    definitions = list(board.custom_fields.order_by("label", "id"))
     context: dict[str, Any] = {"board": board, "statuses": STATUSES,
                                "create_form": TaskCreateForm(agents=agents),
+                               "fields_form": CustomFieldValuesForm(definitions=definitions),
+                               "definitions": definitions,
                                "rules": [(RULE_LABELS[name], getattr(board, name), text)
                                          for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
                                "paused": queries.board_paused(board)}
-    if status in Task.Status.values:
+    filtered = _custom_field_filter(request, board, definitions, context)
+    if filtered is not None:
+        context["page_obj"] = paginate(request, filtered.order_by("-updated_at"))
+    elif status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
         context["list_status"] = status
         context["list_label"] = Task.Status(status).label
@@ -172,6 +201,26 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
         context.update(_board_body_context(request, board))
         context["etag"] = etag_for("board", *board_fingerprint(board))
     return page(request, "agents/board.html", "boards", context)
+
+
+def _custom_field_filter(request: ConsoleRequest, board: Board, definitions: list[CustomFieldDefinition],
+                         context: dict[str, Any]) -> QuerySet[Task] | None:
+    """The board's tasks with the custom field value of ``?field=<key>&value=<text>``, or None
+    when no filter applies (a value that cannot be the field's is said on the page)."""
+    key = request.GET.get("field")
+    definition = next((d for d in definitions if d.field_key == key), None)
+    if definition is None:
+        return None
+    text = request.GET.get("value", "")
+    context.update({"filter_field": definition, "filter_value": text})
+    try:
+        value = queries.custom_field_filter_value(definition, text)
+    except ValueError as exc:
+        context["filter_error"] = str(exc)
+        return None
+    context["list_label"] = f"{definition.label}: {text.strip()}"
+    context["list_status"] = "custom_field"
+    return queries.filter_by_custom_field(board_tasks(board), definition, value)
 
 
 @login_required

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from agents.models import Agent, Board, Gateway, Organization, Tag, Task
+from agents.models import Agent, Board, CustomFieldDefinition, Gateway, Organization, Tag, Task
 from agents.refusals import RuleViolation
 
 RULE_HELP = {
@@ -70,7 +70,7 @@ class RuleForm(forms.Form):
 class BoardForm(RuleForm):
     """A board's fields, types only: ``agents.rules.boards`` checks the values."""
 
-    api_fields = {"gateway_id": "gateway"}
+    api_fields = {"gateway_id": "gateway", "custom_field_ids": "custom_fields"}
 
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None,
                                           help_text="The organization that owns the board.")
@@ -92,15 +92,21 @@ class BoardForm(RuleForm):
     comment_required_for_review = forms.BooleanField(required=False)
     block_status_changes_with_pending_approval = forms.BooleanField(required=False)
     only_lead_can_change_status = forms.BooleanField(required=False)
+    custom_fields = forms.ModelMultipleChoiceField(
+        queryset=CustomFieldDefinition.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Typed fields the board's tasks carry (defined on the Custom fields page). Unticking one removes "
+                  "its values from the board's tasks.")
 
     def __init__(self, *args: Any, organizations: QuerySet[Organization], gateways: QuerySet[Gateway],
-                 board: Board | None = None, **kwargs: Any) -> None:
+                 custom_fields: QuerySet[CustomFieldDefinition], board: Board | None = None, **kwargs: Any) -> None:
         if board is not None:
             kwargs.setdefault("initial", {
                 **{name: getattr(board, name) for name in ("name", "slug", "description", "objective", "max_agents",
                                                            *RULE_HELP)},
-                "gateway": board.gateway_id})
+                "gateway": board.gateway_id,
+                "custom_fields": list(board.custom_fields.values_list("pk", flat=True))})
         super().__init__(*args, **kwargs)
+        set_choices(self, "custom_fields", custom_fields)
         for name, label in RULE_LABELS.items():
             self.fields[name].label = label
             self.fields[name].help_text = RULE_HELP[name]
@@ -115,7 +121,8 @@ class BoardForm(RuleForm):
 
     def board_data(self) -> dict[str, Any]:
         """The cleaned values under the API's field names, as ``agents.rules.boards`` takes them."""
-        data = {name: value for name, value in self.cleaned_data.items() if name not in ("organization", "gateway")}
+        data = {name: value for name, value in self.cleaned_data.items()
+                if name not in ("organization", "gateway", "custom_fields")}
         gateway = self.cleaned_data.get("gateway")
         data["gateway_id"] = gateway.pk if gateway is not None else None
         return data
@@ -282,3 +289,149 @@ class TaskRelationsForm(forms.Form):
         super().__init__(*args, **kwargs)
         set_choices(self, "depends_on", tasks)
         set_choices(self, "tags", tags)
+
+
+class CustomFieldForm(RuleForm):
+    """A custom field's definition, types only: ``agents.rules.fields`` checks the values."""
+
+    api_fields = {"board_ids": "boards"}
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    label = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED),
+                            help_text="What people see, like Story points.")
+    field_key = forms.CharField(required=False, label="Key", widget=forms.TextInput(attrs=REQUIRED),
+                                help_text="What agents and the API use, like story_points: lowercase words joined "
+                                          "by underscores. Fixed once the field exists.")
+    field_type = forms.ChoiceField(choices=CustomFieldDefinition.FieldType.choices, label="Type",
+                                   help_text="Fixed once the field exists.")
+    options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="For a choice from a list: one option per line.")
+    required = forms.BooleanField(required=False, label="Required",
+                                  help_text="New tasks on its boards must have a value, and it cannot be cleared.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                  help_text="What to put in it; agents read this too.")
+    boards = forms.ModelMultipleChoiceField(queryset=Board.objects.none(), required=False,
+                                            widget=forms.CheckboxSelectMultiple,
+                                            help_text="The boards whose tasks carry this field. A board you untick "
+                                                      "loses the field's values on its tasks.")
+
+    def __init__(self, *args: Any, organizations: Any, boards: QuerySet[Board],
+                 definition: CustomFieldDefinition | None = None, **kwargs: Any) -> None:
+        if definition is not None:
+            kwargs.setdefault("initial", {
+                "label": definition.label, "options": "\n".join(definition.options), "required": definition.required,
+                "description": definition.description, "boards": [board.pk for board in definition.boards.all()]})
+        super().__init__(*args, **kwargs)
+        set_choices(self, "organization", organizations)
+        set_choices(self, "boards", boards)
+        if definition is not None:
+            for name in ("organization", "field_key", "field_type"):
+                del self.fields[name]
+            if definition.field_type != CustomFieldDefinition.FieldType.SELECT:
+                del self.fields["options"]
+        elif len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]
+            self.fields["organization"].widget = forms.HiddenInput()
+
+    def definition_data(self) -> dict[str, Any]:
+        """The cleaned values under the API's names, as ``agents.rules.fields`` takes them."""
+        data: dict[str, Any] = {name: self.cleaned_data[name] for name in ("label", "required", "description")}
+        data["board_ids"] = [board.pk for board in self.cleaned_data["boards"]]
+        for name in ("field_key", "field_type"):
+            if name in self.fields:
+                data[name] = self.cleaned_data[name]
+        if "options" in self.fields:
+            options = [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
+            if options or data.get("field_type", CustomFieldDefinition.FieldType.SELECT) == "select":
+                data["options"] = options
+        return data
+
+
+BOOLEAN_CHOICES = [("", "Not set"), ("true", "Yes"), ("false", "No")]
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+class CustomFieldValuesForm(RuleForm):
+    """One input per custom field of a board (``cf_<key>``); an empty input means no value.
+    The typed values go to ``agents.rules.fields``, which checks them as the API's."""
+
+    PREFIX = "cf_"
+
+    def __init__(self, *args: Any, definitions: list[CustomFieldDefinition],
+                 values: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        values = values or {}
+        kwargs.setdefault("initial", {self.PREFIX + d.field_key: self._initial(d, values.get(d.field_key))
+                                      for d in definitions})
+        super().__init__(*args, **kwargs)
+        self.definitions = {d.field_key: d for d in definitions}
+        for definition in definitions:
+            self.fields[self.PREFIX + definition.field_key] = self._field(definition)
+
+    @staticmethod
+    def _initial(definition: CustomFieldDefinition, value: Any) -> Any:
+        if value is None:
+            return ""
+        if definition.field_type == CustomFieldDefinition.FieldType.BOOLEAN:
+            return "true" if value is True else "false"
+        return value
+
+    @staticmethod
+    def _field(definition: CustomFieldDefinition) -> forms.Field:
+        kind = CustomFieldDefinition.FieldType
+        common: dict[str, Any] = {"label": definition.label, "required": False,
+                                  "help_text": definition.description}
+        attrs = REQUIRED if definition.required else {}
+        if definition.field_type == kind.SELECT:
+            return forms.ChoiceField(choices=[("", "Not set"), *((o, o) for o in definition.options)], **common)
+        if definition.field_type == kind.BOOLEAN:
+            return forms.ChoiceField(choices=BOOLEAN_CHOICES, **common)
+        if definition.field_type == kind.NUMBER:
+            return forms.CharField(widget=forms.NumberInput(attrs={**attrs, "step": "any"}), **common)
+        if definition.field_type == kind.DATE:
+            return forms.CharField(widget=forms.DateInput(attrs={**attrs, "type": "date"}), **common)
+        if definition.field_type == kind.URL:
+            return forms.CharField(widget=forms.URLInput(attrs=attrs), **common)
+        return forms.CharField(widget=forms.TextInput(attrs=attrs), strip=False, **common)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for key, definition in self.definitions.items():
+            text = data.get(self.PREFIX + key)
+            if definition.field_type == CustomFieldDefinition.FieldType.NUMBER and text:
+                try:
+                    _number(text)
+                except ValueError:
+                    self.add_error(self.PREFIX + key, f"{definition.label} must be a number.")
+        return data
+
+    def values(self) -> dict[str, Any]:
+        """Every field's typed value, ``None`` for an empty input."""
+        out: dict[str, Any] = {}
+        for key, definition in self.definitions.items():
+            text = self.cleaned_data.get(self.PREFIX + key)
+            if text in (None, ""):
+                out[key] = None
+            elif definition.field_type == CustomFieldDefinition.FieldType.BOOLEAN:
+                out[key] = text == "true"
+            elif definition.field_type == CustomFieldDefinition.FieldType.NUMBER:
+                out[key] = _number(text)
+            else:
+                out[key] = text
+        return out
+
+    def changes(self, current: dict[str, Any]) -> dict[str, Any]:
+        """The values that differ from ``current`` (an empty input over no value is no change)."""
+        return {key: value for key, value in self.values().items() if current.get(key) != value}
+
+    def add_refusal(self, exc: RuleViolation) -> None:
+        key = exc.extra.get("custom_field")
+        if isinstance(key, str) and self.PREFIX + key in self.fields:
+            self.add_error(self.PREFIX + key, exc.message)
+        else:
+            super().add_refusal(exc)

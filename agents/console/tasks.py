@@ -22,13 +22,23 @@ from agents.console.common import page, refusal_text, validation_text
 from agents.console.forms import (
     ApprovalRequestForm,
     CommentForm,
+    CustomFieldValuesForm,
     TaskCreateForm,
     TaskEditForm,
     TaskMoveForm,
     TaskRelationsForm,
 )
 from agents.http import ConsoleRequest
-from agents.models import ActivityEvent, Agent, Approval, Board, Tag, Task, TaskComment
+from agents.models import (
+    ActivityEvent,
+    Agent,
+    Approval,
+    Board,
+    CustomFieldDefinition,
+    Tag,
+    Task,
+    TaskComment,
+)
 from agents.refusals import RuleViolation
 from missioncontrol.lookups import get_or_404
 
@@ -50,14 +60,21 @@ def _refuse(request: ConsoleRequest, exc: Exception) -> None:
 def task_create(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = access.get_board_for(request.user, board_id)
     form = TaskCreateForm(request.POST, agents=Agent.objects.filter(board=board))
-    if not form.is_valid():
+    fields_form = CustomFieldValuesForm(request.POST, definitions=board_definitions(board))
+    if not (form.is_valid() & fields_form.is_valid()):
+        problems = {**form.errors, **fields_form.errors}
+        labels = {**{name: field.label for name, field in form.fields.items()},
+                  **{name: field.label for name, field in fields_form.fields.items()}}
         messages.error(request, "The task was not created: " + " ".join(
-            f"{form.fields[name].label or name}: {' '.join(str(error) for error in errors)}" for name, errors in form.errors.items()))
+            f"{labels.get(name) or name}: {' '.join(str(error) for error in errors)}" for name, errors in problems.items()))
         return redirect("console:board", board_id=board.pk)
-    data = {"title": form.cleaned_data["title"], "description": form.cleaned_data["description"],
-            "priority": form.cleaned_data["priority"]}
+    data: dict[str, Any] = {"title": form.cleaned_data["title"], "description": form.cleaned_data["description"],
+                            "priority": form.cleaned_data["priority"]}
     if form.cleaned_data["assigned_agent"] is not None:
         data["assigned_agent_id"] = form.cleaned_data["assigned_agent"].pk
+    values = {key: value for key, value in fields_form.values().items() if value is not None}
+    if values:
+        data["custom_field_values"] = values
     try:
         task = rules.create_task(request.user, board, data)
     except (RuleViolation, ApiValidationError) as exc:
@@ -65,6 +82,10 @@ def task_create(request: ConsoleRequest, board_id: Any) -> HttpResponse:
         return redirect("console:board", board_id=board.pk)
     messages.success(request, f"Task “{task.title}” created.")
     return redirect("console:board", board_id=board.pk)
+
+
+def board_definitions(board: Board) -> list[CustomFieldDefinition]:
+    return list(board.custom_fields.order_by("label", "id"))
 
 
 def _get_task(request: ConsoleRequest, board_id: Any, task_id: Any) -> tuple[Board, Task]:
@@ -187,6 +208,7 @@ def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRes
     recent = (Task.objects.filter(board=board).exclude(pk=task.pk).order_by("-updated_at")
               .values("pk")[:DEPENDENCY_CHOICES])
     tags = list(task.tags.all())
+    definitions = board_definitions(board)
     relations_form = TaskRelationsForm(
         tasks=Task.objects.filter(Q(pk__in=current_ids) | Q(pk__in=recent)).only("id", "title").order_by("title"),
         tags=Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
@@ -200,6 +222,8 @@ def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRes
         "approvals": approvals, "history": history, "edit_form": edit_form,
         "comment_form": CommentForm(), "approval_form": ApprovalRequestForm(),
         "relations_form": relations_form, "tags": tags,
+        "fields_form": CustomFieldValuesForm(definitions=definitions, values=task.custom_field_values),
+        "field_values": [(d, task.custom_field_values.get(d.field_key)) for d in definitions],
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
     })
 
@@ -242,3 +266,27 @@ def task_relations(request: ConsoleRequest, board_id: Any, task_id: Any) -> Http
     return redirect(back)
 
 
+
+
+@login_required
+@require_POST
+def task_custom_fields(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    board, task = _get_task(request, board_id, task_id)
+    back = reverse("console:task", args=[board.pk, task.pk])
+    form = CustomFieldValuesForm(request.POST, definitions=board_definitions(board))
+    if not form.is_valid():
+        messages.error(request, "The custom fields were not saved: " + " ".join(
+            f"{form.fields[name].label or name}: {' '.join(str(error) for error in errors)}"
+            for name, errors in form.errors.items()))
+        return redirect(back + "#custom-fields")
+    changes = form.changes(task.custom_field_values)
+    if not changes:
+        messages.info(request, "Nothing changed.")
+        return redirect(back + "#custom-fields")
+    try:
+        rules.update_task(request.user, task, {"custom_field_values": changes})
+    except (RuleViolation, ApiValidationError) as exc:
+        _refuse(request, exc)
+        return redirect(back + "#custom-fields")
+    messages.success(request, "Custom fields saved.")
+    return redirect(back + "#custom-fields")

@@ -9,6 +9,7 @@ from agents.console import (
     agents,
     approvals,
     boards,
+    custom_fields,
     dashboard,
     gateways,
     memory,
@@ -62,5 +63,9 @@ urlpatterns = [
     path("tags/", tags.tags, name="tags"),
     path("tags/<uuid:tag_id>/edit", tags.tag_edit, name="tag_edit"),
     path("tags/<uuid:tag_id>/delete", tags.tag_delete, name="tag_delete"),
+    path("custom-fields/", custom_fields.custom_fields, name="custom_fields"),
+    path("custom-fields/<uuid:field_id>/edit", custom_fields.custom_field_edit, name="custom_field_edit"),
+    path("custom-fields/<uuid:field_id>/delete", custom_fields.custom_field_delete, name="custom_field_delete"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/fields", tasks.task_custom_fields, name="task_custom_fields"),
     path("activity/", activity.activity_timeline, name="activity"),
 ]

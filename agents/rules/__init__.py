@@ -7,7 +7,7 @@ change writes one activity event with its actor (a ``User`` or an ``Agent``).
 
 One module per noun: ``tasks`` (and the ``gates`` every status change passes),
 ``comments``, ``approvals``, ``memory``, ``roster`` (agents), ``boards``, ``gateways``,
-``tags``, ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
+``tags``, ``fields`` (custom fields and their values on tasks), ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from agents.rules.actors import Actor, actor_role
 from agents.rules.approvals import request_approval, resolve_approval
 from agents.rules.boards import create_board, delete_board, update_board
 from agents.rules.comments import add_comment
+from agents.rules.fields import (
+    create_custom_field,
+    custom_field_value,
+    delete_custom_field,
+    set_board_custom_fields,
+    update_custom_field,
+)
 from agents.rules.gateways import (
     create_gateway,
     delete_gateway,
@@ -44,9 +51,9 @@ from agents.rules.tasks import create_task, delete_task, update_task
 
 __all__ = [
     "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
-    "create_agent", "create_board", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
-    "delete_agent", "delete_board", "delete_gateway", "delete_tag", "delete_task",
+    "create_agent", "create_board", "create_custom_field", "custom_field_value", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
+    "delete_agent", "delete_board", "delete_custom_field", "delete_gateway", "delete_tag", "delete_task",
     "priority_from_word", "request_approval", "resend_message", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",
-    "save_agent", "update_agent", "update_board", "update_gateway", "update_tag",
+    "save_agent", "set_board_custom_fields", "update_agent", "update_board", "update_custom_field", "update_gateway", "update_tag",
     "update_task",
 ]

@@ -7,8 +7,8 @@
   task only out of ``review`` (to ``done``, or back to ``inbox``, which returns it to the
   worker who asked for review), or start an ``inbox`` task by assigning a worker in the
   same request. A lead never assigns a task to a lead.
-- **Workers** change only the ``status`` of tasks of their board that are assigned to
-  them or unassigned. Moving to ``in_progress`` or ``done`` takes the task, to ``review``
+- **Workers** change only the ``status`` and the ``custom_field_values`` of tasks of
+  their board that are assigned to them or unassigned. Moving to ``in_progress`` or ``done`` takes the task, to ``review``
   hands it to the board lead, to ``inbox`` unassigns it. An update that carries only a
   ``comment`` is a comment, which workers may leave on any task of their board.
 - **The main agent** works through board agents (403 ``board_agents_only``).
@@ -30,6 +30,7 @@ from agents.queries import board_lead
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role, check_worker_may_touch, refuse_main
 from agents.rules.comments import check_may_comment, comment_text, record_comment, write_comment
+from agents.rules.fields import check_required_values, custom_field_values
 from agents.rules.gates import (
     check_gates,
     check_no_cycle,
@@ -42,9 +43,11 @@ from agents.rules.inputs import aware_datetime, choice, uuid_list, uuid_value
 Status = Task.Status
 
 TASK_FIELDS = ("title", "description", "status", "priority", "due_at", "assigned_agent_id",
-               "depends_on_task_ids", "tag_ids")
+               "depends_on_task_ids", "tag_ids", "custom_field_values")
 # Names the normalized changes use (model-side values: objects, not ids).
-SIMPLE_FIELDS = ("title", "description", "status", "priority", "due_at")
+SIMPLE_FIELDS = ("title", "description", "status", "priority", "due_at", "custom_field_values")
+# What a worker may change on a task it holds (or nobody holds).
+WORKER_FIELDS = {"status", "custom_field_values"}
 # Refusals name fields as the client sent them, not as the changes hold them.
 API_FIELD_NAMES = {"assigned_agent": "assigned_agent_id", "depends_on": "depends_on_task_ids", "tags": "tag_ids"}
 
@@ -105,6 +108,9 @@ def _normalize(data: dict[str, Any], board: Board, task: Task | None) -> dict[st
         out["depends_on"] = _dependencies(data["depends_on_task_ids"], board, task)
     if "tag_ids" in data:
         out["tags"] = _tags(data["tag_ids"], board)
+    if "custom_field_values" in data:
+        current = None if task is None else task.custom_field_values
+        out["custom_field_values"] = custom_field_values(board, current, data["custom_field_values"])
     return out
 
 
@@ -132,10 +138,10 @@ def _effective(task: Task, changes: dict[str, Any]) -> dict[str, Any]:
 
 def _check_worker_change(worker: Agent, board: Board, task: Task, changes: dict[str, Any]) -> None:
     check_worker_may_touch(worker, task)
-    other = sorted(API_FIELD_NAMES.get(name, name) for name in set(changes) - {"status"})
+    other = sorted(API_FIELD_NAMES.get(name, name) for name in set(changes) - WORKER_FIELDS)
     if other:
-        raise RuleViolation(403, "worker_can_only_change_status", "Workers may only change a task's status.",
-                            fields=other)
+        raise RuleViolation(403, "worker_can_only_change_status",
+                            "Workers may only change a task's status and its custom field values.", fields=other)
     if "status" in changes and board.only_lead_can_change_status:
         raise RuleViolation(403, "only_lead_can_change_status",
                             "On this board only the lead changes task status.")
@@ -240,6 +246,7 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_se
         task = Task(board=board, created_by_user=actor if isinstance(actor, User) else None,
                     created_by_agent=actor if isinstance(actor, Agent) else None)
         changes = _normalize(data, board, None)
+        check_required_values(board, changes.get("custom_field_values", {}))
         _check_may_change(role, actor, board, task, Status.INBOX, _effective(task, changes))
         for name in (*SIMPLE_FIELDS, "assigned_agent"):
             if name in changes:
@@ -252,6 +259,8 @@ def create_task(actor: Actor, board: Board, data: dict[str, Any], *, priority_se
         _save_relations(task, changes)
         data = {"status": task.status, "title": task.title,
                 "assigned_agent_id": str(task.assigned_agent_id) if task.assigned_agent_id else None}
+        if task.custom_field_values:
+            data["custom_field_keys"] = sorted(task.custom_field_values)
         activity.record("task.created", actor=actor, task=task, board=board, message=f"Created {task.title}",
                         data={**data, **_priority_note(task, priority_sent)})
         events.task_created(actor, task)
@@ -278,6 +287,7 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         # Lock the row: two agents grabbing the same inbox task must not both win.
         task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
         old_status, old_assignee_id = task.status, task.assigned_agent_id
+        old_values = dict(task.custom_field_values or {})
         if role == "worker" and changes:
             # Checked before "nothing to change": the loser of a race for a task must hear
             # that someone else holds it, not get a quiet success. A request with only a
@@ -303,7 +313,7 @@ def update_task(actor: Actor, task: Task, changes: dict[str, Any], comment: str 
         _save_relations(task, wanted)
         comment_row = write_comment(actor, task, comment) if comment is not None else None
         _record_update(actor, task, old_status, wanted, comment_row,
-                       priority_sent if "priority" in wanted else None)
+                       priority_sent if "priority" in wanted else None, old_values)
         if old_status == Status.DONE and task.status != Status.DONE:
             _reopen_dependents(actor, task)
         events.task_changed(actor, task, old_status, old_assignee_id, comment_row)
@@ -320,10 +330,14 @@ def _comment_only(actor: Actor, role: str, task: Task, comment: str | None) -> T
 
 
 def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, Any],
-                   comment: TaskComment | None, priority_sent: str | None) -> None:
+                   comment: TaskComment | None, priority_sent: str | None, old_values: dict[str, Any]) -> None:
     # Clients read these names next to the task's fields, so they are the API's names.
     data: dict[str, Any] = {"changes": sorted(API_FIELD_NAMES.get(name, name) for name in wanted),
                             **_priority_note(task, priority_sent)}
+    if "custom_field_values" in wanted:
+        new_values = wanted["custom_field_values"]
+        data["custom_field_keys"] = sorted(key for key in old_values.keys() | new_values.keys()
+                                           if old_values.get(key) != new_values.get(key))
     if comment is not None:
         data["comment_id"] = str(comment.pk)
     if task.assigned_agent_id is not None:

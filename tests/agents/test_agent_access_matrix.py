@@ -60,6 +60,7 @@ ROUTES = [
     Route("get", "/api/v1/agent/boards/{board}/approvals", BOARD, 200),
     Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
     Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
+    Route("get", "/api/v1/agent/boards/{board}/custom-fields", BOARD, 200),
     # Coordination ({agent} is the board's worker).
     Route("post", "/api/v1/agent/boards/{board}/agents/{agent}/nudge", (LEAD,), 202,
           body={"message": "Look at the inbox."}),

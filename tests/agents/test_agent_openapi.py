@@ -14,7 +14,7 @@ LEAD_AND_WORKER = {
     ("GET", f"{B}/tasks"), ("PATCH", f"{B}/tasks/{{task_id}}"),
     ("GET", f"{B}/tasks/{{task_id}}/comments"), ("POST", f"{B}/tasks/{{task_id}}/comments"),
     ("GET", f"{B}/approvals"), ("POST", f"{B}/approvals"),
-    ("GET", f"{B}/tags"),
+    ("GET", f"{B}/tags"), ("GET", f"{B}/custom-fields"),
     # A worker reads its own SOUL.md, a lead any of its board's.
     ("GET", f"{B}/agents/{{agent_id}}/soul"),
     ("GET", f"{B}/webhooks/{{webhook_id}}/payloads/{{payload_id}}"),

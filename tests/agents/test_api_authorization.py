@@ -3,7 +3,7 @@
 One row per route and method. Anonymous callers get 401 everywhere; people of another
 organization get 404 for anything of ours (and only their own objects in lists); members
 work on the boards (tasks, comments, memory, approvals) and get 403 ``admin_required``
-only for boards, gateways, agents and tags; admins may do all of it.
+only for boards, gateways, agents, tags and custom fields; admins may do all of it.
 """
 
 from __future__ import annotations
@@ -72,19 +72,27 @@ ROUTES = [
     Route("get", "/api/v1/tags/{tag}", 200, 200),
     Route("patch", "/api/v1/tags/{tag}", 200, 403, body={"color": "ff0000"}),
     Route("delete", "/api/v1/tags/{tag}", 204, 403),
+    Route("get", "/api/v1/custom-fields", 200, 200, 200),
+    Route("get", "/api/v1/custom-fields?board_id={board}", 200, 200, 200),
+    Route("post", "/api/v1/custom-fields", 201, 403, 201, {"field_key": "story_points", "field_type": "number"}),
+    Route("get", "/api/v1/custom-fields/{custom_field}", 200, 200),
+    Route("patch", "/api/v1/custom-fields/{custom_field}", 200, 403, body={"label": "Size"}),
+    Route("delete", "/api/v1/custom-fields/{custom_field}", 204, 403),
     Route("get", "/api/v1/metrics/dashboard", 200, 200, 200),
 ]
 
 
 @pytest.fixture
 def world(org, board, gateway, lead, worker):
-    from agents.models import Tag
+    from agents.models import CustomFieldDefinition, Tag
 
     task = make_task(board, "Write the launch post")
     approval = pending_approval(board, make_task(board, "Publish"))
     tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
+    custom_field = CustomFieldDefinition.objects.create(organization=org, field_key="points", label="Points")
+    custom_field.boards.add(board)
     return {"board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
-            "agent": worker.pk, "tag": tag.pk}
+            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk}
 
 
 def _fill(value: Any, names: dict[str, Any]) -> Any:
@@ -133,7 +141,7 @@ def test_admins_may_call_every_route(client_for, admin_user, world, route):
 def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
     client = client_for(outsider)
     assert [b["id"] for b in client.get("/api/v1/boards").json()["items"]] == [str(other_board.pk)]
-    for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity"):
+    for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity", "/api/v1/custom-fields"):
         items = client.get(path).json()["items"]
         assert all(item["id"] not in {str(v) for v in world.values()} for item in items), path
 

@@ -19,6 +19,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     BoardMemory,
+    CustomFieldDefinition,
     Gateway,
     Tag,
     Task,
@@ -53,7 +54,10 @@ MAX_QUERIES = {
     "/api/v1/boards/{board}/approvals": 6,
     "/api/v1/boards/{board}/approvals?status=pending": 6,
     "/api/v1/boards/{board}/memory": 5,
-    "/api/v1/boards/{board}/snapshot": 10,
+    # One more than the lists above it: the board's custom fields.
+    "/api/v1/boards/{board}/snapshot": 11,
+    "/api/v1/custom-fields": 6,
+    "/api/v1/custom-fields?board_id={board}": 6,
     "/api/v1/metrics/dashboard?range_key=30d": 9,
 }
 
@@ -66,9 +70,15 @@ def populate(org, gateway, board, size: int) -> dict[str, object]:
         Agent(organization=org, board=board, gateway=gateway, name=f"Agent {n}", last_seen_at=now)
         for n in range(size))
     statuses = Task.Status.values
+    fields = CustomFieldDefinition.objects.bulk_create(
+        CustomFieldDefinition(organization=org, field_key=f"field_{n}", label=f"Field {n}", field_type="number")
+        for n in range(size))
+    CustomFieldDefinition.boards.through.objects.bulk_create(
+        CustomFieldDefinition.boards.through(customfielddefinition=field, board=board) for field in fields)
     tasks = Task.objects.bulk_create(
         Task(board=board, title=f"Task {n}", status=statuses[n % 4], assigned_agent=agents[n % len(agents)],
-             created_at=now - timedelta(seconds=n), updated_at=now)
+             created_at=now - timedelta(seconds=n), updated_at=now,
+             custom_field_values={field.field_key: n for field in fields[:5]})
         for n in range(size))
     TaskDependency.objects.bulk_create(TaskDependency(task=tasks[n], depends_on=tasks[n - 1]) for n in range(1, size))
     Task.tags.through.objects.bulk_create(Task.tags.through(task=task, tag=tags[n % len(tags)])

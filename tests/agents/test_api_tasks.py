@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 TASK_FIELDS = {"id", "board_id", "title", "description", "status", "priority", "due_at", "in_progress_at",
                "assigned_agent_id", "created_by_user_id", "created_at", "updated_at", "depends_on_task_ids",
-               "blocked_by_task_ids", "is_blocked", "tag_ids", "tags"}
+               "blocked_by_task_ids", "is_blocked", "tag_ids", "tags", "custom_field_values"}
 
 
 @pytest.fixture

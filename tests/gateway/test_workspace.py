@@ -11,7 +11,7 @@ import pytest
 
 from agents import tokens
 from agents.gateway import workspace
-from agents.models import Approval, Task
+from agents.models import Approval, CustomFieldDefinition, Task
 from tests.conftest import make_agent, make_task, make_user
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +126,9 @@ def test_every_command_in_a_lead_s_files_works(live_server, board, worker, owner
                           review_requested_by=worker)
     to_send_back = make_task(board, "Half done", status=Task.Status.REVIEW, assigned_agent=lead,
                              review_requested_by=worker)
+    release = CustomFieldDefinition.objects.create(organization=board.organization, field_key="release",
+                                                   label="Release")
+    release.boards.add(board)
     files = files_of(lead, token=token, base_url=live_server.url)
     ran = 0
     for name in ("AGENTS.md", "HEARTBEAT.md", "TOOLS.md", "BOOTSTRAP.md"):
@@ -136,14 +139,15 @@ def test_every_command_in_a_lead_s_files_works(live_server, board, worker, owner
                 from agents.models import ApprovalTask
                 ApprovalTask.objects.update(is_pending=False)
             target = to_send_back if '"status": "inbox"' in command else to_finish
+            command = command.replace("<FIELD_KEY>", "release").replace("<VALUE>", "2026.12")
             output = run(command.replace("<TASK_ID>", str(target.pk)))
             if "openapi.json" in command:
                 assert_listing(output)
             ran += 1
-    assert ran >= 12
+    assert ran >= 14
     to_finish.refresh_from_db()
     to_send_back.refresh_from_db()
-    assert to_finish.status == Task.Status.DONE
+    assert to_finish.status == Task.Status.DONE and to_finish.custom_field_values == {"release": "2026.12"}
     assert to_send_back.status == Task.Status.INBOX and to_send_back.assigned_agent_id == worker.pk
     assert Task.objects.filter(board=board, title="Short title", created_by_agent=lead).exists()
 

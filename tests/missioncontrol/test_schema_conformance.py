@@ -136,7 +136,9 @@ other_schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex
 # check values against the board's state or across fields, which a JSON Schema cannot say:
 # the agents, tasks and tags a body names must be of this board or organization, a task's
 # move must pass the board's gates, a name must not be blank once trimmed, an approval needs a
-# reason in one of three places, assigned_agent_id and unassigned=true exclude each other.
+# reason in one of three places, assigned_agent_id and unassigned=true exclude each other, a
+# custom field's key is lowercase words and new in its organization, a select field needs
+# options, and a task's custom field values must fit the fields of its board.
 # They refuse such bodies with 422 and a rule's code, as domain.md says; schemathesis
 # generates random ids and blank names, so it meets those refusals on every run.
 STATEFUL_RULES = {
@@ -144,6 +146,7 @@ STATEFUL_RULES = {
     ("POST", "/api/v1/boards"), ("PATCH", "/api/v1/boards/{board_id}"),
     ("POST", "/api/v1/gateways"), ("PATCH", "/api/v1/gateways/{gateway_id}"),
     ("POST", "/api/v1/tags"), ("PATCH", "/api/v1/tags/{tag_id}"),
+    ("POST", "/api/v1/custom-fields"), ("PATCH", "/api/v1/custom-fields/{field_id}"),
     ("GET", "/api/v1/boards/{board_id}/tasks"), ("POST", "/api/v1/boards/{board_id}/tasks"),
     ("PATCH", "/api/v1/boards/{board_id}/tasks/{task_id}"),
     ("POST", "/api/v1/boards/{board_id}/approvals"),
