@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 
 from agents import access
 from agents.console.common import admin_only, forbidden, page, paginate, validation_text
-from agents.console.forms import set_choices
+from agents.console.forms import RuleForm, set_choices
 from agents.http import ConsoleRequest
 from agents.models import Agent, Board
 from missioncontrol.lookups import get_or_404
@@ -36,7 +36,9 @@ SECRET_BYTES = 32
 FAILING = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD)
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(RuleForm):
+    api_fields = {"agent_id": "agent"}
+
     description = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
         label="Instruction for the agent",
@@ -96,7 +98,7 @@ def webhooks(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                     "header": webhook.signature_header or "X-Hub-Signature-256"})
                 add_never_cache_headers(response)
                 return response
-            form.add_error(None, validation_text(serializer.errors))
+            form.add_api_errors(serializer.errors)
         status = 422
     # Correlated subqueries, each served by an index, rather than one join of every payload
     # with every delivery: a busy webhook has many thousands of both.

@@ -86,7 +86,7 @@ def _create(request: ConsoleRequest) -> HttpResponse:
                 "board_id": data["board"].pk if data["board"] else None,
                 "gateway_id": data["gateway"].pk if data["gateway"] else None})
         except RuleViolation as exc:
-            form.add_error(None, exc.message)
+            form.add_refusal(exc)
         else:
             return _token_page(request, agent, token, created=True)
     context = _list_context(request)
