@@ -226,7 +226,7 @@ def test_a_board_short_name_must_be_unique_in_its_organization(client, owner, or
     client.force_login(owner)
     response = client.post(reverse("console:board_create"), {
         "organization": str(org.pk), "name": "Launch", "slug": board.slug, "max_agents": 5})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert b"already uses this short name" in response.content
 
 
