@@ -1,5 +1,5 @@
-"""Webhooks in the console: create one (its secret shown once), copy its endpoint, switch it
-on and off, read what it received and replay a delivery.
+"""Webhooks in the console: create one (its secret shown once), copy its endpoint, change,
+switch on and off or delete it, read what it received and what it refused, replay a delivery.
 
 Changes go through ``webhooks.services`` and are validated by the API's write serializer,
 so the console and the API accept and refuse the same things.
@@ -27,7 +27,7 @@ from agents.console.forms import RuleForm, set_choices
 from agents.http import ConsoleRequest
 from agents.models import Agent, Board
 from missioncontrol.lookups import get_or_404
-from webhooks import services
+from webhooks import refusals, services
 from webhooks.delivery import WAITING_REASON, has_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.serializers import WebhookWriteSerializer
@@ -131,7 +131,71 @@ def webhook_detail(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> H
         "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
         "can_manage": access.is_admin(request.user, board.organization_id),
         "failing_only": failing_only, "has_target": has_target(webhook), "waiting_reason": WAITING_REASON,
+        "refusals": refusals.log_for(webhook.pk), "max_payload_bytes": settings.WEBHOOK_MAX_PAYLOAD_BYTES,
     })
+
+
+def _secret_page(request: ConsoleRequest, board: Board, webhook: Webhook, secret: str, *,
+                 rotated: bool) -> HttpResponse:
+    """The endpoint and a new secret, shown this once (never cached)."""
+    response = page(request, "webhooks/created.html", "boards", {
+        "board": board, "webhook": webhook, "secret": secret, "rotated": rotated,
+        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
+        "header": webhook.signature_header or "X-Hub-Signature-256"})
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_edit(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("change a webhook"))
+    webhook = _webhook(board, webhook_id)
+    form = WebhookForm(request.POST or None, board=board, initial={
+        "description": webhook.description, "agent": webhook.agent_id, "require_signature": webhook.has_secret,
+        "signature_header": webhook.signature_header})
+    form.fields["require_signature"].help_text = (
+        "Unticked, the webhook accepts unsigned events. Ticked on a webhook without one, a secret is generated "
+        "and shown once.")
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data: dict[str, Any] = {"description": form.cleaned_data["description"],
+                                    "signature_header": form.cleaned_data["signature_header"],
+                                    "agent_id": form.cleaned_data["agent"].pk if form.cleaned_data["agent"] else None}
+            new_secret = ""
+            if not form.cleaned_data["require_signature"]:
+                data["secret"] = ""
+            elif not webhook.has_secret:
+                new_secret = data["secret"] = secrets.token_urlsafe(SECRET_BYTES)
+            serializer = WebhookWriteSerializer(data=data, board=board, partial=True)
+            if serializer.is_valid():
+                services.update_webhook(webhook, request.user, **serializer.validated_data)
+                if new_secret:
+                    return _secret_page(request, board, webhook, new_secret, rotated=True)
+                messages.success(request, "Webhook saved.")
+                return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+            form.add_api_errors(serializer.errors)
+        status = 422
+    return page(request, "webhooks/edit.html", "boards", {"board": board, "webhook": webhook, "form": form},
+                status=status)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("delete a webhook"))
+    webhook = _webhook(board, webhook_id)
+    if request.POST.get("confirm") != "delete":
+        messages.error(request, "Tick the box to confirm: deleting a webhook deletes what it received.")
+        return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+    services.delete_webhook(webhook, request.user)
+    messages.success(request, "Webhook deleted with its payloads. Senders now get 404 Not Found.")
+    return redirect("webhooks_console:webhooks", board_id=board.pk)
 
 
 @login_required
@@ -180,9 +244,4 @@ def webhook_new_secret(request: ConsoleRequest, board_id: Any, webhook_id: Any) 
     webhook = _webhook(board, webhook_id)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     services.update_webhook(webhook, request.user, secret=secret)
-    response = page(request, "webhooks/created.html", "boards", {
-        "board": board, "webhook": webhook, "secret": secret, "rotated": True,
-        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
-        "header": webhook.signature_header or "X-Hub-Signature-256"})
-    add_never_cache_headers(response)
-    return response
+    return _secret_page(request, board, webhook, secret, rotated=True)

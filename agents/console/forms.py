@@ -315,6 +315,61 @@ class AgentCreateForm(RuleForm):
         return data
 
 
+class AgentEditForm(RuleForm):
+    """What a person changes about an agent, types only: ``agents.rules.roster`` checks the values."""
+
+    api_fields = {"gateway_id": "gateway"}
+
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    gateway = forms.ModelChoiceField(queryset=Gateway.objects.none(), required=False, empty_label="None (run by hand)",
+                                     help_text="Moving an agent to another gateway removes it from the old one and "
+                                               "sets it up on the new one.")
+    is_board_lead = forms.BooleanField(required=False, label="Board lead",
+                                       help_text="The lead reviews work, creates tasks and workers. One per board.")
+    identity_template = forms.CharField(required=False, label="IDENTITY.md", widget=forms.Textarea(attrs={"rows": 5}),
+                                        help_text="Who the agent is, in Markdown; empty means the default file.")
+    soul_template = forms.CharField(required=False, label="SOUL.md", widget=forms.Textarea(attrs={"rows": 5}),
+                                    help_text="How the agent works and speaks, in Markdown; empty means the default "
+                                              "file.")
+
+    def __init__(self, *args: Any, agent: Agent, gateways: QuerySet[Gateway], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"name": agent.name, "gateway": agent.gateway_id,
+                                      "is_board_lead": agent.is_board_lead,
+                                      "identity_template": agent.identity_template,
+                                      "soul_template": agent.soul_template})
+        super().__init__(*args, **kwargs)
+        set_choices(self, "gateway", gateways)
+        # Whitespace is kept as typed: these files are written to the workspace as they are.
+        for name in ("identity_template", "soul_template"):
+            field = self.fields[name]
+            assert isinstance(field, forms.CharField)
+            field.strip = False
+        if agent.board_id is None:
+            # A main agent belongs to its gateway and leads no board.
+            del self.fields["is_board_lead"]
+            gateway_field = self.fields["gateway"]
+            assert isinstance(gateway_field, forms.ModelChoiceField)
+            gateway_field.required = True
+            gateway_field.empty_label = None
+        self.agent = agent
+
+    def changes(self) -> dict[str, Any]:
+        """The values that differ from the agent's, under the API's names, as ``update_agent`` takes them."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data["name"] != self.agent.name:
+            changes["name"] = data["name"]
+        gateway = data.get("gateway")
+        if (gateway.pk if gateway else None) != self.agent.gateway_id:
+            changes["gateway_id"] = gateway.pk if gateway else None
+        if "is_board_lead" in self.fields and data["is_board_lead"] != self.agent.is_board_lead:
+            changes["is_board_lead"] = data["is_board_lead"]
+        for name in ("identity_template", "soul_template"):
+            if data[name].replace("\r\n", "\n") != getattr(self.agent, name):
+                changes[name] = data[name].replace("\r\n", "\n")
+        return changes
+
+
 class MemoryForm(RuleForm):
     content = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000,
                               help_text="Agents read board memory on every heartbeat: context, decisions, answers.")
