@@ -7,7 +7,9 @@ so the console and the API accept and refuse the same things.
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from typing import Any
 
 from django import forms
@@ -17,15 +19,20 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
 from agents import access
+from agents.console import notes
 from agents.console.common import admin_only, forbidden, page, paginate, validation_text
 from agents.console.forms import RuleForm, set_choices
+from agents.console.notes import Named, Names, linked
 from agents.http import ConsoleRequest
-from agents.models import Agent, Board
+from agents.models import Agent, Board, BoardMemory, User
 from missioncontrol.lookups import get_or_404
 from webhooks import refusals, services
 from webhooks.delivery import WAITING_REASON, has_target
@@ -245,3 +252,53 @@ def webhook_new_secret(request: ConsoleRequest, board_id: Any, webhook_id: Any) 
     secret = secrets.token_urlsafe(SECRET_BYTES)
     services.update_webhook(webhook, request.user, secret=secret)
     return _secret_page(request, board, webhook, secret, rotated=True)
+
+
+# --- the board-memory page: webhooks and their event notes by name --------------------------
+# Registered when this module loads, which the URL configuration does before any page is served.
+
+# The shape webhooks.payloads.memory_note writes: a header naming the webhook and payload,
+# the configured instruction, then the sender's data between fence lines.
+_NOTE = re.compile(
+    r"\AWebhook event received \(webhook (?P<webhook>[0-9a-fA-F-]{36}), payload (?P<payload>[0-9a-fA-F-]{36})\)\.\n"
+    r"Instruction from the board's configuration: (?P<instruction>.*?)\n.*?"
+    r"^----- BEGIN [^\n]* -----\n(?P<data>.*)\n----- END [^\n]* -----\Z", re.S | re.M)
+
+
+def webhook_name(webhook: Webhook) -> str:
+    return f"“{str(webhook)[:60]}”" if webhook.description else "webhook"
+
+
+def webhook_names(ids: set[uuid.UUID], user: User) -> Names:
+    names: Names = {}
+    boards = access.visible_boards(user)
+    for webhook in Webhook.objects.filter(pk__in=ids, board__in=boards).only("id", "board_id", "description"):
+        names[webhook.pk] = Named(webhook_name(webhook), reverse("webhooks_console:webhook",
+                                                                 args=[webhook.board_id, webhook.pk]))
+    for pk, webhook_id, board_id in (WebhookPayload.objects.filter(pk__in=ids - names.keys(), board__in=boards)
+                                     .values_list("pk", "webhook_id", "board_id")):
+        names[pk] = Named("its payload", reverse("webhooks_console:webhook", args=[board_id, webhook_id])
+                          + f"#payload-{pk}")
+    return names
+
+
+def present_event_note(note: BoardMemory, names: Names) -> SafeString | None:
+    """A webhook event as a sentence naming its webhook, its instruction and its data; the
+    agents' own reading directions (and the ids in them) stay out of the console."""
+    found = _NOTE.match(note.content or "")
+    if found is None:
+        return None
+    webhook = names.get(uuid.UUID(found["webhook"]))
+    payload = names.get(uuid.UUID(found["payload"]))
+    heading = (format_html("Event received by the webhook {}", linked(webhook)) if webhook is not None
+               else format_html("Event received by a webhook that was since deleted"))
+    if payload is not None:
+        heading = format_html("{} ({}).", heading, linked(Named("open the payload", payload.url)))
+    else:
+        heading = format_html("{}.", heading)
+    return format_html('{}\nInstruction: {}\n<span class="muted">Data sent:</span>\n{}', heading,
+                       found["instruction"], found["data"])
+
+
+notes.register_namer(webhook_names)
+notes.register_presenter(services.MEMORY_SOURCE, present_event_note)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from agents import access, rules
 from agents.console.common import page, paginate
 from agents.console.forms import MemoryForm
+from agents.console.notes import present
 from agents.http import ConsoleRequest
 from agents.models import BoardMemory
 from agents.refusals import RuleViolation
@@ -39,8 +40,9 @@ def board_memory(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     notes = BoardMemory.objects.filter(board=board).select_related("author_user", "author_agent")
     if request.GET.get("chat") == "1":
         notes = notes.filter(is_chat=True)
+    page_obj = paginate(request, notes.order_by("-created_at"))
     return page(request, "agents/board_memory.html", "boards", {
-        "board": board, "form": form, "page_obj": paginate(request, notes.order_by("-created_at")),
+        "board": board, "form": form, "page_obj": page_obj, "notes": present(page_obj.object_list, request.user),
         "chat_only": request.GET.get("chat") == "1"}, status=status)
 
 
