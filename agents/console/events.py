@@ -8,6 +8,8 @@ queries for a whole page of events.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +71,30 @@ def _title_from(event: ActivityEvent) -> str:
     return message
 
 
+def _uuids(values: Any) -> list[uuid.UUID]:
+    found = []
+    for value in values if isinstance(values, list) else []:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
+
+
+# "Board Launch created", "Tag Docs changed", "Gateway Lab registered", "Agent Scout deleted".
+_NAMED_CHANGE = re.compile(r"^(?P<noun>Board|Tag|Gateway|Agent) (?P<name>.+) (?P<verb>created|changed|deleted|"
+                           r"registered|removed)$")
+_WEBHOOK_CHANGE = re.compile(r"^Webhook (?P<verb>created|changed|deleted)\.$")
+
+
 class _Known:
     """What the events of one page name that still exists and the reader may open."""
 
     def __init__(self, events: list[ActivityEvent], user: User) -> None:
         board_ids = {e.board_id for e in events if e.board_id}
-        task_ids = {e.task_id for e in events if e.task_id}
+        task_ids = {e.task_id for e in events if e.task_id} | {
+            task_id for e in events if e.event_type.startswith("approval.") and isinstance(e.data, dict)
+            for task_id in _uuids(e.data.get("task_ids"))}
         agent_ids = {e.agent_id for e in events if e.agent_id} | {e.actor_agent_id for e in events if e.actor_agent_id}
         self.boards: dict[Any, str] = dict(access.visible_boards(user).filter(pk__in=board_ids)
                                            .values_list("pk", "name")) if board_ids else {}
@@ -126,14 +146,62 @@ def _task_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> Sa
     return None
 
 
+def _approval_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> SafeString | None:
+    data = event.data if isinstance(event.data, dict) else {}
+    action = (event.message or "").partition(": ")[2].replace("_", " ") or "act"
+    tasks = [_quoted(known.task_url(task_id), known.tasks[task_id][1]) for task_id in _uuids(data.get("task_ids"))
+             if task_id in known.tasks]
+    on = format_html(" on {}", format_html(", ".join(["{}"] * len(tasks)), *tasks)) if tasks else ""
+    if event.event_type == "approval.requested":
+        return format_html("{} asked for approval to {}{}.", actor, action, on)
+    if event.event_type == "approval.resolved" and data.get("status") in ("approved", "rejected"):
+        return format_html("{} {} the request to {}{}.", actor, data["status"], action, on)
+    return None
+
+
+def _change_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> SafeString | None:
+    """The fixed messages of board, tag, gateway, agent and webhook changes, with the actor first."""
+    message = event.message or ""
+    if event.event_type == "memory.created":
+        where = "the board chat" if (event.data or {}).get("is_chat") else "board memory"
+        url = reverse("console:board_memory", args=[event.board_id]) if event.board_id in known.boards else None
+        verb = "wrote in" if where == "the board chat" else "added a note to"
+        return format_html("{} {} {}.", actor, verb, _link(url, where))
+    if message.startswith("Token of ") and message.endswith(" rotated"):
+        name = message[len("Token of "):-len(" rotated")]
+        return format_html("{} gave {} a new token.", actor, _relinked(name, _links_of(event, known)))
+    found = _NAMED_CHANGE.match(message)
+    if found is not None:
+        noun, name = found["noun"].lower(), found["name"]
+        url = None
+        if noun == "board" and known.boards.get(event.board_id) == name:
+            url = reverse("console:board", args=[event.board_id])
+        elif noun == "agent" and known.agents.get(event.agent_id) == name:
+            url = known.agent_url(event.agent_id)
+        return format_html("{} {} the {} {}.", actor, found["verb"], noun, _link(url, name))
+    found = _WEBHOOK_CHANGE.match(message)
+    if found is not None:
+        return format_html("{} {} a webhook.", actor, found["verb"])
+    return None
+
+
 def describe(event: ActivityEvent, known: _Known) -> SafeString:
     actor = _actor(event, known)
     if event.event_type.startswith("task.") and event.task_id:
         sentence = _task_sentence(event, known, actor)
         if sentence is not None:
             return sentence
+    if event.actor_type != ActivityEvent.ActorType.SYSTEM:
+        by_kind = (_approval_sentence(event, known, actor) if event.event_type.startswith("approval.")
+                   else _change_sentence(event, known, actor))
+        if by_kind is not None:
+            return by_kind
     message = event.message or event.event_type.split(".", 1)[-1].replace("_", " ").capitalize()
     links = _links_of(event, known)
+    if event.actor_type == ActivityEvent.ActorType.AGENT and event.actor_name and message.startswith(
+            event.actor_name):
+        # "Scout checked in.": the sentence already starts with its actor.
+        return _relinked(message, [(event.actor_name, known.agent_url(event.actor_agent_id)), *links])
     for verb in ("Created ", "Updated ", "Deleted ", "Commented on "):
         if message.startswith(verb):
             return format_html("{} {}", actor, _relinked(_lowered(message), links))

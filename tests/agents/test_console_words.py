@@ -77,7 +77,7 @@ def test_other_events_keep_their_sentence_and_name_the_actor(client, owner, boar
     client.force_login(owner)
     html = client.get(reverse("console:activity")).content.decode()
     agent_url = reverse("console:agent", args=[worker.pk])
-    assert f'Token of <a href="{agent_url}">Worker</a> rotated — ' in html
+    assert f' gave <a href="{agent_url}">Worker</a> a new token.' in html
     assert "agent.token_rotated" not in visible_text(html)
 
 
@@ -142,3 +142,24 @@ def test_operations_says_no_backup_in_a_warning_colour_and_times_in_words(client
     backups = re.search(r"<strong>Backups</strong>.*?</tr>", html, re.S)
     assert backups is not None and '<span class="badge ok">Ok</span>' in backups.group(0)
     assert "Size: 2.0 KB" in text
+
+
+def test_approvals_boards_chat_and_check_ins_read_as_sentences(client, owner, org, board, worker):
+    from agents import activity
+
+    task = make_task(board, "Publish", assigned_agent=worker)
+    approval = rules.request_approval(worker, board, {"action_type": "mark_done", "task_id": str(task.pk),
+                                                      "lead_reasoning": "Done.", "confidence": 90})
+    rules.resolve_approval(owner, approval, "approved")
+    rules.create_memory(owner, board, {"content": "Ship Friday.", "tags": ["chat"]})
+    made = rules.create_board(owner, org, {"name": "Docs", "max_agents": 3})
+    activity.record("agent.heartbeat", actor=worker, board=board, agent=worker, message="Worker checked in.")
+    client.force_login(owner)
+    html = client.get(reverse("console:activity")).content.decode()
+    text = visible_text(html)
+    assert "Worker asked for approval to mark done on “Publish”." in text
+    assert "approved the request to mark done on “Publish”." in text
+    assert "wrote in the board chat." in text
+    assert f'created the board <a href="{reverse("console:board", args=[made.pk])}">Docs</a>.' in html
+    assert "Worker checked in." in text and "checked in. — " not in text
+    assert "mark_done" not in text
