@@ -9,7 +9,7 @@ from django.test import Client
 
 from agents import rules
 from agents.identity import default_organization, local_operator
-from agents.models import Agent, Board, Gateway, Tag
+from agents.models import Agent, Board, CustomFieldDefinition, Gateway, Tag
 from tests.e2e.test_console_flow import sign_in
 from webhooks.models import Webhook
 
@@ -32,6 +32,10 @@ def _fill() -> dict[str, str]:
     worker = Agent.objects.create(organization=org, board=board, gateway=gateway,
                                   name="Documentation writer with a long name")
     Tag.objects.create(organization=org, name="Infrastructure and operations", slug="infra")
+    points = CustomFieldDefinition.objects.create(organization=org, field_key="estimate_in_story_points",
+                                                  label="Estimate in story points", field_type="number",
+                                                  description="How big the team thinks the task is.")
+    points.boards.add(board)
     tasks = {}
     for status in ("inbox", "in_progress", "review", "done"):
         tasks[status] = rules.create_task(operator, board, {"title": f"{LONG} ({status})", "priority": "urgent",
@@ -55,7 +59,8 @@ def _fill() -> dict[str, str]:
         "approvals": "/approvals/", "agents": "/agents/", "agent": f"/agents/{lead.pk}/",
         "agent edit": f"/agents/{worker.pk}/edit",
         "gateways": "/gateways/", "gateway": f"/gateways/{gateway.pk}/", "gateway edit": f"/gateways/{gateway.pk}/edit",
-        "tags": "/tags/", "activity": "/activity/", "operations": "/operations/",
+        "tags": "/tags/", "custom fields": "/custom-fields/",
+        "custom field edit": f"/custom-fields/{points.pk}/edit", "activity": "/activity/", "operations": "/operations/",
         "webhooks": f"/boards/{board.pk}/webhooks/", "webhook": f"/boards/{board.pk}/webhooks/{webhook.pk}/",
         "webhook edit": f"/boards/{board.pk}/webhooks/{webhook.pk}/edit",
     }
