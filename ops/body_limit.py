@@ -72,7 +72,7 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 return error_response(400, "Content-Length is not a number.")
             if length > limit:
-                return self._over_limit(request, limit)
+                return self._over_limit(request, limit, length)
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             if not request.META.get("wsgi.input_terminated"):
                 # Reading would run into the next request on a keep-alive connection;
@@ -87,10 +87,13 @@ class BodySizeLimitMiddleware:
             self._replace_body(request, body)
         return self.get_response(request)
 
-    def _over_limit(self, request: HttpRequest, limit: int) -> HttpResponseBase:
+    def _over_limit(self, request: HttpRequest, limit: int, declared: int | None = None) -> HttpResponseBase:
         if not is_webhook_ingest(request):
             return too_large_response(limit)
         request.body_over_limit = True  # type: ignore[attr-defined]
+        # What the sender said it sent (None: chunked, counted to one byte past the limit),
+        # for the webhook's refusal log; the body itself is never read.
+        request.declared_body_length = declared  # type: ignore[attr-defined]
         self._replace_body(request, b"")
         return self.get_response(request)
 

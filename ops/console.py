@@ -34,13 +34,73 @@ CHECK_TITLES = {
 }
 
 
+# A check's state as a word and a colour that says what it means: green only when nothing
+# needs doing. An optional check that passes with a note (the backup check before the first
+# backup) still asks for attention.
+STATES = {"ok": ("Ok", "ok"), "degraded": ("Degraded", "warn"), "failing": ("Failing", "bad")}
+NEEDS_ATTENTION = {"backup": "No backup"}
+
+
+def duration_words(seconds: float) -> str:
+    """``45 s``, ``3 min``, ``2 h 5 min``, ``4 days``: a duration as a person says it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days = hours // 24
+    return f"{days} day{'' if days == 1 else 's'}"
+
+
+def _state(name: str, result: dict[str, Any], status: str) -> tuple[str, str]:
+    if status == "ok" and result.get("note"):
+        return NEEDS_ATTENTION.get(name, "Needs attention"), "warn"
+    return STATES.get(status, (status.replace("_", " ").capitalize(), "bad"))
+
+
+def _detail(key: str, value: Any, result: dict[str, Any]) -> dict[str, Any] | None:
+    """One fact of a check, labelled and worded for a person; None to leave it out."""
+    if key.endswith("age_seconds"):
+        moment = key[:-len("age_seconds")].rstrip("_")
+        if not moment or f"{moment}_at" in result:
+            return None  # the time itself is shown, in words
+        label = moment.replace("_", " ").capitalize()
+        return {"label": label, "text": "none" if value is None else f"{duration_words(float(value))} ago"}
+    label = key.removesuffix("_at").replace("_", " ").capitalize()
+    if key.endswith("_at"):
+        when = parse_datetime(str(value)) if value else None
+        return {"label": label, "when": when, "text": "never" if when is None else ""}
+    if key.endswith("_seconds") and isinstance(value, int | float):
+        return {"label": label.removesuffix(" seconds"), "text": duration_words(float(value))}
+    if key.endswith("_ms") and isinstance(value, int | float):
+        return {"label": label.removesuffix(" ms"), "text": f"{value:.0f} ms"}
+    if key == "size" and isinstance(value, int):
+        return {"label": label, "size": value}
+    if isinstance(value, bool):
+        return {"label": label, "text": "yes" if value else "no"}
+    if isinstance(value, list | tuple):
+        shown = ", ".join(str(item) for item in value[:5])
+        return {"label": label, "text": shown + (f" and {len(value) - 5} more" if len(value) > 5 else "") or "none"}
+    if isinstance(value, dict):
+        return None
+    return {"label": label, "text": "—" if value is None else str(value), "mono": key in ("path", "error")}
+
+
 def _checks(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, result in report["checks"].items():
         title, meaning = CHECK_TITLES.get(name, (name.replace("_", " ").capitalize(), ""))
-        details = {key: value for key, value in result.items() if key not in ("ok", "status", "error", "caches")}
-        rows.append({"name": name, "title": title, "meaning": meaning, "ok": result["ok"],
-                     "status": result.get("status", "ok" if result["ok"] else "failing"),
+        status = result.get("status", "ok" if result["ok"] else "failing")
+        word, colour = _state(name, result, status)
+        details = [detail for key, value in result.items()
+                   if key not in ("ok", "status", "error", "caches", "note")
+                   and (detail := _detail(key, value, result)) is not None]
+        rows.append({"name": name, "title": title, "meaning": meaning, "ok": result["ok"], "status": status,
+                     "state": word, "colour": colour, "note": result.get("note", ""),
                      "error": result.get("error", ""), "details": details})
     return rows
 
@@ -68,6 +128,8 @@ def operations(request: HttpRequest) -> HttpResponse:
         "failing_open": throttle.is_failing_open(),
         "caches": cache.get("caches", {}),
         "worker": worker,
+        "oldest_waiting": duration_words(float(worker["oldest_ready_job_age_seconds"]))
+        if worker.get("oldest_ready_job_age_seconds") is not None else None,
         "worker_last_activity": parse_datetime(worker["last_activity_at"]) if worker.get("last_activity_at")
         else None,
         "backup": _backup(),

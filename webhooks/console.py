@@ -1,5 +1,5 @@
-"""Webhooks in the console: create one (its secret shown once), copy its endpoint, switch it
-on and off, read what it received and replay a delivery.
+"""Webhooks in the console: create one (its secret shown once), copy its endpoint, change,
+switch on and off or delete it, read what it received and what it refused, replay a delivery.
 
 Changes go through ``webhooks.services`` and are validated by the API's write serializer,
 so the console and the API accept and refuse the same things.
@@ -7,7 +7,9 @@ so the console and the API accept and refuse the same things.
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from typing import Any
 
 from django import forms
@@ -17,17 +19,22 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
 from agents import access
+from agents.console import notes
 from agents.console.common import admin_only, forbidden, page, paginate, validation_text
-from agents.console.forms import set_choices
+from agents.console.forms import RuleForm, set_choices
+from agents.console.notes import Named, Names, linked
 from agents.http import ConsoleRequest
-from agents.models import Agent, Board
+from agents.models import Agent, Board, BoardMemory, User
 from missioncontrol.lookups import get_or_404
-from webhooks import services
+from webhooks import refusals, services
 from webhooks.delivery import WAITING_REASON, has_target
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.serializers import WebhookWriteSerializer
@@ -36,7 +43,9 @@ SECRET_BYTES = 32
 FAILING = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD)
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(RuleForm):
+    api_fields = {"agent_id": "agent"}
+
     description = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
         label="Instruction for the agent",
@@ -96,7 +105,7 @@ def webhooks(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                     "header": webhook.signature_header or "X-Hub-Signature-256"})
                 add_never_cache_headers(response)
                 return response
-            form.add_error(None, validation_text(serializer.errors))
+            form.add_api_errors(serializer.errors)
         status = 422
     # Correlated subqueries, each served by an index, rather than one join of every payload
     # with every delivery: a busy webhook has many thousands of both.
@@ -129,7 +138,71 @@ def webhook_detail(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> H
         "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
         "can_manage": access.is_admin(request.user, board.organization_id),
         "failing_only": failing_only, "has_target": has_target(webhook), "waiting_reason": WAITING_REASON,
+        "refusals": refusals.log_for(webhook.pk), "max_payload_bytes": settings.WEBHOOK_MAX_PAYLOAD_BYTES,
     })
+
+
+def _secret_page(request: ConsoleRequest, board: Board, webhook: Webhook, secret: str, *,
+                 rotated: bool) -> HttpResponse:
+    """The endpoint and a new secret, shown this once (never cached)."""
+    response = page(request, "webhooks/created.html", "boards", {
+        "board": board, "webhook": webhook, "secret": secret, "rotated": rotated,
+        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
+        "header": webhook.signature_header or "X-Hub-Signature-256"})
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_edit(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("change a webhook"))
+    webhook = _webhook(board, webhook_id)
+    form = WebhookForm(request.POST or None, board=board, initial={
+        "description": webhook.description, "agent": webhook.agent_id, "require_signature": webhook.has_secret,
+        "signature_header": webhook.signature_header})
+    form.fields["require_signature"].help_text = (
+        "Unticked, the webhook accepts unsigned events. Ticked on a webhook without one, a secret is generated "
+        "and shown once.")
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data: dict[str, Any] = {"description": form.cleaned_data["description"],
+                                    "signature_header": form.cleaned_data["signature_header"],
+                                    "agent_id": form.cleaned_data["agent"].pk if form.cleaned_data["agent"] else None}
+            new_secret = ""
+            if not form.cleaned_data["require_signature"]:
+                data["secret"] = ""
+            elif not webhook.has_secret:
+                new_secret = data["secret"] = secrets.token_urlsafe(SECRET_BYTES)
+            serializer = WebhookWriteSerializer(data=data, board=board, partial=True)
+            if serializer.is_valid():
+                services.update_webhook(webhook, request.user, **serializer.validated_data)
+                if new_secret:
+                    return _secret_page(request, board, webhook, new_secret, rotated=True)
+                messages.success(request, "Webhook saved.")
+                return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+            form.add_api_errors(serializer.errors)
+        status = 422
+    return page(request, "webhooks/edit.html", "boards", {"board": board, "webhook": webhook, "form": form},
+                status=status)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: ConsoleRequest, board_id: Any, webhook_id: Any) -> HttpResponse:
+    board = _board(request, board_id)
+    if not access.is_admin(request.user, board.organization_id):
+        return forbidden(request, admin_only("delete a webhook"))
+    webhook = _webhook(board, webhook_id)
+    if request.POST.get("confirm") != "delete":
+        messages.error(request, "Tick the box to confirm: deleting a webhook deletes what it received.")
+        return redirect("webhooks_console:webhook", board_id=board.pk, webhook_id=webhook.pk)
+    services.delete_webhook(webhook, request.user)
+    messages.success(request, "Webhook deleted with its payloads. Senders now get 404 Not Found.")
+    return redirect("webhooks_console:webhooks", board_id=board.pk)
 
 
 @login_required
@@ -178,9 +251,54 @@ def webhook_new_secret(request: ConsoleRequest, board_id: Any, webhook_id: Any) 
     webhook = _webhook(board, webhook_id)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     services.update_webhook(webhook, request.user, secret=secret)
-    response = page(request, "webhooks/created.html", "boards", {
-        "board": board, "webhook": webhook, "secret": secret, "rotated": True,
-        "endpoint_url": settings.BASE_URL + webhook.endpoint_path,
-        "header": webhook.signature_header or "X-Hub-Signature-256"})
-    add_never_cache_headers(response)
-    return response
+    return _secret_page(request, board, webhook, secret, rotated=True)
+
+
+# --- the board-memory page: webhooks and their event notes by name --------------------------
+# Registered when this module loads, which the URL configuration does before any page is served.
+
+# The shape webhooks.payloads.memory_note writes: a header naming the webhook and payload,
+# the configured instruction, then the sender's data between fence lines.
+_NOTE = re.compile(
+    r"\AWebhook event received \(webhook (?P<webhook>[0-9a-fA-F-]{36}), payload (?P<payload>[0-9a-fA-F-]{36})\)\.\n"
+    r"Instruction from the board's configuration: (?P<instruction>.*?)\n.*?"
+    r"^----- BEGIN [^\n]* -----\n(?P<data>.*)\n----- END [^\n]* -----\Z", re.S | re.M)
+
+
+def webhook_name(webhook: Webhook) -> str:
+    return f"“{str(webhook)[:60]}”" if webhook.description else "webhook"
+
+
+def webhook_names(ids: set[uuid.UUID], user: User) -> Names:
+    names: Names = {}
+    boards = access.visible_boards(user)
+    for webhook in Webhook.objects.filter(pk__in=ids, board__in=boards).only("id", "board_id", "description"):
+        names[webhook.pk] = Named(webhook_name(webhook), reverse("webhooks_console:webhook",
+                                                                 args=[webhook.board_id, webhook.pk]))
+    for pk, webhook_id, board_id in (WebhookPayload.objects.filter(pk__in=ids - names.keys(), board__in=boards)
+                                     .values_list("pk", "webhook_id", "board_id")):
+        names[pk] = Named("its payload", reverse("webhooks_console:webhook", args=[board_id, webhook_id])
+                          + f"#payload-{pk}")
+    return names
+
+
+def present_event_note(note: BoardMemory, names: Names) -> SafeString | None:
+    """A webhook event as a sentence naming its webhook, its instruction and its data; the
+    agents' own reading directions (and the ids in them) stay out of the console."""
+    found = _NOTE.match(note.content or "")
+    if found is None:
+        return None
+    webhook = names.get(uuid.UUID(found["webhook"]))
+    payload = names.get(uuid.UUID(found["payload"]))
+    heading = (format_html("Event received by the webhook {}", linked(webhook)) if webhook is not None
+               else format_html("Event received by a webhook that was since deleted"))
+    if payload is not None:
+        heading = format_html("{} ({}).", heading, linked(Named("open the payload", payload.url)))
+    else:
+        heading = format_html("{}.", heading)
+    return format_html('{}\nInstruction: {}\n<span class="muted">Data sent:</span>\n{}', heading,
+                       found["instruction"], found["data"])
+
+
+notes.register_namer(webhook_names)
+notes.register_presenter(services.MEMORY_SOURCE, present_event_note)

@@ -3,7 +3,8 @@
 A plain Django view rather than DRF: the route is open (no authentication to run), takes
 any content type, and is the busiest write path, so it skips DRF's request wrapping and
 content negotiation. Errors still leave in the ``{detail, request_id}`` envelope. The
-checks run in the order of the HTTP contract: 429, 404/410, 413, 403. The size is
+checks run in the order of the HTTP contract: 429, 404/410, 413, 403; a 410, 413 or 403
+is counted in the webhook's refusal log (``webhooks.refusals``), which the console shows. The size is
 measured by ``ops.body_limit.BodySizeLimitMiddleware`` (from ``Content-Length``, or
 counting a chunked body to one byte past the limit); for this route it does not answer
 but marks the request and hands on an empty body, and the 413 is answered here.
@@ -25,7 +26,7 @@ from ops import throttle
 from ops.body_limit import body_over_limit, too_large_response
 from ops.client_ip import client_ip
 from ops.errors import error_response
-from webhooks import signatures, spool
+from webhooks import refusals, signatures, spool
 from webhooks.delivery import remember_target, target_from_row
 from webhooks.models import Webhook
 from webhooks.payloads import captured_headers, decode_body
@@ -94,8 +95,10 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
         return error_response(404, "Not found.")
     webhook, organization_id, target_found = found
     if not webhook.enabled:
+        refusals.record(webhook.pk, refusals.DISABLED, request, ip)
         return error_response(410, "Webhook is disabled.")
     if body_over_limit(request):
+        refusals.record(webhook.pk, refusals.TOO_LARGE, request, ip)
         return too_large_response(settings.WEBHOOK_MAX_PAYLOAD_BYTES)
 
     body = request.body
@@ -103,8 +106,10 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
         presented = signatures.presented_signature(request.META, webhook.signature_header)
         verdict = signatures.verify(webhook.secret, body, presented)
         if verdict is signatures.Verdict.MISSING:
+            refusals.record(webhook.pk, refusals.SIGNATURE_MISSING, request, ip)
             return error_response(403, "Missing webhook signature header.")
         if verdict is signatures.Verdict.INVALID:
+            refusals.record(webhook.pk, refusals.SIGNATURE_INVALID, request, ip)
             return error_response(403, "Invalid webhook signature.")
 
     content_type = request.META.get("CONTENT_TYPE", "")

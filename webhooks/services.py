@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agents import activity
 from agents.models import Agent, BoardMemory, User
-from webhooks import waiting
+from webhooks import refusals, waiting
 from webhooks.delivery import OPEN_STATUSES, is_target, target_facts
 from webhooks.models import Webhook, WebhookDelivery, WebhookPayload
 from webhooks.notifiers import current_notifier, needs_push
@@ -120,7 +120,9 @@ def delete_webhook(webhook: Webhook, user: User) -> None:
     with transaction.atomic():
         data = _webhook_data(webhook)
         board = webhook.board
+        webhook_id = webhook.pk
         webhook.delete()
+        transaction.on_commit(lambda: refusals.forget(webhook_id))
         activity.record("webhook.deleted", actor=user, board=board, message="Webhook deleted.", data=data)
 
 

@@ -9,8 +9,9 @@ from django.http import HttpResponse
 
 from agents import access
 from agents.console.common import page, paginate
+from agents.console.events import describe_events
 from agents.http import ConsoleRequest
-from agents.models import ActivityEvent, Task, User
+from agents.models import ActivityEvent, User
 from missioncontrol.lookups import parse_uuid
 
 EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Agents"), ("webhook.", "Webhooks"),
@@ -44,24 +45,14 @@ def activity_timeline(request: ConsoleRequest) -> HttpResponse:
         events = events.filter(actor_user_id=parse_uuid(actor_id))
 
     page_obj = paginate(request, events.order_by("-created_at"))
-    # Link only the tasks that still exist; the record outlives deleted ones.
-    task_ids = {event.task_id for event in page_obj.object_list if event.task_id}
-    live_tasks = set(Task.objects.filter(pk__in=task_ids, board__in=access.visible_boards(request.user))
-                     .values_list("pk", flat=True)) if task_ids else set()
-    for event in page_obj.object_list:
-        event.task_exists = event.task_id in live_tasks
     context: dict[str, Any] = {
-        "page_obj": page_obj,
+        "page_obj": page_obj, "lines": describe_events(page_obj.object_list, request.user),
         "boards": boards, "families": EVENT_FAMILIES,
         "actor_groups": [
             ("People", [(f"user:{u.pk}", u.get_full_name() or u.username) for u in people]),
             ("Agents", [(f"agent:{a.pk}", a.name) for a in agents]),
         ],
         "board_id": str(board_id or ""), "type": family, "actor": actor,
-        "board_names": {b.pk: b.name for b in boards},
         "filtered": bool(board_id or family or actor),
     }
     return page(request, "agents/activity.html", "activity", context)
-
-
-

@@ -1,6 +1,7 @@
 """Agents in the console: presence at a glance, an agent's page (its lifecycle on the gateway,
-its sessions and recent chat, the messages Mission Control pushed to it), creating an agent,
-retrying its provisioning, rotating its token, sending a message that was given up on again.
+its sessions and recent chat, the messages Mission Control pushed to it), creating, changing
+and deleting an agent, retrying its provisioning, rotating its token, sending a message that
+was given up on again. Every change goes through ``agents.rules.roster``, as the API's do.
 
 A token is shown exactly once, in the answer to the POST that minted it; the page is
 never cached and a reload does not show it again.
@@ -22,8 +23,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, rules
-from agents.console.common import etag_for, forbidden, live_fragment, page, paginate
-from agents.console.forms import AgentCreateForm
+from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
+from agents.console.forms import AgentCreateForm, AgentEditForm
 from agents.gateway import tasks
 from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, Agent, AgentMessage
@@ -86,7 +87,7 @@ def _create(request: ConsoleRequest) -> HttpResponse:
                 "board_id": data["board"].pk if data["board"] else None,
                 "gateway_id": data["gateway"].pk if data["gateway"] else None})
         except RuleViolation as exc:
-            form.add_error(None, exc.message)
+            form.add_refusal(exc)
         else:
             return _token_page(request, agent, token, created=True)
     context = _list_context(request)
@@ -199,3 +200,51 @@ def _agent_action(request: ConsoleRequest, agent: Agent, act: Callable[[], str])
     else:
         messages.info(request, done)
     return redirect("console:agent", agent_id=agent.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def agent_edit(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    agent = access.get_agent_for(request.user, agent_id)
+    if not access.is_admin(request.user, agent.organization_id):
+        return forbidden(request, admin_only("change an agent"), "agents")
+    gateways = access.visible_gateways(request.user).filter(organization_id=agent.organization_id).order_by("name")
+    form = AgentEditForm(request.POST or None, agent=agent, gateways=gateways)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            changes = form.changes()
+            if not changes:
+                messages.info(request, "Nothing changed.")
+                return redirect("console:agent", agent_id=agent.pk)
+            try:
+                rules.update_agent(request.user, agent, changes)
+            except RuleViolation as exc:
+                form.add_refusal(exc)
+            else:
+                messages.success(request, f"Agent {agent.name} saved." + (
+                    " Its gateway sets it up again with the change." if agent.gateway_id else ""))
+                return redirect("console:agent", agent_id=agent.pk)
+        # The page shows the agent as it is, beside the form as it was sent.
+        agent.refresh_from_db()
+        status = 422
+    return page(request, "agents/agent_form.html", "agents", {"form": form, "agent": agent}, status=status)
+
+
+@login_required
+@require_POST
+def agent_delete(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
+    agent = access.get_agent_for(request.user, agent_id)
+    if not access.is_admin(request.user, agent.organization_id):
+        return forbidden(request, admin_only("delete an agent"), "agents")
+    if request.POST.get("confirm_name", "").strip() != agent.name:
+        messages.error(request, "Type the agent's name exactly to delete it.")
+        return redirect("console:agent", agent_id=agent.pk)
+    name = agent.name
+    try:
+        rules.delete_agent(request.user, agent)
+    except RuleViolation as exc:
+        return forbidden(request, exc.message, "agents", status=exc.status_code)
+    messages.success(request, f"Agent {name} deleted. Its tasks are unassigned; its history stays in the activity "
+                              "timeline." + (" Its gateway removes it there too." if agent.gateway_id else ""))
+    return redirect("console:agents")

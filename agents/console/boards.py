@@ -56,14 +56,17 @@ class Card:
     task: Task
     url: str
     move_url: str
-    move_choices: list[tuple[str, str]]
+    # The move menu's choice already selected: the next step of the workflow, or where a
+    # done card already is (reopening one is a decision, never the default).
+    move_to: str
 
 
 # Cards per kanban column; the rest of a column is one click away, paged.
 COLUMN_LIMIT = 30
 STATUSES = list(Task.Status.choices)
-# The card's move menu offers the next step of the workflow first, then the others in order.
-MOVE_CHOICES = {value: STATUSES[index + 1:] + STATUSES[:index] for index, (value, _label) in enumerate(STATUSES)}
+# The card's move menu lists the columns in the board's order, with this one selected.
+MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: Task.Status.REVIEW,
+           Task.Status.REVIEW: Task.Status.DONE, Task.Status.DONE: Task.Status.DONE}
 
 
 @login_required
@@ -113,7 +116,8 @@ def board_create(request: ConsoleRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Board “{board.name}” created. Add a task or an agent to get started.")
                 return redirect("console:board", board_id=board.pk)
-    return page(request, "agents/board_form.html", "boards", {"form": form, "rule_fields": _rule_fields(form)})
+    return page(request, "agents/board_form.html", "boards", {"form": form, "rule_fields": _rule_fields(form)},
+                status=422 if form.is_bound else 200)
 
 
 @login_required
@@ -135,7 +139,8 @@ def board_edit(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                 messages.success(request, "Board saved.")
                 return redirect("console:board", board_id=board.pk)
     return page(request, "agents/board_form.html", "boards",
-                {"form": form, "board": board, "rule_fields": _rule_fields(form)})
+                {"form": form, "board": board, "rule_fields": _rule_fields(form)},
+                status=422 if form.is_bound else 200)
 
 
 def board_tasks(board: Board) -> QuerySet[Task]:
@@ -164,7 +169,7 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
         tasks = list(base.filter(status=value)[:COLUMN_LIMIT]) if total else []
         # Links built once here: a reverse() per card and link is most of a big board's render time.
         cards = [Card(task, f"{board_url}tasks/{task.pk}/", f"{board_url}tasks/{task.pk}/move",
-                      MOVE_CHOICES[task.status]) for task in tasks]
+                      MOVE_TO[Task.Status(task.status)]) for task in tasks]
         columns.append({"status": value, "label": name, "cards": cards, "total": total,
                         "hidden": max(0, total - len(tasks))})
     return columns
@@ -177,13 +182,20 @@ def _board_body_context(request: ConsoleRequest, board: Board) -> dict[str, Any]
 
 @login_required
 def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
-    board = access.get_board_for(request.user, board_id)
+    return board_page(request, access.get_board_for(request.user, board_id))
+
+
+def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreateForm | None = None,
+               fields_form: CustomFieldValuesForm | None = None, status_code: int = 200) -> HttpResponse:
+    """The board's page; ``create_form`` and ``fields_form``: the new-task form as it was sent,
+    when it was refused."""
     status = request.GET.get("status")
     agents = Agent.objects.filter(board=board).order_by("name")
     definitions = list(board.custom_fields.order_by("label", "id"))
     context: dict[str, Any] = {"board": board, "statuses": STATUSES,
-                               "create_form": TaskCreateForm(agents=agents),
-                               "fields_form": CustomFieldValuesForm(definitions=definitions),
+                               "create_form": create_form or TaskCreateForm(agents=agents),
+                               "fields_form": fields_form or CustomFieldValuesForm(definitions=definitions),
+                               "create_refused": create_form is not None,
                                "definitions": definitions,
                                "rules": [(RULE_LABELS[name], getattr(board, name), text)
                                          for name, text in RULE_HELP.items()],
@@ -200,7 +212,7 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     else:
         context.update(_board_body_context(request, board))
         context["etag"] = etag_for("board", *board_fingerprint(board))
-    return page(request, "agents/board.html", "boards", context)
+    return page(request, "agents/board.html", "boards", context, status=status_code)
 
 
 def _custom_field_filter(request: ConsoleRequest, board: Board, definitions: list[CustomFieldDefinition],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.forms.utils import pretty_name
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -48,7 +49,7 @@ def validation_text(detail: Any) -> str:
         parts = []
         for field, errors in detail.items():
             text = validation_text(errors)
-            parts.append(text if field in ("non_field_errors", "detail") else f"{field}: {text}")
+            parts.append(text if field in ("non_field_errors", "detail") else f"{pretty_name(field)}: {text}")
         return " ".join(parts)
     if isinstance(detail, list | tuple):
         return " ".join(validation_text(item) for item in detail)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from agents import access, metrics
 from agents.console.common import etag_for, live_fragment, page
+from agents.console.events import describe_events
 from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task
 from missioncontrol.lookups import parse_uuid
@@ -46,7 +47,7 @@ def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
     events = ActivityEvent.objects.filter(organization_id__in=org_ids)
     if board is not None:
         events = events.filter(board_id=board.pk)
-    recent = list(events.order_by("-created_at")[:12])
+    recent = describe_events(events.order_by("-created_at")[:12], user)
 
     deliveries = figures.webhook_deliveries
     cycle = figures.median_cycle_time_seconds

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.utils import pretty_name
 
 from agents.models import Agent, Board, CustomFieldDefinition, Gateway, Organization, Tag, Task
 from agents.refusals import RuleViolation
@@ -56,15 +58,50 @@ def set_choices(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
     field.queryset = queryset
 
 
+def worded(message: str, api_name: str | None, label: str) -> str:
+    """``message`` with the API's name of a field (``workspace_root must be text.``) said as
+    the console labels it (``Workspace root must be text.``). Plain words that happen to be a
+    field's name (``A task needs a title.``) are left as they are."""
+    if not api_name:
+        return message
+    if message.startswith(api_name + " ") or message.startswith(api_name + "."):
+        message = label + message[len(api_name):]
+    if "_" in api_name:
+        message = re.sub(rf"\b{re.escape(api_name)}\b", label.lower(), message)
+    return message
+
+
 class RuleForm(forms.Form):
     """A form whose values a rule checks: its refusal shows on the field it names (by API
-    name), else above the form."""
+    name), else above the form, in the words of the form's labels."""
 
     api_fields: dict[str, str] = {}
 
+    def label_of(self, name: str) -> str:
+        field = self.fields.get(name)
+        return str(field.label) if field is not None and field.label else pretty_name(name)
+
     def add_refusal(self, exc: RuleViolation) -> None:
-        field = self.api_fields.get(exc.field or "", exc.field)
-        self.add_error(field if field in self.fields else None, exc.message)
+        name = self.api_fields.get(exc.field or "", exc.field)
+        target = name if name in self.fields else None
+        self.add_error(target, worded(exc.message, exc.field, self.label_of(name or "")))
+
+    def add_api_errors(self, detail: Any) -> None:
+        """A serializer's field errors on the fields they name (by API name); others above the
+        form, led by the field's label rather than its API name."""
+        if not isinstance(detail, dict):
+            self.add_error(None, " ".join(str(item) for item in detail) if isinstance(detail, list) else str(detail))
+            return
+        for api_name, errors in detail.items():
+            texts = [str(error) for error in errors] if isinstance(errors, list | tuple) else [str(errors)]
+            name = self.api_fields.get(str(api_name), str(api_name))
+            if name in self.fields:
+                for text in texts:
+                    self.add_error(name, worded(text, api_name, self.label_of(name)))
+            elif api_name in ("non_field_errors", "detail"):
+                self.add_error(None, " ".join(texts))
+            else:
+                self.add_error(None, f"{self.label_of(name)}: {' '.join(texts)}")
 
 
 class BoardForm(RuleForm):
@@ -197,7 +234,12 @@ class TagForm(RuleForm):
         return data
 
 
-class TaskCreateForm(forms.Form):
+TASK_API_FIELDS = {"assigned_agent_id": "assigned_agent", "depends_on_task_ids": "depends_on", "tag_ids": "tags"}
+
+
+class TaskCreateForm(RuleForm):
+    api_fields = TASK_API_FIELDS
+
     title = forms.CharField(max_length=500)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     priority = forms.ChoiceField(choices=Task.Priority.choices, initial=Task.Priority.MEDIUM)
@@ -209,13 +251,15 @@ class TaskCreateForm(forms.Form):
         set_choices(self, "assigned_agent", agents)
 
 
-class TaskMoveForm(forms.Form):
+class TaskMoveForm(RuleForm):
     status = forms.ChoiceField(choices=Task.Status.choices, label="Move to")
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="Optional; some boards need one to send a task to review.")
 
 
-class TaskEditForm(forms.Form):
+class TaskEditForm(RuleForm):
+    api_fields = TASK_API_FIELDS
+
     title = forms.CharField(max_length=500)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
                                   help_text="What done looks like; the assignee reads it.")
@@ -231,11 +275,13 @@ class TaskEditForm(forms.Form):
         set_choices(self, "assigned_agent", agents)
 
 
-class CommentForm(forms.Form):
+class CommentForm(RuleForm):
     message = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000)
 
 
-class ApprovalRequestForm(forms.Form):
+class ApprovalRequestForm(RuleForm):
+    api_fields = {"lead_reasoning": "reasoning"}
+
     action_type = forms.CharField(max_length=100, initial="mark_done", label="What needs approving",
                                   help_text="A short name for the action, such as mark_done.")
     reasoning = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Why",
@@ -243,7 +289,9 @@ class ApprovalRequestForm(forms.Form):
     confidence = forms.IntegerField(min_value=0, max_value=100, initial=80, label="Confidence (0-100)")
 
 
-class AgentCreateForm(forms.Form):
+class AgentCreateForm(RuleForm):
+    api_fields = {"board_id": "board", "gateway_id": "gateway"}
+
     name = forms.CharField(max_length=200)
     board = forms.ModelChoiceField(queryset=Board.objects.none(), required=False, empty_label="No board (gateway main agent)",
                                    help_text="A board agent works on one board; without a board it is the main "
@@ -267,14 +315,69 @@ class AgentCreateForm(forms.Form):
         return data
 
 
-class MemoryForm(forms.Form):
+class AgentEditForm(RuleForm):
+    """What a person changes about an agent, types only: ``agents.rules.roster`` checks the values."""
+
+    api_fields = {"gateway_id": "gateway"}
+
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    gateway = forms.ModelChoiceField(queryset=Gateway.objects.none(), required=False, empty_label="None (run by hand)",
+                                     help_text="Moving an agent to another gateway removes it from the old one and "
+                                               "sets it up on the new one.")
+    is_board_lead = forms.BooleanField(required=False, label="Board lead",
+                                       help_text="The lead reviews work, creates tasks and workers. One per board.")
+    identity_template = forms.CharField(required=False, label="IDENTITY.md", widget=forms.Textarea(attrs={"rows": 5}),
+                                        help_text="Who the agent is, in Markdown; empty means the default file.")
+    soul_template = forms.CharField(required=False, label="SOUL.md", widget=forms.Textarea(attrs={"rows": 5}),
+                                    help_text="How the agent works and speaks, in Markdown; empty means the default "
+                                              "file.")
+
+    def __init__(self, *args: Any, agent: Agent, gateways: QuerySet[Gateway], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"name": agent.name, "gateway": agent.gateway_id,
+                                      "is_board_lead": agent.is_board_lead,
+                                      "identity_template": agent.identity_template,
+                                      "soul_template": agent.soul_template})
+        super().__init__(*args, **kwargs)
+        set_choices(self, "gateway", gateways)
+        # Whitespace is kept as typed: these files are written to the workspace as they are.
+        for name in ("identity_template", "soul_template"):
+            field = self.fields[name]
+            assert isinstance(field, forms.CharField)
+            field.strip = False
+        if agent.board_id is None:
+            # A main agent belongs to its gateway and leads no board.
+            del self.fields["is_board_lead"]
+            gateway_field = self.fields["gateway"]
+            assert isinstance(gateway_field, forms.ModelChoiceField)
+            gateway_field.required = True
+            gateway_field.empty_label = None
+        self.agent = agent
+
+    def changes(self) -> dict[str, Any]:
+        """The values that differ from the agent's, under the API's names, as ``update_agent`` takes them."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data["name"] != self.agent.name:
+            changes["name"] = data["name"]
+        gateway = data.get("gateway")
+        if (gateway.pk if gateway else None) != self.agent.gateway_id:
+            changes["gateway_id"] = gateway.pk if gateway else None
+        if "is_board_lead" in self.fields and data["is_board_lead"] != self.agent.is_board_lead:
+            changes["is_board_lead"] = data["is_board_lead"]
+        for name in ("identity_template", "soul_template"):
+            if data[name].replace("\r\n", "\n") != getattr(self.agent, name):
+                changes[name] = data[name].replace("\r\n", "\n")
+        return changes
+
+
+class MemoryForm(RuleForm):
     content = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000,
                               help_text="Agents read board memory on every heartbeat: context, decisions, answers.")
     is_chat = forms.BooleanField(required=False, initial=True, label="Chat message",
                                  help_text="Chat is a conversation with the agents; otherwise it is a lasting note.")
 
 
-class TaskRelationsForm(forms.Form):
+class TaskRelationsForm(RuleForm):
     """Dependencies and tags of a task. Validation accepts any task of the board; the menu
     offers the current dependencies and the most recently changed tasks, so it stays short."""
 
@@ -284,6 +387,8 @@ class TaskRelationsForm(forms.Form):
         help_text="The task stays blocked in the inbox until these are done. Hold Ctrl or ⌘ to pick several.")
     tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.none(), required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
+
+    api_fields = TASK_API_FIELDS
 
     def __init__(self, *args: Any, tasks: QuerySet[Task], tags: QuerySet[Tag], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,8 +11,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from agents import access, rules
-from agents.console.common import page, paginate, refusal_text
+from agents.console.common import page, paginate
 from agents.console.forms import MemoryForm
+from agents.console.notes import present
 from agents.http import ConsoleRequest
 from agents.models import BoardMemory
 from agents.refusals import RuleViolation
@@ -23,6 +24,7 @@ from agents.refusals import RuleViolation
 def board_memory(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = access.get_board_for(request.user, board_id)
     form = MemoryForm(request.POST or None)
+    status = 200
     if request.method == "POST":
         if form.is_valid():
             tags = ["chat"] if form.cleaned_data["is_chat"] else []
@@ -30,15 +32,17 @@ def board_memory(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                 rules.create_memory(request.user, board, {"content": form.cleaned_data["content"], "tags": tags,
                                                           "source": "console"})
             except RuleViolation as exc:
-                messages.error(request, refusal_text(exc))
+                form.add_refusal(exc)
             else:
                 messages.success(request, "Posted. The board's agents read it on their next heartbeat.")
                 return redirect("console:board_memory", board_id=board.pk)
+        status = 422
     notes = BoardMemory.objects.filter(board=board).select_related("author_user", "author_agent")
     if request.GET.get("chat") == "1":
         notes = notes.filter(is_chat=True)
+    page_obj = paginate(request, notes.order_by("-created_at"))
     return page(request, "agents/board_memory.html", "boards", {
-        "board": board, "form": form, "page_obj": paginate(request, notes.order_by("-created_at")),
-        "chat_only": request.GET.get("chat") == "1"})
+        "board": board, "form": form, "page_obj": page_obj, "notes": present(page_obj.object_list, request.user),
+        "chat_only": request.GET.get("chat") == "1"}, status=status)
 
 

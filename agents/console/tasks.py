@@ -18,11 +18,14 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from agents import access, rules
+from agents.console.boards import board_page
 from agents.console.common import page, refusal_text, validation_text
+from agents.console.events import describe_events
 from agents.console.forms import (
     ApprovalRequestForm,
     CommentForm,
     CustomFieldValuesForm,
+    RuleForm,
     TaskCreateForm,
     TaskEditForm,
     TaskMoveForm,
@@ -40,7 +43,7 @@ from agents.models import (
     TaskComment,
 )
 from agents.refusals import RuleViolation
-from missioncontrol.lookups import get_or_404
+from missioncontrol.lookups import get_or_404, parse_uuid
 
 # Tasks offered in a task's dependency menu (besides its current dependencies).
 DEPENDENCY_CHOICES = 100
@@ -55,33 +58,38 @@ def _refuse(request: ConsoleRequest, exc: Exception) -> None:
         raise exc
 
 
+def _refuse_on(form: RuleForm, exc: Exception) -> None:
+    """A rule's refusal on the form that was sent, which is shown again as it was typed."""
+    if isinstance(exc, RuleViolation):
+        form.add_refusal(exc)
+    elif isinstance(exc, ApiValidationError):
+        form.add_api_errors(exc.detail)
+    else:
+        raise exc
+
+
 @login_required
 @require_POST
 def task_create(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = access.get_board_for(request.user, board_id)
     form = TaskCreateForm(request.POST, agents=Agent.objects.filter(board=board))
     fields_form = CustomFieldValuesForm(request.POST, definitions=board_definitions(board))
-    if not (form.is_valid() & fields_form.is_valid()):
-        problems = {**form.errors, **fields_form.errors}
-        labels = {**{name: field.label for name, field in form.fields.items()},
-                  **{name: field.label for name, field in fields_form.fields.items()}}
-        messages.error(request, "The task was not created: " + " ".join(
-            f"{labels.get(name) or name}: {' '.join(str(error) for error in errors)}" for name, errors in problems.items()))
-        return redirect("console:board", board_id=board.pk)
-    data: dict[str, Any] = {"title": form.cleaned_data["title"], "description": form.cleaned_data["description"],
-                            "priority": form.cleaned_data["priority"]}
-    if form.cleaned_data["assigned_agent"] is not None:
-        data["assigned_agent_id"] = form.cleaned_data["assigned_agent"].pk
-    values = {key: value for key, value in fields_form.values().items() if value is not None}
-    if values:
-        data["custom_field_values"] = values
-    try:
-        task = rules.create_task(request.user, board, data)
-    except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect("console:board", board_id=board.pk)
-    messages.success(request, f"Task “{task.title}” created.")
-    return redirect("console:board", board_id=board.pk)
+    if form.is_valid() & fields_form.is_valid():
+        data: dict[str, Any] = {"title": form.cleaned_data["title"], "description": form.cleaned_data["description"],
+                                "priority": form.cleaned_data["priority"]}
+        if form.cleaned_data["assigned_agent"] is not None:
+            data["assigned_agent_id"] = form.cleaned_data["assigned_agent"].pk
+        values = {key: value for key, value in fields_form.values().items() if value is not None}
+        if values:
+            data["custom_field_values"] = values
+        try:
+            task = rules.create_task(request.user, board, data)
+        except (RuleViolation, ApiValidationError) as exc:
+            _refuse_on(form, exc)
+        else:
+            messages.success(request, f"Task “{task.title}” created.")
+            return redirect("console:board", board_id=board.pk)
+    return board_page(request, board, create_form=form, fields_form=fields_form, status_code=422)
 
 
 def board_definitions(board: Board) -> list[CustomFieldDefinition]:
@@ -112,12 +120,16 @@ def task_move(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
         messages.error(request, "Choose a status to move the task to.")
         return redirect(back)
     changes: dict[str, Any] = {"status": form.cleaned_data["status"]}
+    label = Task.Status(changes["status"]).label
+    if changes["status"] == task.status and not form.cleaned_data["comment"]:
+        messages.info(request, f"“{task.title}” is already in {label}; nothing changed.")
+        return redirect(back)
     try:
         rules.update_task(request.user, task, changes, comment=form.cleaned_data["comment"] or None)
     except (RuleViolation, ApiValidationError) as exc:
         _refuse(request, exc)
         return redirect(back)
-    messages.success(request, f"“{task.title}” moved to {Task.Status(changes['status']).label}.")
+    messages.success(request, f"“{task.title}” moved to {label}.")
     return redirect(back)
 
 
@@ -128,8 +140,7 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
     form = TaskEditForm(request.POST, agents=Agent.objects.filter(board=board))
     back = reverse("console:task", args=[board.pk, task.pk])
     if not form.is_valid():
-        messages.error(request, "The change was not saved: check the fields.")
-        return redirect(back)
+        return _task_page(request, board, task, edit_form=form)
     changes: dict[str, Any] = {}
     for name in ("title", "description"):
         if form.cleaned_data[name] != getattr(task, name):
@@ -148,8 +159,10 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
     try:
         rules.update_task(request.user, task, changes, comment=comment)
     except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect(back)
+        _refuse_on(form, exc)
+        # What the task is now, beside what was asked of it.
+        task.refresh_from_db()
+        return _task_page(request, board, task, edit_form=form)
     messages.success(request, "Task updated.")
     return redirect(back)
 
@@ -160,16 +173,15 @@ def task_comment(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRe
     board, task = _get_task(request, board_id, task_id)
     form = CommentForm(request.POST)
     back = reverse("console:task", args=[board.pk, task.pk])
-    if not form.is_valid():
-        messages.error(request, "Write a comment before posting it.")
-        return redirect(back)
-    try:
-        rules.add_comment(request.user, task, form.cleaned_data["message"])
-    except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect(back)
-    messages.success(request, "Comment posted.")
-    return redirect(back + "#comments")
+    if form.is_valid():
+        try:
+            rules.add_comment(request.user, task, form.cleaned_data["message"])
+        except (RuleViolation, ApiValidationError) as exc:
+            _refuse_on(form, exc)
+        else:
+            messages.success(request, "Comment posted.")
+            return redirect(back + "#comments")
+    return _task_page(request, board, task, comment_form=form)
 
 
 @login_required
@@ -178,23 +190,42 @@ def task_request_approval(request: ConsoleRequest, board_id: Any, task_id: Any) 
     board, task = _get_task(request, board_id, task_id)
     form = ApprovalRequestForm(request.POST)
     back = reverse("console:task", args=[board.pk, task.pk])
-    if not form.is_valid():
-        messages.error(request, "An approval request needs what to approve, a reason and a confidence from 0 to 100.")
-        return redirect(back)
-    data = {"action_type": form.cleaned_data["action_type"], "task_id": task.pk,
-            "lead_reasoning": form.cleaned_data["reasoning"], "confidence": form.cleaned_data["confidence"]}
-    try:
-        rules.request_approval(request.user, board, data)
-    except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect(back)
-    messages.success(request, "Approval requested. It waits in the approvals queue.")
-    return redirect(back)
+    if form.is_valid():
+        data = {"action_type": form.cleaned_data["action_type"], "task_id": task.pk,
+                "lead_reasoning": form.cleaned_data["reasoning"], "confidence": form.cleaned_data["confidence"]}
+        try:
+            rules.request_approval(request.user, board, data)
+        except (RuleViolation, ApiValidationError) as exc:
+            _refuse_on(form, exc)
+        else:
+            messages.success(request, "Approval requested. It waits in the approvals queue.")
+            return redirect(back)
+    return _task_page(request, board, task, approval_form=form)
 
 
-@login_required
-def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
-    board, task = _get_task(request, board_id, task_id)
+def _relations_form(board: Board, task: Task, data: Any = None, *, current_ids: list[Any] | None = None,
+                    tag_ids: list[Any] | None = None) -> TaskRelationsForm:
+    """Validation accepts any task of the board; the menu offers the current dependencies and
+    the most recently changed tasks (and, on a refusal, the ones that were picked)."""
+    if current_ids is None:
+        current_ids = list(Task.objects.filter(dependent_links__task=task).values_list("pk", flat=True))
+    if tag_ids is None:
+        tag_ids = list(task.tags.values_list("pk", flat=True))
+    offered = Q(pk__in=current_ids) | Q(pk__in=Task.objects.filter(board=board).exclude(pk=task.pk)
+                                         .order_by("-updated_at").values("pk")[:DEPENDENCY_CHOICES])
+    if data is not None:
+        offered |= Q(pk__in=[value for value in data.getlist("depends_on") if parse_uuid(value)])
+    return TaskRelationsForm(
+        data, tasks=Task.objects.filter(Q(board=board) & offered).only("id", "title").order_by("title"),
+        tags=Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
+        initial={"depends_on": current_ids, "tags": tag_ids})
+
+
+def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: TaskEditForm | None = None,
+               comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
+               relations_form: TaskRelationsForm | None = None,
+               fields_form: CustomFieldValuesForm | None = None) -> HttpResponse:
+    """The task's page; a form given is one that was refused, shown again as it was sent (422)."""
     agents = Agent.objects.filter(board=board).order_by("name")
     comments = list(TaskComment.objects.filter(task=task).select_related("author_user", "author_agent")
                     .order_by("created_at")[:200])
@@ -204,29 +235,33 @@ def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRes
                                                                                    "requested_by_user")
                      .order_by("-created_at")[:20])
     history = list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
-    current_ids = [t.pk for t in depends_on]
-    recent = (Task.objects.filter(board=board).exclude(pk=task.pk).order_by("-updated_at")
-              .values("pk")[:DEPENDENCY_CHOICES])
-    tags = list(task.tags.all())
+    refused = any(form is not None for form in (edit_form, comment_form, approval_form, relations_form,
+                                                 fields_form))
     definitions = board_definitions(board)
-    relations_form = TaskRelationsForm(
-        tasks=Task.objects.filter(Q(pk__in=current_ids) | Q(pk__in=recent)).only("id", "title").order_by("title"),
-        tags=Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
-        initial={"depends_on": current_ids, "tags": [t.pk for t in tags]})
-    edit_form = TaskEditForm(agents=agents, initial={"title": task.title, "description": task.description,
-                                                     "status": task.status, "priority": task.priority,
-                                                     "assigned_agent": task.assigned_agent_id})
+    tags = list(task.tags.all())
     return page(request, "agents/task.html", "boards", {
         "board": board, "task": task, "comments": comments, "depends_on": depends_on,
         "dependents": dependents, "blocked_by": [t for t in depends_on if t.status != Task.Status.DONE],
-        "approvals": approvals, "history": history, "edit_form": edit_form,
-        "comment_form": CommentForm(), "approval_form": ApprovalRequestForm(),
-        "relations_form": relations_form, "tags": tags,
-        "fields_form": CustomFieldValuesForm(definitions=definitions, values=task.custom_field_values),
+        "approvals": approvals, "history": describe_events(history, request.user), "tags": tags,
+        "edit_form": edit_form or TaskEditForm(agents=agents, initial={
+            "title": task.title, "description": task.description, "status": task.status,
+            "priority": task.priority, "assigned_agent": task.assigned_agent_id}),
+        "edit_refused": edit_form is not None,
+        "comment_form": comment_form or CommentForm(),
+        "approval_form": approval_form or ApprovalRequestForm(), "approval_refused": approval_form is not None,
+        "relations_form": relations_form or _relations_form(board, task, current_ids=[t.pk for t in depends_on],
+                                                            tag_ids=[t.pk for t in tags]),
+        "relations_refused": relations_form is not None,
+        "fields_form": fields_form or CustomFieldValuesForm(definitions=definitions, values=task.custom_field_values),
         "field_values": [(d, task.custom_field_values.get(d.field_key)) for d in definitions],
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
-    })
+    }, status=422 if refused else 200)
 
+
+@login_required
+def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    board, task = _get_task(request, board_id, task_id)
+    return _task_page(request, board, task)
 
 
 @login_required
@@ -250,22 +285,18 @@ def task_delete(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRes
 def task_relations(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
     board, task = _get_task(request, board_id, task_id)
     back = reverse("console:task", args=[board.pk, task.pk])
-    form = TaskRelationsForm(request.POST, tasks=Task.objects.filter(board=board),
-                             tags=Tag.objects.filter(organization_id=board.organization_id))
-    if not form.is_valid():
-        messages.error(request, "Pick dependencies among this board's tasks and tags of its organization.")
-        return redirect(back)
-    changes = {"depends_on_task_ids": [str(t.pk) for t in form.cleaned_data["depends_on"]],
-               "tag_ids": [str(t.pk) for t in form.cleaned_data["tags"]]}
-    try:
-        rules.update_task(request.user, task, changes)
-    except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect(back)
-    messages.success(request, "Dependencies and tags saved.")
-    return redirect(back)
-
-
+    form = _relations_form(board, task, request.POST)
+    if form.is_valid():
+        changes = {"depends_on_task_ids": [str(t.pk) for t in form.cleaned_data["depends_on"]],
+                   "tag_ids": [str(t.pk) for t in form.cleaned_data["tags"]]}
+        try:
+            rules.update_task(request.user, task, changes)
+        except (RuleViolation, ApiValidationError) as exc:
+            _refuse_on(form, exc)
+        else:
+            messages.success(request, "Dependencies and tags saved.")
+            return redirect(back)
+    return _task_page(request, board, task, relations_form=form)
 
 
 @login_required
@@ -274,19 +305,16 @@ def task_custom_fields(request: ConsoleRequest, board_id: Any, task_id: Any) -> 
     board, task = _get_task(request, board_id, task_id)
     back = reverse("console:task", args=[board.pk, task.pk])
     form = CustomFieldValuesForm(request.POST, definitions=board_definitions(board))
-    if not form.is_valid():
-        messages.error(request, "The custom fields were not saved: " + " ".join(
-            f"{form.fields[name].label or name}: {' '.join(str(error) for error in errors)}"
-            for name, errors in form.errors.items()))
-        return redirect(back + "#custom-fields")
-    changes = form.changes(task.custom_field_values)
-    if not changes:
-        messages.info(request, "Nothing changed.")
-        return redirect(back + "#custom-fields")
-    try:
-        rules.update_task(request.user, task, {"custom_field_values": changes})
-    except (RuleViolation, ApiValidationError) as exc:
-        _refuse(request, exc)
-        return redirect(back + "#custom-fields")
-    messages.success(request, "Custom fields saved.")
-    return redirect(back + "#custom-fields")
+    if form.is_valid():
+        changes = form.changes(task.custom_field_values)
+        if not changes:
+            messages.info(request, "Nothing changed.")
+            return redirect(back + "#custom-fields")
+        try:
+            rules.update_task(request.user, task, {"custom_field_values": changes})
+        except (RuleViolation, ApiValidationError) as exc:
+            _refuse_on(form, exc)
+        else:
+            messages.success(request, "Custom fields saved.")
+            return redirect(back + "#custom-fields")
+    return _task_page(request, board, task, fields_form=form)

@@ -103,16 +103,3 @@ def attached_details(approval: Any) -> Any:
     if shown and payload.get("reason") == shown:
         payload = {key: value for key, value in payload.items() if key != "reason"}
     return payload or None
-
-
-# Notes longer than this open with their first line; the rest is one click away.
-LONG_NOTE = 400
-
-
-@register.filter
-def note_parts(content: str) -> tuple[str, str] | None:
-    """(first line, the rest) of a long note with several lines, or None to show it whole."""
-    if not isinstance(content, str) or len(content) <= LONG_NOTE or "\n" not in content:
-        return None
-    first, rest = content.split("\n", 1)
-    return first, rest

@@ -154,6 +154,8 @@
     var form = dragged.querySelector("form");
     var select = form && form.querySelector("select[name=status]");
     var status = column.getAttribute("data-status");
+    var home = dragged.closest(".column[data-status]");
+    if (home && home.getAttribute("data-status") === status) { return; }
     if (!select || !select.querySelector('option[value="' + status + '"]')) { return; }
     select.value = status;
     form.requestSubmit();

@@ -49,7 +49,8 @@ def test_a_refused_field_shows_the_rules_sentence_on_its_input(client, admin_use
         "organization": str(org.pk), "label": "Size", "field_key": "Size Points", "field_type": "number"})
 
     assert response.status_code == 422
-    assert "A field_key is lowercase letters and digits" in response.content.decode()
+    # The rule's sentence, naming the field by its label on the form.
+    assert "A key is lowercase letters and digits" in response.content.decode()
     assert not CustomFieldDefinition.objects.exists()
 
 
@@ -120,10 +121,16 @@ def test_a_member_sets_values_on_the_task_page_with_the_apis_refusals(client, me
     task.refresh_from_db()
     assert task.custom_field_values == {"points": 2.5, "shipped": True}
 
+    # Refused: the page again, with what was typed and the rule's sentence.
     refused = client.post(url, {"cf_points": "2.5", "cf_shipped": "true", "cf_link": "ftp://files.test/a"})
-    assert flash(refused) == ["Link (link) must be an http or https URL with a host, like https://example.com/page."]
+    assert refused.status_code == 422
+    assert escape("Link (link) must be an http or https URL with a host, like https://example.com/page.") in (
+        refused.content.decode())
+    assert 'value="ftp://files.test/a"' in refused.content.decode()
     not_a_number = client.post(url, {"cf_points": "lots", "cf_shipped": "", "cf_link": ""})
-    assert flash(not_a_number) == ["The custom fields were not saved: Points: Points must be a number."]
+    assert not_a_number.status_code == 422
+    assert "Points must be a number." in not_a_number.content.decode()
+    assert 'value="lots"' in not_a_number.content.decode()
     cleared = client.post(url, {"cf_points": "", "cf_shipped": "false", "cf_link": ""})
     assert flash(cleared) == ["Custom fields saved."]
     task.refresh_from_db()
@@ -139,7 +146,9 @@ def test_a_task_is_created_with_its_required_field_from_the_board_page(client, m
     assert 'name="cf_points"' in client.get(reverse("console:board", args=[board.pk])).content.decode()
 
     missing = client.post(create, {"title": "Unsized", "priority": "medium"})
-    assert flash(missing) == ["Points (points) is required on this board: give a value in custom_field_values."]
+    assert missing.status_code == 422
+    assert "Points (points) is required on this board" in missing.content.decode()
+    assert 'value="Unsized"' in missing.content.decode()
     client.post(create, {"title": "Sized", "priority": "medium", "cf_points": "3"})
 
     assert Task.objects.get().custom_field_values == {"points": 3}

@@ -175,7 +175,13 @@ def test_lists_are_paginated(client, owner, board):
 
 
 def test_the_activity_timeline_filters_by_board_type_and_actor(client, owner, org, board, worker):
+    import re
+
     from tests.conftest import make_board
+
+    def shown(response) -> str:
+        # The words a reader sees: sentences link their actor and object.
+        return re.sub(r"<(?!/?(li|div|ol)\b)[^>]+>", "", response.content.decode())
 
     other = make_board(org, "Other")
     activity.record("board.updated", actor=owner, board=board, message="Board renamed")
@@ -184,16 +190,16 @@ def test_the_activity_timeline_filters_by_board_type_and_actor(client, owner, or
     client.force_login(owner)
     url = reverse("console:activity")
 
-    by_board = client.get(url, {"board_id": str(other.pk)}).content.decode()
+    by_board = shown(client.get(url, {"board_id": str(other.pk)}))
     assert "Other board renamed" in by_board and "Board renamed<" not in by_board
 
-    by_type = client.get(url, {"type": "task."}).content.decode()
+    by_type = shown(client.get(url, {"type": "task."}))
     assert "Worker made a task" in by_type and "renamed" not in by_type
 
-    by_actor = client.get(url, {"actor": f"agent:{worker.pk}"}).content.decode()
+    by_actor = shown(client.get(url, {"actor": f"agent:{worker.pk}"}))
     assert "Worker made a task" in by_actor and "renamed" not in by_actor
 
-    by_person = client.get(url, {"actor": f"user:{owner.pk}"}).content.decode()
+    by_person = shown(client.get(url, {"actor": f"user:{owner.pk}"}))
     assert "Worker made a task" not in by_person and "Other board renamed" in by_person
 
 
@@ -221,9 +227,11 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 
 # Queries per page, whatever the amount of data: session, user, the page's own reads (the
 # board's and its columns': one more for whether its agents are paused; one for the board's
-# custom fields on the board and task pages, two on the board form: its choices and its ticks).
-QUERY_BOUNDS = {"dashboard": 15, "boards": 7, "board": 15, "column": 10, "board_edit": 9, "task": 15,
-                "approvals": 9, "agents": 10, "gateways": 8, "activity": 10, "webhooks": 9, "memory": 8, "custom_fields": 10,
+# custom fields on the board and task pages, two on the board form: its choices and its ticks;
+# the dashboard's recent activity, the activity page and the task's history up to three more,
+# for the boards, tasks and agents their sentences link).
+QUERY_BOUNDS = {"dashboard": 18, "boards": 7, "board": 15, "column": 10, "board_edit": 9, "task": 18,
+                "approvals": 9, "agents": 10, "gateways": 8, "activity": 12, "webhooks": 9, "memory": 8, "custom_fields": 10,
                 "operations": 10}
 
 

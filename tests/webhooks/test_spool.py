@@ -357,4 +357,5 @@ def test_the_operations_page_shows_the_spool_depth(client, member, webhook):
 
     assert "<strong>Webhook spool</strong>" in html
     assert "2 webhook request(s) accepted while the database was away" in html
-    assert '<span class="mono">2</span>' in html
+    assert '<span class="muted">Depth:</span> 2' in html
+    assert '<span class="muted">Oldest:</span> ' in html and " s ago" in html
