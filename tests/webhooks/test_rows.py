@@ -50,3 +50,39 @@ def test_a_refused_row_leaves_none_of_them(webhook):
     assert not BoardMemory.objects.exists()
     assert not WebhookDelivery.objects.exists()
 
+
+
+def test_the_statement_compiled_once_is_the_one_the_compiler_writes_for_these_rows(webhook, monkeypatch):
+    """The plan kept per sequence of models gives exactly the SQL and parameters that
+    Django's insert compiler writes for the same objects (webhooks.rows._compiled)."""
+    from django.utils import timezone
+
+    from webhooks.rows import _compiled, _plain_values, _plan
+
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)  # auto_now fields: the same time for both
+
+    objects = list(new_rows(webhook))
+    plan = _plan("default", tuple(type(obj) for obj in objects))
+    assert plan is not None
+    assert plan.sql == _compiled(objects, "default")[0]
+    # psycopg's Jsonb wrappers compare by identity: compare what they wrap.
+    def comparable(values):
+        return [(type(value), getattr(value, "obj", value)) for value in values]
+
+    assert comparable(_plain_values(plan, objects, connection)) == comparable(_compiled(objects, "default")[1])
+
+
+def test_a_value_that_is_an_expression_is_compiled_each_time(webhook):
+    from django.db.models.functions import Now
+
+    from webhooks.rows import _plain_values, _plan
+
+    payload, note, delivery = new_rows(webhook)
+    note.created_at = Now()
+    objects = [payload, note, delivery]
+    plan = _plan("default", tuple(type(obj) for obj in objects))
+    assert plan is not None and _plain_values(plan, objects, connection) is None
+    if connection.vendor == "postgresql":
+        insert_rows(objects)
+        assert BoardMemory.objects.get().created_at is not None
