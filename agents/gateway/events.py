@@ -17,7 +17,16 @@ from typing import Any
 from django.conf import settings
 
 from agents.gateway import outbox
-from agents.models import Agent, Approval, Board, BoardMemory, Task, TaskComment, User
+from agents.models import (
+    Agent,
+    Approval,
+    Board,
+    BoardGroupMemory,
+    BoardMemory,
+    Task,
+    TaskComment,
+    User,
+)
 
 ANSWER = "Answer with:"
 SNIPPET = 600
@@ -262,6 +271,39 @@ def memory_written(actor: Any, memory: BoardMemory) -> None:
             telling.send(telling.lead, "chat", [f"BOARD CHAT from {who(actor)}.",
                                                 f"Board: {board.name} ({board.pk})", f"Message: {snippet(content)}",
                                                 _chat_answer(board)])
+
+
+BROADCAST_TAG = "broadcast"
+_ALL = re.compile(r"(?<![\w@])@all\b", re.IGNORECASE)
+
+
+def _group_chat_answer(board: Board) -> str:
+    url = f"{settings.BASE_URL.rstrip('/')}/api/v1/boards/{board.pk}/group-memory"
+    return f"{ANSWER} POST {url} " + json.dumps({"content": "<your message>", "tags": ["chat"]})
+
+
+def group_memory_written(actor: Any, memory: BoardGroupMemory) -> None:
+    """Group chat: the lead of each board of the group and the agents it mentions hear of it;
+    the tag ``broadcast`` or ``@all`` reaches every agent of the group's boards."""
+    if not memory.is_chat:
+        return
+    group = memory.group
+    content = memory.content.strip()
+    broadcast = BROADCAST_TAG in memory.tags or bool(_ALL.search(content))
+    header = "GROUP BROADCAST" if broadcast else "GROUP CHAT"
+    for board in Board.objects.filter(group_id=group.pk).order_by("name", "id"):
+        with Telling(actor, board) as telling:
+            if not telling.anyone:
+                continue
+            facts = [f"Group: {group.name} ({group.pk})", f"Your board: {board.name} ({board.pk})",
+                     f"Message: {snippet(content)}", _group_chat_answer(board)]
+            for agent in mentioned(telling.agents, content):
+                telling.send(agent, "group_chat_mention", [f"YOU WERE MENTIONED in group chat by {who(actor)}.",
+                                                           *facts])
+            told: list[Agent | None] = list(telling.agents) if broadcast else [telling.lead]
+            for recipient in told:
+                telling.send(recipient, "group_broadcast" if broadcast else "group_chat",
+                             [f"{header} from {who(actor)}.", *facts])
 
 
 # --- approvals and boards -------------------------------------------------------------------

@@ -61,6 +61,11 @@ ROUTES = [
     Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
     Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
     Route("get", "/api/v1/agent/boards/{board}/custom-fields", BOARD, 200),
+    # A board's group, on the paths the earlier server's workspace files name (the board is in a group).
+    Route("get", "/api/v1/boards/{board}/group-memory", BOARD, 200),
+    Route("post", "/api/v1/boards/{board}/group-memory", BOARD, 201,
+          body={"content": "The API changes on Friday.", "tags": ["chat"]}),
+    Route("get", "/api/v1/boards/{board}/group-snapshot", BOARD, 200),
     # Coordination ({agent} is the board's worker).
     Route("post", "/api/v1/agent/boards/{board}/agents/{agent}/nudge", (LEAD,), 202,
           body={"message": "Look at the inbox."}),
@@ -110,7 +115,11 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def cast(board, lead, worker, main_agent, foreign_agent):
+def cast(org, board, lead, worker, main_agent, foreign_agent):
+    from agents.models import BoardGroup
+
+    board.group = BoardGroup.objects.create(organization=org, name="Launch group", slug="launch-group")
+    board.save()
     return {"board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
             # The worker holds the task: a worker asks for approvals only on tasks it holds.
             "foreign_agent": foreign_agent, "task": make_task(board, "Ship it", assigned_agent=worker)}
