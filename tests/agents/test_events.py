@@ -169,3 +169,37 @@ def test_the_lead_is_not_told_of_its_own_task_and_agents_off_a_gateway_are_never
                                    {"title": "Another", "assigned_agent_id": str(worker.pk)}, format="json")
     assert response.status_code == 201, response.content
     assert kinds(since) == {}
+
+
+def test_group_chat_tells_each_boards_lead_and_the_agents_it_mentions_and_their_answers_work(
+        person, org, board, lead, worker, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    board.group = group
+    board.save()
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+    make_agent("Writer", board=sibling)
+
+    since = last_id()
+    response = person.post(f"/api/v1/board-groups/{group.pk}/memory",
+                           {"content": "@Writer please align the docs with v2", "tags": ["chat"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert kinds(since) == {"Docs lead": ["group_chat"], "Lead": ["group_chat"], "Writer": ["group_chat_mention"]}
+    [mention] = told(since)["Writer"]
+    assert "align the docs" in mention.text and str(group.pk) in mention.text and str(sibling.pk) in mention.text
+    assert sorted(answer_all(as_agent, since, {})) == ["group_chat", "group_chat", "group_chat_mention"]
+
+    # An agent's broadcast reaches every agent of the group but itself; a note tells nobody.
+    since = last_id()
+    response = as_agent(worker).post(f"/api/v1/boards/{board.pk}/group-memory",
+                                     {"content": "Freeze at five", "tags": ["chat", "broadcast"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert {name: kinds_ for name, kinds_ in kinds(since).items()} == {
+        "Docs lead": ["group_broadcast"], "Lead": ["group_broadcast"], "Writer": ["group_broadcast"]}
+    since = last_id()
+    assert person.post(f"/api/v1/board-groups/{group.pk}/memory", {"content": "A note"},
+                       format="json").status_code == 201
+    assert kinds(since) == {}
