@@ -137,7 +137,7 @@ def get_custom_field_for(user: User, field_id: Any, *, admin: bool = False) -> C
 
 
 def get_group_for(user: User, group_id: Any, *, admin: bool = False) -> BoardGroup:
-    return _get_for(visible_groups(user), user, group_id, admin)
+    return _get_for(visible_groups(user).select_related("organization"), user, group_id, admin)
 
 
 def boards_for_agent(agent: Agent) -> QuerySet[Board]:

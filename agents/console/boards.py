@@ -85,13 +85,15 @@ def boards(request: ConsoleRequest) -> HttpResponse:
 def _board_form(request: ConsoleRequest, board: Board | None) -> BoardForm:
     organizations = access.admin_organizations(request.user)
     gateways = access.visible_gateways(request.user)
+    groups = access.visible_groups(request.user)
     if board is not None:
         gateways = gateways.filter(organization_id=board.organization_id)
+        groups = groups.filter(organization_id=board.organization_id)
     fields = access.visible_custom_fields(request.user).filter(organization__in=organizations)
     if board is not None:
         fields = fields.filter(organization_id=board.organization_id)
     return BoardForm(request.POST or None, board=board, organizations=organizations, gateways=gateways,
-                     custom_fields=fields.order_by("label"))
+                     custom_fields=fields.order_by("label"), groups=groups.order_by("name"))
 
 
 def _rule_fields(form: BoardForm) -> list[Any]:
