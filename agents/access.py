@@ -2,9 +2,10 @@
 
 People reach the objects of the organizations they are members of; anything else is
 404 (its existence is not revealed). Every member works on the boards: tasks, comments,
-board memory and approvals (``agents.rules``). Owners and admins also create and change
-boards, gateways, agents, tags and custom fields (403 ``admin_required`` for a member who tries). Board
-agents reach their own board; the main agent reaches the boards of its organization.
+board memory, approvals and group memory (``agents.rules``). Owners and admins also
+create and change boards, board groups, gateways, agents, tags and custom fields (403
+``admin_required`` for a member who tries). Board agents reach their own board; the main
+agent reaches the boards of its organization.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from agents import access, activity
-from agents.gateway import events, lifecycle
+from agents.gateway import events
 from agents.models import Agent, Board, BoardGroup, BoardGroupMemory, Organization, User
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role, refuse_main
@@ -28,7 +28,7 @@ from agents.rules.inputs import (
     unknown_fields,
     uuid_value,
 )
-from agents.rules.roster import HEARTBEAT_EVERY
+from agents.rules.roster import HEARTBEAT_EVERY, provision_on_gateway
 from agents.rules.unique import save_unique
 
 GROUP_FIELDS = ("name", "slug", "description", "heartbeat_every", "heartbeat_include_leads")
@@ -144,8 +144,11 @@ def group_in(organization_id: Any, group_id: Any) -> BoardGroup | None:
 
 
 def board_joined(user: User, board: Board, group: BoardGroup | None, previous: BoardGroup | None) -> None:
-    """The events of a board moving between groups (called by ``update_board`` in its
-    transaction); a group's heartbeat setting reaches the agents of a board that joins."""
+    """The events of a board moving between groups (called by ``create_board`` and
+    ``update_board`` in their transaction). A group's heartbeat setting reaches the agents
+    of a board that joins; the board's agents on a gateway are provisioned again, since
+    their workspace files name the group's routes only while the board is in one."""
+    provisioned: set[Any] = set()
     if previous is not None:
         activity.record("board_group.board_removed", actor=user, board=board,
                         message=f"Board {board.name} left the group {previous.name}",
@@ -154,7 +157,9 @@ def board_joined(user: User, board: Board, group: BoardGroup | None, previous: B
         activity.record("board_group.board_added", actor=user, board=board,
                         message=f"Board {board.name} joined the group {group.name}", data=_event_data(group))
         if group.heartbeat_every:
-            apply_heartbeat(user, group, boards=[board])
+            provisioned = {agent.pk for agent in apply_heartbeat(user, group, boards=[board])}
+    for agent in Agent.objects.filter(board=board, gateway__isnull=False).exclude(pk__in=provisioned):
+        provision_on_gateway(agent, mode="update")
 
 
 def _heartbeat_agents(group: BoardGroup, boards: list[Board] | None) -> list[Agent]:
@@ -179,8 +184,7 @@ def apply_heartbeat(user: User, group: BoardGroup, *, boards: list[Board] | None
                 continue
             agent.heartbeat_config = {**(agent.heartbeat_config or {}), "every": every}
             agent.save(update_fields=["heartbeat_config", "updated_at"])
-            if agent.gateway_id is not None:
-                lifecycle.request_provisioning(agent, mode="update" if agent.provisioned_at else "provision")
+            provision_on_gateway(agent, mode="update")
             updated.append(agent)
         if updated:
             activity.record("board_group.heartbeat_applied", actor=user, organization=group.organization_id,

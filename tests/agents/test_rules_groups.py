@@ -233,3 +233,19 @@ def test_the_heartbeat_call_needs_an_interval_and_an_admin(owner, member, group)
         rules.set_heartbeat(owner, group, {"every": ""})
     with refused(403, "admin_required"):
         rules.set_heartbeat(member, group, {"every": "10m"})
+
+
+def test_a_board_joining_or_leaving_a_group_has_its_gateway_agents_provisioned_again(owner, org, board, group):
+    on_gateway = make_agent("On gateway", board=board, provisioned_at="2026-01-01T00:00:00Z")
+    by_hand = make_agent("By hand", board=board, gateway=None)
+    by_hand.gateway = None
+    by_hand.save()
+
+    for group_id in (str(group.pk), None):
+        Agent.objects.filter(pk=on_gateway.pk).update(lifecycle_status=Agent.Lifecycle.ACTIVE)
+        rules.update_board(owner, board, {"board_group_id": group_id})
+        on_gateway.refresh_from_db()
+        by_hand.refresh_from_db()
+        # Its workspace files name the group's routes only while the board is in one.
+        assert on_gateway.lifecycle_status == Agent.Lifecycle.UPDATING, group_id
+        assert by_hand.lifecycle_status == Agent.Lifecycle.ACTIVE, group_id
