@@ -108,11 +108,11 @@ class BoardGroupMemoryView(BoardGroupRouteView):
     )
     def get(self, request: Request, board_id: UUID) -> Response:
         board = self.board(board_id)
+        is_chat = query_bool(request, "is_chat")  # read on every board: a bad value is 422 everywhere
         if board.group_id is None:
             memory = BoardGroupMemory.objects.none()
         else:
             memory = BoardGroupMemory.objects.filter(group_id=board.group_id)
-            is_chat = query_bool(request, "is_chat")
             if is_chat is not None:
                 memory = memory.filter(is_chat=is_chat)
         return self.envelope(memory.order_by("-created_at", "id"), BoardGroupMemorySerializer)

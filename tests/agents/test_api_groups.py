@@ -207,3 +207,8 @@ def test_a_board_agent_cannot_read_the_group_of_a_sibling_board(org, gateway, gr
     sibling = make_board(org, "Sibling", gateway=gateway, group=group)
     response = as_agent(worker).get(f"/api/v1/boards/{sibling.pk}/group-memory")
     assert_refused(response, 403, "board_out_of_reach")
+
+
+def test_a_bad_is_chat_is_422_on_an_ungrouped_board_too(board, worker, as_agent):
+    response = as_agent(worker).get(f"/api/v1/boards/{board.pk}/group-memory?is_chat=maybe")
+    assert_refused(response, 422)
