@@ -56,6 +56,8 @@ def groups(request: ConsoleRequest) -> HttpResponse:
 def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
     group = access.get_group_for(request.user, group_id)
     form = MemoryForm(request.POST or None)
+    form.fields["content"].help_text = ("The agents of every board of the group read group memory on their "
+                                        "heartbeat: what spans boards, decisions, answers.")
     if request.method == "POST":
         if form.is_valid():
             tags = ["chat"] if form.cleaned_data["is_chat"] else []
