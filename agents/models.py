@@ -654,5 +654,6 @@ MESSAGE_KIND_LABELS = {
     "board_paused": "Board paused", "board_resumed": "Board resumed", "approval_resolved": "Approval decided",
     "board_changed": "Board rules changed", "nudge": "Nudge from the lead", "ask_user": "Question for the people",
     "main_question": "Question from the main agent", "group_chat": "Group chat",
-    "group_chat_mention": "Mentioned in group chat", "group_broadcast": "Group broadcast", "main_handoff": "Work handed over by the main agent",
+    "group_chat_mention": "Mentioned in group chat", "group_broadcast": "Group broadcast",
+    "group_changed": "Board group changed", "main_handoff": "Work handed over by the main agent",
 }

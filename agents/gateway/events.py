@@ -21,6 +21,7 @@ from agents.models import (
     Agent,
     Approval,
     Board,
+    BoardGroup,
     BoardGroupMemory,
     BoardMemory,
     Task,
@@ -277,9 +278,36 @@ BROADCAST_TAG = "broadcast"
 _ALL = re.compile(r"(?<![\w@])@all\b", re.IGNORECASE)
 
 
+def _group_url(board: Board, route: str) -> str:
+    return f"{settings.BASE_URL.rstrip('/')}/api/v1/boards/{board.pk}/{route}"
+
+
 def _group_chat_answer(board: Board) -> str:
-    url = f"{settings.BASE_URL.rstrip('/')}/api/v1/boards/{board.pk}/group-memory"
-    return f"{ANSWER} POST {url} " + json.dumps({"content": "<your message>", "tags": ["chat"]})
+    return f"{ANSWER} POST {_group_url(board, 'group-memory')} " + json.dumps(
+        {"content": "<your message>", "tags": ["chat"]})
+
+
+def board_group_changed(actor: Any, board: Board, group: BoardGroup, joined: bool) -> None:
+    """A board joined or left ``group``: the lead of every board of the group, and of the
+    board itself, is told, to coordinate (or stop coordinating) across them."""
+    verb = "joined" if joined else "left"
+    boards = list(Board.objects.filter(group_id=group.pk).exclude(pk=board.pk).order_by("name", "id"))
+    for recipient in [board, *boards]:
+        with Telling(actor, recipient) as telling:
+            lead = telling.lead
+            if lead is None or lead.gateway_id is None:
+                continue
+            if recipient.pk == board.pk and not joined:
+                lines = [f"YOUR BOARD LEFT THE GROUP {group.name} ({group.pk}), by {who(actor)}.",
+                         f"Board: {board.name} ({board.pk})",
+                         "Treat work shared with the group's boards as yours alone again; re-check handoffs.",
+                         answer("GET", f"/boards/{board.pk}")]
+            else:
+                lines = [f"BOARD GROUP CHANGED: {board.name} ({board.pk}) {verb} the group {group.name} "
+                         f"({group.pk}), by {who(actor)}.", f"Your board: {recipient.name} ({recipient.pk})",
+                         "Read what the group's boards are doing before work that may overlap.",
+                         f"{ANSWER} GET {_group_url(recipient, 'group-snapshot')}"]
+            telling.send(lead, "group_changed", lines)
 
 
 def group_memory_written(actor: Any, memory: BoardGroupMemory) -> None:

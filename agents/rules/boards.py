@@ -115,7 +115,8 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
         board.save()
         activity.record("board.updated", actor=user, board=board, message=f"Board {board.name} changed",
                         data={"fields": changed})
-        events.board_changed(user, board, changed)
+        # A move between groups has its own message (``groups.board_joined``).
+        events.board_changed(user, board, [name for name in changed if name != "board_group_id"])
         if "board_group_id" in changed:
             groups.board_joined(user, board, board.group, previous_group)
 

@@ -153,9 +153,11 @@ def board_joined(user: User, board: Board, group: BoardGroup | None, previous: B
         activity.record("board_group.board_removed", actor=user, board=board,
                         message=f"Board {board.name} left the group {previous.name}",
                         data=_event_data(previous))
+        events.board_group_changed(user, board, previous, joined=False)
     if group is not None:
         activity.record("board_group.board_added", actor=user, board=board,
                         message=f"Board {board.name} joined the group {group.name}", data=_event_data(group))
+        events.board_group_changed(user, board, group, joined=True)
         if group.heartbeat_every:
             provisioned = {agent.pk for agent in apply_heartbeat(user, group, boards=[board])}
     for agent in Agent.objects.filter(board=board, gateway__isnull=False).exclude(pk__in=provisioned):

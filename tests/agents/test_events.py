@@ -203,3 +203,29 @@ def test_group_chat_tells_each_boards_lead_and_the_agents_it_mentions_and_their_
     assert person.post(f"/api/v1/board-groups/{group.pk}/memory", {"content": "A note"},
                        format="json").status_code == 201
     assert kinds(since) == {}
+
+
+def test_a_board_joining_or_leaving_a_group_tells_the_leads_of_the_group_and_their_answers_work(
+        person, org, board, lead, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+    make_agent("Writer", board=sibling)
+
+    since = last_id()
+    response = person.patch(f"/api/v1/boards/{board.pk}", {"board_group_id": str(group.pk)}, format="json")
+    assert response.status_code == 200, response.content
+    # One message each: the move is not told again as a change of the board's fields.
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    [notice] = told(since)["Docs lead"]
+    assert "Launch" in notice.text and "joined the group Web" in notice.text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
+
+    since = last_id()
+    assert person.patch(f"/api/v1/boards/{board.pk}", {"board_group_id": None}, format="json").status_code == 200
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    assert "YOUR BOARD LEFT THE GROUP Web" in told(since)["Lead"][0].text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
