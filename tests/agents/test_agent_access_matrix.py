@@ -195,3 +195,25 @@ def test_agent_tokens_open_only_the_few_reads_of_the_user_api_meant_for_them(wor
             assert response.status_code in (401, 403), response.content
         write = client.post(f"/api/v1/boards/{board.id}/tasks", {"title": "Sneaky"}, format="json")
         assert write.status_code == 403 and write.json()["detail"]["code"] == "people_only"
+
+
+PEOPLE_GROUP_ROUTES = [("get", "/api/v1/board-groups"), ("post", "/api/v1/board-groups"),
+                       ("get", "/api/v1/board-groups/{group}"), ("patch", "/api/v1/board-groups/{group}"),
+                       ("delete", "/api/v1/board-groups/{group}"), ("get", "/api/v1/board-groups/{group}/memory"),
+                       ("post", "/api/v1/board-groups/{group}/memory"), ("get", "/api/v1/board-groups/{group}/snapshot"),
+                       ("post", "/api/v1/board-groups/{group}/heartbeat")]
+
+
+@pytest.mark.parametrize("caller", ["lead", "worker", "main_agent", "foreign_agent"])
+@pytest.mark.parametrize(("method", "path"), PEOPLE_GROUP_ROUTES, ids=lambda value: value)
+def test_an_agent_token_does_not_open_the_peoples_group_routes(method, path, caller, cast):
+    from agents.models import BoardGroup
+
+    group = cast["board"].group
+    client = agent_client(mint_token(cast[caller]))
+
+    response = getattr(client, method)(path.format(group=group.pk), {"name": "Sneaky", "content": "x",
+                                                                     "every": "1m"}, format="json")
+
+    assert response.status_code == 401, response.content
+    assert BoardGroup.objects.filter(pk=group.pk, name="Launch group").exists()

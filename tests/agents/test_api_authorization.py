@@ -1,4 +1,4 @@
-"""Who may call each route of the user API: anonymous, outsider, member, admin.
+"""Who may call each route of the user API: anonymous, outsider, member, admin, owner.
 
 One row per route and method. Anonymous callers get 401 everywhere; people of another
 organization get 404 for anything of ours (and only their own objects in lists); members
@@ -152,6 +152,12 @@ def test_admins_may_call_every_route(client_for, admin_user, world, route):
     assert response.status_code == route.admin, response.content
     if route.admin == 204:
         assert response.content == b""
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_owners_may_call_every_route(client_for, owner, world, route):
+    response = call(client_for(owner), route, world)
+    assert response.status_code == route.admin, response.content
 
 
 def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
