@@ -71,7 +71,7 @@ MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: 
 
 @login_required
 def boards(request: ConsoleRequest) -> HttpResponse:
-    queryset = (access.visible_boards(request.user).select_related("organization", "gateway")
+    queryset = (access.visible_boards(request.user).select_related("organization", "gateway", "group")
                 .annotate(task_count=Count("tasks", distinct=True),
                           open_count=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE), distinct=True))
                 .order_by("name"))

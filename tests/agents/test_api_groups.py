@@ -66,6 +66,13 @@ def test_a_board_joins_and_leaves_a_group_through_its_board_group_id(owner_api, 
     assert response.json()["board_group_id"] is None
 
 
+def test_the_board_list_filters_by_group(owner_api, org, grouped, group):
+    make_board(org, "Elsewhere")
+    listing = owner_api.get(f"/api/v1/boards?board_group_id={group.pk}").json()
+    assert [item["id"] for item in listing["items"]] == [str(grouped.pk)]
+    assert_refused(owner_api.get("/api/v1/boards?board_group_id=web"), 422)
+
+
 def test_a_board_cannot_join_another_organizations_group(owner_api, board, other_org):
     theirs = BoardGroup.objects.create(organization=other_org, name="Theirs", slug="theirs")
     response = owner_api.patch(f"/api/v1/boards/{board.pk}", {"board_group_id": str(theirs.pk)}, format="json")
