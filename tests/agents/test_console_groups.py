@@ -157,3 +157,16 @@ def test_the_group_page_costs_the_same_queries_with_more_boards_and_notes(client
         return len(queries.captured_queries)
 
     assert count(2) == count(20) <= 14
+
+
+def test_the_activity_timeline_filters_board_group_events(client, owner, org, board):
+    from agents import rules
+
+    rules.create_group(owner, org, {"name": "Platform"})
+    rules.create_tag(owner, org, {"name": "Docs"})
+    client.force_login(owner)
+
+    html = client.get(reverse("console:activity") + "?type=board_group.").content.decode()
+
+    assert "Board group Platform created" in html and "Tag Docs created" not in html
+    assert '<option value="board_group."' in html
