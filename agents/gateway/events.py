@@ -310,6 +310,20 @@ def board_group_changed(actor: Any, board: Board, group: BoardGroup, joined: boo
             telling.send(lead, "group_changed", lines)
 
 
+def board_group_deleted(actor: Any, boards: list[Board], group: BoardGroup) -> None:
+    """The group is gone: the lead of each of its boards is told its board is in no group."""
+    for board in boards:
+        with Telling(actor, board) as telling:
+            lead = telling.lead
+            if lead is None or lead.gateway_id is None:
+                continue
+            telling.send(lead, "group_changed", [
+                f"BOARD GROUP DELETED: {group.name} ({group.pk}), by {who(actor)}.",
+                f"Your board: {board.name} ({board.pk}) is in no group now; its group memory is gone.",
+                "Treat work shared with the other boards as yours alone again; re-check handoffs.",
+                answer("GET", f"/boards/{board.pk}")])
+
+
 def group_memory_written(actor: Any, memory: BoardGroupMemory) -> None:
     """Group chat: the lead of each board of the group and the agents it mentions hear of it;
     the tag ``broadcast`` or ``@all`` reaches every agent of the group's boards."""

@@ -121,13 +121,19 @@ def update_group(user: User, group: BoardGroup, data: dict[str, Any]) -> BoardGr
 
 
 def delete_group(user: User, group: BoardGroup) -> None:
-    """Remove a group and its memory; its boards stay, ungrouped, and its history stays."""
+    """Remove a group and its memory; its boards stay, ungrouped, and its history stays.
+    The boards' leads are told, and their agents on a gateway provisioned again (their
+    workspace files stop naming the group's routes)."""
     access.require_admin(user, group.organization_id)
     with transaction.atomic():
-        board_ids = [str(pk) for pk in Board.objects.filter(group=group).values_list("pk", flat=True)]
+        boards = list(Board.objects.filter(group=group).order_by("name", "id"))
         activity.record("board_group.deleted", actor=user, organization=group.organization_id,
-                        message=f"Board group {group.name} deleted", data=_event_data(group, board_ids=board_ids))
+                        message=f"Board group {group.name} deleted",
+                        data=_event_data(group, board_ids=[str(board.pk) for board in boards]))
+        events.board_group_deleted(user, boards, group)
         group.delete()
+        for agent in Agent.objects.filter(board__in=boards, gateway__isnull=False):
+            provision_on_gateway(agent, mode="update")
 
 
 def group_in(organization_id: Any, group_id: Any) -> BoardGroup | None:

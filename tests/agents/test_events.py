@@ -229,3 +229,20 @@ def test_a_board_joining_or_leaving_a_group_tells_the_leads_of_the_group_and_the
     assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
     assert "YOUR BOARD LEFT THE GROUP Web" in told(since)["Lead"][0].text
     assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
+
+
+def test_deleting_a_group_tells_the_lead_of_each_of_its_boards(person, org, board, lead, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    board.group = group
+    board.save()
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+
+    since = last_id()
+    assert person.delete(f"/api/v1/board-groups/{group.pk}").status_code == 204
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    assert "BOARD GROUP DELETED: Web" in told(since)["Lead"][0].text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]

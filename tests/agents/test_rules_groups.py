@@ -102,10 +102,13 @@ def test_deleting_a_group_removes_its_memory_and_leaves_its_boards_ungrouped(own
     BoardGroupMemory.objects.create(group=group, content="Old note")
     group_id = group.pk
 
+    on_gateway = make_agent("On gateway", board=board, provisioned_at="2026-01-01T00:00:00Z")
+
     rules.delete_group(owner, group)
 
     board.refresh_from_db()
-    assert board.group_id is None
+    on_gateway.refresh_from_db()
+    assert board.group_id is None and on_gateway.lifecycle_status == Agent.Lifecycle.UPDATING
     assert not BoardGroup.objects.exists() and not BoardGroupMemory.objects.exists()
     event = ActivityEvent.objects.get(event_type="board_group.deleted")
     assert event.data == {"board_group_id": str(group_id), "board_ids": [str(board.pk)]}
