@@ -151,7 +151,8 @@ def _weight(field: str, weights: dict[Any, int]) -> Case:
 GROUP_SNAPSHOT_PARAMETERS = [
     OpenApiParameter("include_done", OpenApiTypes.BOOL,
                      description="true: done tasks may be among each board's tasks too (default false)."),
-    OpenApiParameter("per_board_task_limit", OpenApiTypes.INT, description=(
+    OpenApiParameter("per_board_task_limit", {"type": "integer", "minimum": 0, "maximum": GROUP_SNAPSHOT_TASK_LIMIT},
+                     description=(
         f"Tasks listed per board, 0 to {GROUP_SNAPSHOT_TASK_LIMIT} (default 5); the counts cover every task.")),
 ]
 
