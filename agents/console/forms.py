@@ -9,7 +9,16 @@ from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import pretty_name
 
-from agents.models import Agent, Board, BoardGroup, CustomFieldDefinition, Gateway, Organization, Tag, Task
+from agents.models import (
+    Agent,
+    Board,
+    BoardGroup,
+    CustomFieldDefinition,
+    Gateway,
+    Organization,
+    Tag,
+    Task,
+)
 from agents.refusals import RuleViolation
 
 RULE_HELP = {
