@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
-from agents.console.common import admin_only, forbidden, page, paginate, refusal_text
+from agents.console.common import admin_only, forbidden, page, paginate
 from agents.console.forms import BoardGroupForm, MemoryForm
 from agents.http import ConsoleRequest
 from agents.models import BoardGroupMemory
@@ -58,6 +58,7 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
     form = MemoryForm(request.POST or None)
     form.fields["content"].help_text = ("The agents of every board of the group read group memory on their "
                                         "heartbeat: what spans boards, decisions, answers.")
+    status = 200
     if request.method == "POST":
         if form.is_valid():
             tags = ["chat"] if form.cleaned_data["is_chat"] else []
@@ -65,11 +66,12 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
                 rules.create_group_memory(request.user, group, {"content": form.cleaned_data["content"],
                                                                 "tags": tags, "source": "console"})
             except RuleViolation as exc:
-                messages.error(request, refusal_text(exc))
+                form.add_refusal(exc)
             else:
                 messages.success(request, "Posted. The agents of the group's boards read it on their next "
                                           "heartbeat.")
                 return redirect("console:group", group_id=group.pk)
+        status = 422
     snapshot = queries.group_snapshot(group, per_board_task_limit=3)
     notes = BoardGroupMemory.objects.filter(group=group).select_related("author_user", "author_agent", "board")
     chat_only = request.GET.get("chat") == "1"
@@ -78,7 +80,7 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
     return page(request, "agents/group.html", NAV, {
         "group": group, "boards": snapshot["boards"], "form": form, "chat_only": chat_only,
         "page_obj": paginate(request, notes.order_by("-created_at", "id")),
-        "can_admin": access.is_admin(request.user, group.organization_id)})
+        "can_admin": access.is_admin(request.user, group.organization_id)}, status=status)
 
 
 @login_required

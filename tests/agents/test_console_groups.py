@@ -159,14 +159,26 @@ def test_the_group_page_costs_the_same_queries_with_more_boards_and_notes(client
     assert count(2) == count(20) <= 14
 
 
-def test_the_activity_timeline_filters_board_group_events(client, owner, org, board):
+def test_the_activity_timeline_says_board_group_events_in_sentences_and_filters_them(client, owner, org, board):
+    import re
+
     from agents import rules
 
-    rules.create_group(owner, org, {"name": "Platform"})
+    group = rules.create_group(owner, org, {"name": "Platform"})
+    rules.update_board(owner, board, {"board_group_id": str(group.pk)})
+    rules.create_group_memory(owner, group, {"content": "Hello", "tags": ["chat"]})
+    gone = rules.create_group(owner, org, {"name": "Old train"})
+    rules.delete_group(owner, gone)
     rules.create_tag(owner, org, {"name": "Docs"})
     client.force_login(owner)
 
     html = client.get(reverse("console:activity") + "?type=board_group.").content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
-    assert "Board group Platform created" in html and "Tag Docs created" not in html
+    group_link = f'<a href="{reverse("console:group", args=[group.pk])}">Platform</a>'
+    assert f"created the board group {group_link}." in html
+    assert f'put the board <a href="{reverse("console:board", args=[board.pk])}">Launch</a> in the group ' \
+           f'{group_link}.' in html
+    assert f"wrote in the group chat of {group_link}." in html
+    assert "deleted the board group Old train." in text and "Docs" not in text.split("Activity", 1)[-1]
     assert '<option value="board_group."' in html
