@@ -2,9 +2,10 @@
 
 People reach the objects of the organizations they are members of; anything else is
 404 (its existence is not revealed). Every member works on the boards: tasks, comments,
-board memory and approvals (``agents.rules``). Owners and admins also create and change
-boards, gateways, agents, tags and custom fields (403 ``admin_required`` for a member who tries). Board
-agents reach their own board; the main agent reaches the boards of its organization.
+board memory, approvals and group memory (``agents.rules``). Owners and admins also
+create and change boards, board groups, gateways, agents, tags and custom fields (403
+``admin_required`` for a member who tries). Board agents reach their own board; the main
+agent reaches the boards of its organization.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from agents.models import (
     ActivityEvent,
     Agent,
     Board,
+    BoardGroup,
     CustomFieldDefinition,
     Gateway,
     Membership,
@@ -72,10 +74,11 @@ def require_admin(user: User, org: Organization | uuid.UUID | str) -> None:
 
 
 # The objects that belong to an organization directly.
-type Owned = Board | Gateway | Agent | Tag | CustomFieldDefinition
+type Owned = Board | Gateway | Agent | Tag | CustomFieldDefinition | BoardGroup
 
 
-def _visible[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition)](model: type[M], user: User) -> QuerySet[M]:
+def _visible[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition, BoardGroup)](model: type[M],
+                                                                                 user: User) -> QuerySet[M]:
     if not getattr(user, "is_authenticated", False):
         return model._default_manager.none()
     return model._default_manager.filter(organization__memberships__user_id=user.pk)
@@ -101,7 +104,12 @@ def visible_custom_fields(user: User) -> QuerySet[CustomFieldDefinition]:
     return _visible(CustomFieldDefinition, user)
 
 
-def _get_for[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition)](queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
+def visible_groups(user: User) -> QuerySet[BoardGroup]:
+    return _visible(BoardGroup, user)
+
+
+def _get_for[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition, BoardGroup)](
+        queryset: QuerySet[M], user: User, object_id: Any, admin: bool) -> M:
     obj = get_or_404(queryset, object_id)
     if admin:
         require_admin(user, obj.organization_id)
@@ -127,6 +135,10 @@ def get_tag_for(user: User, tag_id: Any, *, admin: bool = False) -> Tag:
 
 def get_custom_field_for(user: User, field_id: Any, *, admin: bool = False) -> CustomFieldDefinition:
     return _get_for(visible_custom_fields(user), user, field_id, admin)
+
+
+def get_group_for(user: User, group_id: Any, *, admin: bool = False) -> BoardGroup:
+    return _get_for(visible_groups(user).select_related("organization"), user, group_id, admin)
 
 
 def boards_for_agent(agent: Agent) -> QuerySet[Board]:

@@ -107,6 +107,13 @@ class AgentAdmin(DomainAdmin):
         return False  # deleting also removes it from its gateway (agents.rules.delete_agent)
 
 
+@admin.register(models.BoardGroup)
+class BoardGroupAdmin(DomainAdmin):
+    list_display = ("name", "slug", "organization", "heartbeat_every", "updated_at")
+    list_select_related = ("organization",)
+    search_fields = ("name", "slug")
+
+
 @admin.register(models.Tag)
 class TagAdmin(DomainAdmin):
     list_display = ("name", "slug", "color", "organization")
@@ -169,6 +176,14 @@ class BoardMemoryAdmin(DomainAdmin):
     list_filter = ("is_chat",)
     list_select_related = ("board",)
     raw_id_fields = ("board", "author_user", "author_agent")
+
+
+@admin.register(models.BoardGroupMemory)
+class BoardGroupMemoryAdmin(DomainAdmin):
+    list_display = ("group", "board", "is_chat", "source", "created_at")
+    list_filter = ("is_chat",)
+    list_select_related = ("group", "board")
+    raw_id_fields = ("group", "board", "author_user", "author_agent")
 
 
 @admin.register(models.ActivityEvent)

@@ -112,10 +112,41 @@ class Gateway(models.Model):
         return self.name
 
 
+class BoardGroup(models.Model):
+    """Boards of one organization that work together: their agents share the group's memory
+    and chat, and read a snapshot of the other boards of the group.
+
+    ``heartbeat_every`` (blank: none) is the heartbeat interval the group gives the agents of
+    its boards, leads included only with ``heartbeat_include_leads``; ``agents.rules.groups``
+    writes it into those agents' heartbeat settings when it changes and when a board joins."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="board_groups")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    heartbeat_every = models.CharField(max_length=20, blank=True, default="")
+    heartbeat_include_leads = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="board_group_slug_unique_in_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Board(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="boards")
     gateway = models.ForeignKey(Gateway, on_delete=models.SET_NULL, null=True, blank=True, related_name="boards")
+    # Deleting a group leaves its boards ungrouped.
+    group = models.ForeignKey(BoardGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="boards")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200)
     description = models.TextField(blank=True, default="")
@@ -355,6 +386,7 @@ class Task(models.Model):
     # Attached by the read helpers of ``agents.queries`` and ``agents.api.snapshot`` (not columns).
     loaded_dependencies: list[tuple[uuid.UUID, str]]
     loaded_tags: list[Tag]
+    board_name: str
     approvals_count: int
     pending_approvals_count: int
 
@@ -461,6 +493,31 @@ class BoardMemory(models.Model):
         indexes = [
             models.Index(fields=["board", "-created_at"]),
             models.Index(fields=["board", "is_chat", "-created_at"]),
+        ]
+
+
+class BoardGroupMemory(models.Model):
+    """A note or chat message of a board group, read by the agents of all its boards.
+    ``board`` is the board it was written from, when it came through one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    group = models.ForeignKey(BoardGroup, on_delete=models.CASCADE, related_name="memory")
+    board = models.ForeignKey(Board, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    content = models.TextField()
+    tags = models.JSONField(default=list, blank=True)
+    is_chat = models.BooleanField(default=False)
+    source = models.CharField(max_length=200, blank=True, default="")
+    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    author_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "board group memory"
+        indexes = [
+            models.Index(fields=["group", "-created_at"]),
+            models.Index(fields=["group", "is_chat", "-created_at"]),
         ]
 
 
@@ -596,5 +653,7 @@ MESSAGE_KIND_LABELS = {
     "mention": "Mentioned in a comment", "chat": "Board chat", "chat_mention": "Mentioned in board chat",
     "board_paused": "Board paused", "board_resumed": "Board resumed", "approval_resolved": "Approval decided",
     "board_changed": "Board rules changed", "nudge": "Nudge from the lead", "ask_user": "Question for the people",
-    "main_question": "Question from the main agent", "main_handoff": "Work handed over by the main agent",
+    "main_question": "Question from the main agent", "group_chat": "Group chat",
+    "group_chat_mention": "Mentioned in group chat", "group_broadcast": "Group broadcast",
+    "group_changed": "Board group changed", "main_handoff": "Work handed over by the main agent",
 }

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -24,6 +25,7 @@ from agents.models import (
     Approval,
     ApprovalTask,
     Board,
+    BoardGroup,
     BoardMemory,
     CustomFieldDefinition,
     Tag,
@@ -133,6 +135,78 @@ def approval_queryset(queryset: QuerySet[Approval] | None = None) -> QuerySet[Ap
     links = ApprovalTask.objects.select_related("task").only("id", "approval_id", "task_id", "task__title").order_by("id")
     return queryset.prefetch_related(Prefetch("task_links", queryset=links))
 
+
+
+# A group snapshot lists each board's most pressing tasks first.
+_STATUS_WEIGHT = {Task.Status.IN_PROGRESS: 0, Task.Status.REVIEW: 1, Task.Status.INBOX: 2, Task.Status.DONE: 3}
+_PRIORITY_WEIGHT = {Task.Priority.URGENT: 0, Task.Priority.HIGH: 1, Task.Priority.MEDIUM: 2, Task.Priority.LOW: 3}
+GROUP_SNAPSHOT_TASK_LIMIT = 100
+
+
+def _weight(field: str, weights: dict[Any, int]) -> Case:
+    return Case(*(When(**{field: key}, then=Value(weight)) for key, weight in weights.items()),
+                default=Value(99), output_field=IntegerField())
+
+
+GROUP_SNAPSHOT_PARAMETERS = [
+    OpenApiParameter("include_done", OpenApiTypes.BOOL,
+                     description="true: done tasks may be among each board's tasks too (default false)."),
+    OpenApiParameter("per_board_task_limit", {"type": "integer", "minimum": 0, "maximum": GROUP_SNAPSHOT_TASK_LIMIT},
+                     description=(
+        f"Tasks listed per board, 0 to {GROUP_SNAPSHOT_TASK_LIMIT} (default 5); the counts cover every task.")),
+]
+
+
+def group_snapshot_options(request: Request) -> tuple[bool, int]:
+    """``include_done`` and ``per_board_task_limit`` of a group snapshot; bad values are 422."""
+    include_done = bool(query_bool(request, "include_done"))
+    raw = request.query_params.get("per_board_task_limit")
+    if raw is None or raw == "":
+        return include_done, 5
+    top = GROUP_SNAPSHOT_TASK_LIMIT
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > top:
+        raise ValidationError({"per_board_task_limit": [f"per_board_task_limit must be a whole number from 0 to {top}."]})
+    return include_done, int(raw)
+
+
+def group_snapshot(group: BoardGroup | None, *, exclude_board_id: UUID | None = None, include_done: bool = False,
+                   per_board_task_limit: int = 5) -> dict[str, Any]:
+    """The boards of ``group`` (by name; without ``exclude_board_id``), each with its task
+    counts by status and its first ``per_board_task_limit`` tasks (in progress, then review,
+    then inbox, done only with ``include_done``; by priority, then the latest change first).
+
+    Five queries whatever the number of boards and tasks: the per-board limit is a window
+    in the database, so a board of 10,000 tasks sends only its first few. No group: no boards."""
+    if group is None:
+        return {"group": None, "boards": []}
+    boards = list(Board.objects.filter(group_id=group.pk).exclude(pk=exclude_board_id).order_by("name", "id")
+                  if exclude_board_id is not None else
+                  Board.objects.filter(group_id=group.pk).order_by("name", "id"))
+    board_ids = [board.pk for board in boards]
+    counts: dict[UUID, dict[str, int]] = defaultdict(dict)
+    tasks_by_board: dict[UUID, list[Task]] = defaultdict(list)
+    if board_ids:
+        for board_id, status, total in (Task.objects.filter(board_id__in=board_ids).values("board_id", "status")
+                                        .annotate(total=Count("id")).order_by()
+                                        .values_list("board_id", "status", "total")):
+            counts[board_id][status] = total
+        if per_board_task_limit > 0:
+            tasks = Task.objects.filter(board_id__in=board_ids)
+            if not include_done:
+                tasks = tasks.exclude(status=Task.Status.DONE)
+            order = [_weight("status", _STATUS_WEIGHT).asc(), _weight("priority", _PRIORITY_WEIGHT).asc(),
+                     F("updated_at").desc(), F("created_at").desc(), F("id").asc()]
+            ranked = list(tasks.annotate(assignee_name=F("assigned_agent__name"),
+                                         rank=Window(RowNumber(), partition_by=[F("board_id")], order_by=order))
+                          .filter(rank__lte=per_board_task_limit).order_by("board_id", "rank"))
+            load_task_relations(ranked)
+            names = {board.pk: board.name for board in boards}
+            for ranked_task in ranked:
+                ranked_task.board_name = names[ranked_task.board_id]
+                tasks_by_board[ranked_task.board_id].append(ranked_task)
+    return {"group": group, "boards": [
+        {"board": board, "task_counts": {status: counts[board.pk].get(status, 0) for status in Task.Status.values},
+         "tasks": tasks_by_board.get(board.pk, [])} for board in boards]}
 
 
 # The task list filters of people's and agents' routes, and their documentation.

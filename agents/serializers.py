@@ -24,6 +24,8 @@ from agents.models import (
     Approval,
     ApprovalTask,
     Board,
+    BoardGroup,
+    BoardGroupMemory,
     BoardMemory,
     CustomFieldDefinition,
     Gateway,
@@ -557,10 +559,12 @@ class TokenRotateSerializer(StrictSerializer):
 class BoardSerializer(serializers.ModelSerializer):
     organization_id = serializers.UUIDField(read_only=True)
     gateway_id = serializers.UUIDField(read_only=True, allow_null=True)
+    board_group_id = serializers.UUIDField(source="group_id", read_only=True, allow_null=True,
+                                           help_text="The board group the board is in; null: none.")
 
     class Meta:
         model = Board
-        fields = ["id", "organization_id", "name", "slug", "description", "gateway_id", "objective",
+        fields = ["id", "organization_id", "name", "slug", "description", "gateway_id", "board_group_id", "objective",
                   *BOARD_RULE_FLAGS, "max_agents", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -574,6 +578,8 @@ class BoardUpdateSerializer(StrictSerializer):
     description = serializers.CharField(required=False, allow_blank=True)
     objective = serializers.CharField(required=False, allow_blank=True)
     gateway_id = serializers.UUIDField(required=False, allow_null=True)
+    board_group_id = serializers.UUIDField(required=False, allow_null=True,
+                                           help_text="Put the board in this group of its organization; null: no group.")
     require_approval_for_done = serializers.BooleanField(required=False)
     require_review_before_done = serializers.BooleanField(required=False)
     comment_required_for_review = serializers.BooleanField(required=False)
@@ -585,6 +591,92 @@ class BoardUpdateSerializer(StrictSerializer):
 class BoardWriteSerializer(BoardUpdateSerializer):
     name = serializers.CharField(allow_blank=True)
     organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
+
+
+# --- board groups ---------------------------------------------------------------------------
+
+HEARTBEAT_EVERY_HELP = "A duration: a number and ms, s, m, h or d, like 10m."
+
+
+class BoardGroupSerializer(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = BoardGroup
+        fields = ["id", "organization_id", "name", "slug", "description", "heartbeat_every",
+                  "heartbeat_include_leads", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class BoardGroupUpdateSerializer(StrictSerializer):
+    """Types only: ``agents.rules.groups`` checks the values."""
+
+    name = serializers.CharField(required=False, allow_blank=True)
+    slug = serializers.CharField(required=False, allow_blank=True, help_text="Made from the name when left out.")
+    description = serializers.CharField(required=False, allow_blank=True)
+    heartbeat_every = serializers.CharField(required=False, allow_blank=True, max_length=20, help_text=(
+        f"The heartbeat interval of the agents of the group's boards; empty: none. {HEARTBEAT_EVERY_HELP}"))
+    heartbeat_include_leads = serializers.BooleanField(required=False,
+                                                       help_text="Whether the heartbeat interval reaches leads too.")
+
+
+class BoardGroupWriteSerializer(BoardGroupUpdateSerializer):
+    name = serializers.CharField(allow_blank=True)
+    organization_id = serializers.UUIDField(required=False, help_text=ORGANIZATION_HELP)
+
+
+class BoardGroupHeartbeatSerializer(StrictSerializer):
+    every = serializers.CharField(max_length=20, help_text=HEARTBEAT_EVERY_HELP)
+    include_board_leads = serializers.BooleanField(required=False, default=False)
+
+
+class BoardGroupHeartbeatResultSerializer(serializers.Serializer):
+    board_group_id = serializers.UUIDField()
+    requested = BoardGroupHeartbeatSerializer()
+    updated_agent_ids = serializers.ListField(child=serializers.UUIDField(), help_text=(
+        "Agents whose heartbeat setting was written; those on a gateway are provisioned with it by the worker."))
+    failed_agent_ids = serializers.ListField(child=serializers.UUIDField(), help_text=(
+        "Always empty: gateways are written by the worker, whose progress each agent's status shows."))
+
+
+class BoardGroupMemorySerializer(serializers.ModelSerializer):
+    board_group_id = serializers.UUIDField(source="group_id", read_only=True)
+    board_id = serializers.UUIDField(read_only=True, allow_null=True,
+                                     help_text="The board it was written from; null: from the group itself.")
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = BoardGroupMemory
+        fields = ["id", "board_group_id", "board_id", "content", "tags", "is_chat", "source", "created_at"]
+        read_only_fields = fields
+
+
+class GroupTaskSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    board_id = serializers.UUIDField()
+    board_name = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Task.Status.choices)
+    priority = serializers.ChoiceField(choices=Task.Priority.choices)
+    assigned_agent_id = serializers.UUIDField(allow_null=True)
+    assignee = serializers.CharField(source="assignee_name", allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    in_progress_at = serializers.DateTimeField(allow_null=True)
+    tags = TagSerializer(source="loaded_tags", many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class GroupBoardSnapshotSerializer(serializers.Serializer):
+    board = BoardSerializer()
+    task_counts = serializers.DictField(child=serializers.IntegerField(),
+                                        help_text="Tasks of the board by status (inbox, in_progress, review, done).")
+    tasks = GroupTaskSummarySerializer(many=True)
+
+
+class BoardGroupSnapshotSerializer(serializers.Serializer):
+    group = BoardGroupSerializer(allow_null=True, help_text="null: the board is in no group.")
+    boards = GroupBoardSnapshotSerializer(many=True)
 
 
 class CheckStageSerializer(serializers.Serializer):

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/agent/", include("agents.agent_api.urls")),
     # Two heartbeat paths of older agent workspaces live under the user API's prefix.
     path("api/v1/", include("agents.agent_api.legacy_urls")),
+    # A board's group, as the earlier server's workspace files name its routes: agents and people.
+    path("api/v1/", include("agents.agent_api.group_urls")),
     path("api/v1/", include("agents.api.urls")),
     # Before the admin's own login: the same sign-in limits as the console's /login/.
     path("admin/", include("agents.console.admin_urls")),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from agents.api.snapshot import (
 )
 from agents.http import PersonOrAgentRequest, PersonRequest
 from agents.serializers import BoardSerializer, BoardUpdateSerializer, BoardWriteSerializer
+from missioncontrol.api.query import query_uuid
 from missioncontrol.api.schema import NO_CONTENT, error_responses
 from missioncontrol.api.views import PersonView, paginated, validated
 
@@ -25,9 +27,15 @@ TAGS = ["boards"]
 
 class BoardListView(PersonView):
     @extend_schema(operation_id="boards_list", tags=TAGS, summary="Boards of your organizations",
+                   parameters=[OpenApiParameter("board_group_id", OpenApiTypes.UUID,
+                                                description="Only the boards of this board group.")],
                    responses={200: BoardSerializer(many=True), **error_responses(401, 403, 422)})
     def get(self, request: PersonRequest) -> Response:
-        return paginated(request, access.visible_boards(request.user).order_by("name", "id"), BoardSerializer)
+        boards = access.visible_boards(request.user)
+        group_id = query_uuid(request, "board_group_id")
+        if group_id is not None:
+            boards = boards.filter(group_id=group_id)
+        return paginated(request, boards.order_by("name", "id"), BoardSerializer)
 
     @extend_schema(operation_id="boards_create", tags=TAGS, summary="Create a board (admins)",
                    request=BoardWriteSerializer,

@@ -15,7 +15,8 @@ from agents.models import ActivityEvent, User
 from missioncontrol.lookups import parse_uuid
 
 EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Agents"), ("webhook.", "Webhooks"),
-                  ("board.", "Boards"), ("gateway.", "Gateways"), ("memory.", "Board memory"), ("ops.", "Operations")]
+                  ("board.", "Boards"), ("board_group.", "Board groups"), ("gateway.", "Gateways"), ("memory.", "Board memory"),
+                  ("ops.", "Operations")]
 
 
 @login_required

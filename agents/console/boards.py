@@ -71,7 +71,7 @@ MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: 
 
 @login_required
 def boards(request: ConsoleRequest) -> HttpResponse:
-    queryset = (access.visible_boards(request.user).select_related("organization", "gateway")
+    queryset = (access.visible_boards(request.user).select_related("organization", "gateway", "group")
                 .annotate(task_count=Count("tasks", distinct=True),
                           open_count=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE), distinct=True))
                 .order_by("name"))
@@ -85,13 +85,15 @@ def boards(request: ConsoleRequest) -> HttpResponse:
 def _board_form(request: ConsoleRequest, board: Board | None) -> BoardForm:
     organizations = access.admin_organizations(request.user)
     gateways = access.visible_gateways(request.user)
+    groups = access.visible_groups(request.user)
     if board is not None:
         gateways = gateways.filter(organization_id=board.organization_id)
+        groups = groups.filter(organization_id=board.organization_id)
     fields = access.visible_custom_fields(request.user).filter(organization__in=organizations)
     if board is not None:
         fields = fields.filter(organization_id=board.organization_id)
     return BoardForm(request.POST or None, board=board, organizations=organizations, gateways=gateways,
-                     custom_fields=fields.order_by("label"))
+                     custom_fields=fields.order_by("label"), groups=groups.order_by("name"))
 
 
 def _rule_fields(form: BoardForm) -> list[Any]:

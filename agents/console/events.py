@@ -104,6 +104,10 @@ class _Known:
             .values_list("pk", "board_id", "title")} if task_ids else {}
         self.agents: dict[Any, str] = dict(access.visible_agents(user).filter(pk__in=agent_ids)
                                            .values_list("pk", "name")) if agent_ids else {}
+        group_ids = {group_id for e in events if e.event_type.startswith("board_group.") and isinstance(e.data, dict)
+                     for group_id in _uuids([e.data.get("board_group_id")])}
+        self.groups: dict[Any, str] = dict(access.visible_groups(user).filter(pk__in=group_ids)
+                                           .values_list("pk", "name")) if group_ids else {}
 
     def task_url(self, task_id: Any) -> str | None:
         found = self.tasks.get(task_id)
@@ -185,6 +189,40 @@ def _change_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> 
     return None
 
 
+# "Board group Web created", "Board Launch joined the group Web", "Group chat message in Web".
+_GROUP_NAME = re.compile(r"^Board group (?P<name>.+) (?:created|changed|deleted)$|"
+                         r"^Board .+ (?:joined|left) the group (?P<joined>.+)$|^Group (?:chat message|memory note) in "
+                         r"(?P<memory>.+)$")
+
+
+def _group_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> SafeString | None:
+    """Board group changes, with the group linked while it exists."""
+    data = event.data if isinstance(event.data, dict) else {}
+    found = _GROUP_NAME.match(event.message or "")
+    if found is None:
+        return None
+    group_ids = _uuids([data.get("board_group_id")])
+    group_id = group_ids[0] if group_ids else None
+    name = known.groups.get(group_id) or found["name"] or found["joined"] or found["memory"]
+    group = _link(reverse("console:group", args=[group_id]) if group_id in known.groups else None, name)
+    board_name = known.boards.get(event.board_id)
+    board = _link(reverse("console:board", args=[event.board_id]) if board_name else None,
+                  board_name or "a board")
+    kind = event.event_type.removeprefix("board_group.")
+    if kind in ("created", "updated", "deleted"):
+        verb = {"created": "created", "updated": "changed", "deleted": "deleted"}[kind]
+        return format_html("{} {} the board group {}.", actor, verb, group)
+    if kind == "board_added":
+        return format_html("{} put the board {} in the group {}.", actor, board, group)
+    if kind == "board_removed":
+        return format_html("{} took the board {} out of the group {}.", actor, board, group)
+    if kind == "memory_created":
+        where = "the group chat of" if data.get("is_chat") else "a note to the group memory of"
+        verb = "wrote in" if data.get("is_chat") else "added"
+        return format_html("{} {} {} {}.", actor, verb, where, group)
+    return None
+
+
 def describe(event: ActivityEvent, known: _Known) -> SafeString:
     actor = _actor(event, known)
     if event.event_type.startswith("task.") and event.task_id:
@@ -192,8 +230,12 @@ def describe(event: ActivityEvent, known: _Known) -> SafeString:
         if sentence is not None:
             return sentence
     if event.actor_type != ActivityEvent.ActorType.SYSTEM:
-        by_kind = (_approval_sentence(event, known, actor) if event.event_type.startswith("approval.")
-                   else _change_sentence(event, known, actor))
+        if event.event_type.startswith("approval."):
+            by_kind = _approval_sentence(event, known, actor)
+        elif event.event_type.startswith("board_group."):
+            by_kind = _group_sentence(event, known, actor)
+        else:
+            by_kind = _change_sentence(event, known, actor)
         if by_kind is not None:
             return by_kind
     message = event.message or event.event_type.split(".", 1)[-1].replace("_", " ").capitalize()

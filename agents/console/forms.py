@@ -9,7 +9,16 @@ from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import pretty_name
 
-from agents.models import Agent, Board, CustomFieldDefinition, Gateway, Organization, Tag, Task
+from agents.models import (
+    Agent,
+    Board,
+    BoardGroup,
+    CustomFieldDefinition,
+    Gateway,
+    Organization,
+    Tag,
+    Task,
+)
 from agents.refusals import RuleViolation
 
 RULE_HELP = {
@@ -107,7 +116,7 @@ class RuleForm(forms.Form):
 class BoardForm(RuleForm):
     """A board's fields, types only: ``agents.rules.boards`` checks the values."""
 
-    api_fields = {"gateway_id": "gateway", "custom_field_ids": "custom_fields"}
+    api_fields = {"gateway_id": "gateway", "custom_field_ids": "custom_fields", "board_group_id": "group"}
 
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None,
                                           help_text="The organization that owns the board.")
@@ -121,6 +130,10 @@ class BoardForm(RuleForm):
     gateway = forms.ModelChoiceField(queryset=Gateway.objects.none(), required=False, empty_label="No gateway",
                                      help_text="The OpenClaw runtime that hosts this board's agents (optional; register "
                                                "one on the Gateways page).")
+    group = forms.ModelChoiceField(queryset=BoardGroup.objects.none(), required=False, empty_label="No group",
+                                   label="Board group",
+                                   help_text="Boards of a group share its memory and chat, and their agents see "
+                                             "each other's work (optional; create one on the Groups page).")
     max_agents = forms.IntegerField(label="Maximum number of agents", initial=10,
                                     widget=forms.NumberInput(attrs={"min": 1, "max": 1000}),
                                     help_text="Leads cannot create more agents than this on the board.")
@@ -135,12 +148,13 @@ class BoardForm(RuleForm):
                   "its values from the board's tasks.")
 
     def __init__(self, *args: Any, organizations: QuerySet[Organization], gateways: QuerySet[Gateway],
-                 custom_fields: QuerySet[CustomFieldDefinition], board: Board | None = None, **kwargs: Any) -> None:
+                 custom_fields: QuerySet[CustomFieldDefinition], groups: QuerySet[BoardGroup],
+                 board: Board | None = None, **kwargs: Any) -> None:
         if board is not None:
             kwargs.setdefault("initial", {
                 **{name: getattr(board, name) for name in ("name", "slug", "description", "objective", "max_agents",
                                                            *RULE_HELP)},
-                "gateway": board.gateway_id,
+                "gateway": board.gateway_id, "group": board.group_id,
                 "custom_fields": list(board.custom_fields.values_list("pk", flat=True))})
         super().__init__(*args, **kwargs)
         set_choices(self, "custom_fields", custom_fields)
@@ -149,6 +163,7 @@ class BoardForm(RuleForm):
             self.fields[name].help_text = RULE_HELP[name]
         set_choices(self, "organization", organizations)
         set_choices(self, "gateway", gateways)
+        set_choices(self, "group", groups)
         if board is not None:
             # A board never moves between organizations.
             del self.fields["organization"]
@@ -159,10 +174,43 @@ class BoardForm(RuleForm):
     def board_data(self) -> dict[str, Any]:
         """The cleaned values under the API's field names, as ``agents.rules.boards`` takes them."""
         data = {name: value for name, value in self.cleaned_data.items()
-                if name not in ("organization", "gateway", "custom_fields")}
+                if name not in ("organization", "gateway", "custom_fields", "group")}
         gateway = self.cleaned_data.get("gateway")
         data["gateway_id"] = gateway.pk if gateway is not None else None
+        group = self.cleaned_data.get("group")
+        data["board_group_id"] = group.pk if group is not None else None
         return data
+
+
+class BoardGroupForm(RuleForm):
+    """A board group's fields, types only: ``agents.rules.groups`` checks the values."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs=REQUIRED))
+    slug = forms.CharField(required=False, label="Short name", help_text="Left empty, it is made from the name.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    heartbeat_every = forms.CharField(required=False, label="Heartbeat interval", max_length=20,
+                                      help_text="How often the agents of the group's boards wake up, like 10m or 1h; "
+                                                "empty: each agent keeps its own.")
+    heartbeat_include_leads = forms.BooleanField(required=False, label="Leads too",
+                                                 help_text="Give the interval to the boards' leads as well as to "
+                                                           "their workers.")
+
+    FIELDS = ("name", "slug", "description", "heartbeat_every", "heartbeat_include_leads")
+
+    def __init__(self, *args: Any, organizations: Any, group: BoardGroup | None = None, **kwargs: Any) -> None:
+        if group is not None:
+            kwargs.setdefault("initial", {name: getattr(group, name) for name in self.FIELDS})
+        super().__init__(*args, **kwargs)
+        set_choices(self, "organization", organizations)
+        if group is not None:
+            del self.fields["organization"]
+        elif len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]
+            self.fields["organization"].widget = forms.HiddenInput()
+
+    def group_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.FIELDS}
 
 
 class GatewayForm(RuleForm):

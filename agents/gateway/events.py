@@ -17,7 +17,17 @@ from typing import Any
 from django.conf import settings
 
 from agents.gateway import outbox
-from agents.models import Agent, Approval, Board, BoardMemory, Task, TaskComment, User
+from agents.models import (
+    Agent,
+    Approval,
+    Board,
+    BoardGroup,
+    BoardGroupMemory,
+    BoardMemory,
+    Task,
+    TaskComment,
+    User,
+)
 
 ANSWER = "Answer with:"
 SNIPPET = 600
@@ -262,6 +272,80 @@ def memory_written(actor: Any, memory: BoardMemory) -> None:
             telling.send(telling.lead, "chat", [f"BOARD CHAT from {who(actor)}.",
                                                 f"Board: {board.name} ({board.pk})", f"Message: {snippet(content)}",
                                                 _chat_answer(board)])
+
+
+BROADCAST_TAG = "broadcast"
+_ALL = re.compile(r"(?<![\w@])@all\b", re.IGNORECASE)
+
+
+def _group_url(board: Board, route: str) -> str:
+    return f"{settings.BASE_URL.rstrip('/')}/api/v1/boards/{board.pk}/{route}"
+
+
+def _group_chat_answer(board: Board) -> str:
+    return f"{ANSWER} POST {_group_url(board, 'group-memory')} " + json.dumps(
+        {"content": "<your message>", "tags": ["chat"]})
+
+
+def board_group_changed(actor: Any, board: Board, group: BoardGroup, joined: bool) -> None:
+    """A board joined or left ``group``: the lead of every board of the group, and of the
+    board itself, is told, to coordinate (or stop coordinating) across them."""
+    verb = "joined" if joined else "left"
+    boards = list(Board.objects.filter(group_id=group.pk).exclude(pk=board.pk).order_by("name", "id"))
+    for recipient in [board, *boards]:
+        with Telling(actor, recipient) as telling:
+            lead = telling.lead
+            if lead is None or lead.gateway_id is None:
+                continue
+            if recipient.pk == board.pk and not joined:
+                lines = [f"YOUR BOARD LEFT THE GROUP {group.name} ({group.pk}), by {who(actor)}.",
+                         f"Board: {board.name} ({board.pk})",
+                         "Treat work shared with the group's boards as yours alone again; re-check handoffs.",
+                         answer("GET", f"/boards/{board.pk}")]
+            else:
+                lines = [f"BOARD GROUP CHANGED: {board.name} ({board.pk}) {verb} the group {group.name} "
+                         f"({group.pk}), by {who(actor)}.", f"Your board: {recipient.name} ({recipient.pk})",
+                         "Read what the group's boards are doing before work that may overlap.",
+                         f"{ANSWER} GET {_group_url(recipient, 'group-snapshot')}"]
+            telling.send(lead, "group_changed", lines)
+
+
+def board_group_deleted(actor: Any, boards: list[Board], group: BoardGroup) -> None:
+    """The group is gone: the lead of each of its boards is told its board is in no group."""
+    for board in boards:
+        with Telling(actor, board) as telling:
+            lead = telling.lead
+            if lead is None or lead.gateway_id is None:
+                continue
+            telling.send(lead, "group_changed", [
+                f"BOARD GROUP DELETED: {group.name} ({group.pk}), by {who(actor)}.",
+                f"Your board: {board.name} ({board.pk}) is in no group now; its group memory is gone.",
+                "Treat work shared with the other boards as yours alone again; re-check handoffs.",
+                answer("GET", f"/boards/{board.pk}")])
+
+
+def group_memory_written(actor: Any, memory: BoardGroupMemory) -> None:
+    """Group chat: the lead of each board of the group and the agents it mentions hear of it;
+    the tag ``broadcast`` or ``@all`` reaches every agent of the group's boards."""
+    if not memory.is_chat:
+        return
+    group = memory.group
+    content = memory.content.strip()
+    broadcast = BROADCAST_TAG in memory.tags or bool(_ALL.search(content))
+    header = "GROUP BROADCAST" if broadcast else "GROUP CHAT"
+    for board in Board.objects.filter(group_id=group.pk).order_by("name", "id"):
+        with Telling(actor, board) as telling:
+            if not telling.anyone:
+                continue
+            facts = [f"Group: {group.name} ({group.pk})", f"Your board: {board.name} ({board.pk})",
+                     f"Message: {snippet(content)}", _group_chat_answer(board)]
+            for agent in mentioned(telling.agents, content):
+                telling.send(agent, "group_chat_mention", [f"YOU WERE MENTIONED in group chat by {who(actor)}.",
+                                                           *facts])
+            told: list[Agent | None] = list(telling.agents) if broadcast else [telling.lead]
+            for recipient in told:
+                telling.send(recipient, "group_broadcast" if broadcast else "group_chat",
+                             [f"{header} from {who(actor)}.", *facts])
 
 
 # --- approvals and boards -------------------------------------------------------------------

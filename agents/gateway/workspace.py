@@ -80,6 +80,7 @@ def context_for(agent: Agent, token: str, *, base_url: str | None = None) -> dic
     board: Board | None = agent.board
     return {
         "agent": agent, "board": board, "gateway": agent.gateway, "organization": agent.organization,
+        "group": board.group if board is not None and board.group_id is not None else None,
         "token": token, "base_url": (base_url or settings.BASE_URL).rstrip("/"),
         "role": agent.role, "role_tag": ROLE_TAGS[agent.role],
         "is_lead": agent.role == "lead", "is_main": agent.role == "main", "is_worker": agent.role == "worker",

@@ -7,7 +7,7 @@ change writes one activity event with its actor (a ``User`` or an ``Agent``).
 
 One module per noun: ``tasks`` (and the ``gates`` every status change passes),
 ``comments``, ``approvals``, ``memory``, ``roster`` (agents), ``boards``, ``gateways``,
-``tags``, ``fields`` (custom fields and their values on tasks), ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
+``tags``, ``fields`` (custom fields and their values on tasks), ``groups`` (board groups and their memory), ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
 """
 
 from __future__ import annotations
@@ -32,6 +32,14 @@ from agents.rules.gateways import (
     request_sync,
     update_gateway,
 )
+from agents.rules.groups import (
+    apply_heartbeat,
+    create_group,
+    create_group_memory,
+    delete_group,
+    set_heartbeat,
+    update_group,
+)
 from agents.rules.inputs import priority_from_word
 from agents.rules.memory import create_memory
 from agents.rules.messages import resend_message
@@ -50,7 +58,8 @@ from agents.rules.tags import create_tag, delete_tag, update_tag
 from agents.rules.tasks import create_task, delete_task, update_task
 
 __all__ = [
-    "Actor", "RuleViolation", "actor_role", "add_agent", "add_comment", "blocked_by_map", "check_board_has_room",
+    "Actor", "RuleViolation", "actor_role", "add_agent", "apply_heartbeat", "create_group", "create_group_memory",
+    "delete_group", "set_heartbeat", "update_group", "add_comment", "blocked_by_map", "check_board_has_room",
     "create_agent", "create_board", "create_custom_field", "custom_field_value", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",
     "delete_agent", "delete_board", "delete_custom_field", "delete_gateway", "delete_tag", "delete_task",
     "priority_from_word", "request_approval", "resend_message", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",

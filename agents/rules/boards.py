@@ -15,6 +15,7 @@ from agents import access, activity
 from agents.gateway import cleanup, events
 from agents.models import BOARD_RULE_FLAGS, Agent, Board, Gateway, Organization, User
 from agents.refusals import RuleViolation
+from agents.rules import groups
 from agents.rules.inputs import (
     flag,
     name_text,
@@ -25,7 +26,8 @@ from agents.rules.inputs import (
 )
 from agents.rules.unique import save_unique
 
-BOARD_FIELDS = ("name", "slug", "description", "objective", "gateway_id", "max_agents", *BOARD_RULE_FLAGS)
+BOARD_FIELDS = ("name", "slug", "description", "objective", "gateway_id", "board_group_id", "max_agents",
+                *BOARD_RULE_FLAGS)
 NAME_MAX_LENGTH = 200
 MAX_AGENTS_LIMIT = 1000
 SLUG_TAKEN = ("board_slug_taken", "Another board of this organization already uses this short name (slug).")
@@ -49,7 +51,8 @@ def _max_agents(value: Any) -> int:
 
 
 def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
-    """Model-side values for the fields present in ``data`` (``gateway_id`` becomes ``gateway``)."""
+    """Model-side values for the fields present in ``data`` (``gateway_id`` becomes ``gateway``,
+    ``board_group_id`` ``group``)."""
     unknown_fields(data, BOARD_FIELDS, "board")
     out: dict[str, Any] = {}
     if "name" in data:
@@ -61,6 +64,8 @@ def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
             out[name] = optional_text(data[name], name)
     if "gateway_id" in data:
         out["gateway"] = _gateway(data["gateway_id"], organization_id)
+    if "board_group_id" in data:
+        out["group"] = groups.group_in(organization_id, data["board_group_id"])
     if "max_agents" in data:
         out["max_agents"] = _max_agents(data["max_agents"])
     for name in BOARD_RULE_FLAGS:
@@ -87,6 +92,8 @@ def create_board(user: User, organization: Organization, data: dict[str, Any]) -
     def create() -> Board:
         board = Board.objects.create(organization=organization, **values)
         activity.record("board.created", actor=user, board=board, message=f"Board {board.name} created")
+        if board.group is not None:
+            groups.board_joined(user, board, board.group, None)
         return board
 
     return save_unique(*SLUG_TAKEN, create)
@@ -98,8 +105,9 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
     values = _values(data, board.organization_id)
     if "slug" in values:
         _check_slug_free(board.organization_id, values["slug"], board)
-    changed = sorted("gateway_id" if name == "gateway" else name
-                     for name, value in values.items() if getattr(board, name) != value)
+    api_names = {"gateway": "gateway_id", "group": "board_group_id"}
+    changed = sorted(api_names.get(name, name) for name, value in values.items() if getattr(board, name) != value)
+    previous_group = board.group if "group" in values else None
     for name, value in values.items():
         setattr(board, name, value)
 
@@ -107,7 +115,10 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
         board.save()
         activity.record("board.updated", actor=user, board=board, message=f"Board {board.name} changed",
                         data={"fields": changed})
-        events.board_changed(user, board, changed)
+        # A move between groups has its own message (``groups.board_joined``).
+        events.board_changed(user, board, [name for name in changed if name != "board_group_id"])
+        if "board_group_id" in changed:
+            groups.board_joined(user, board, board.group, previous_group)
 
     if changed:
         save_unique(*SLUG_TAKEN, save)

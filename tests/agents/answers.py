@@ -12,6 +12,7 @@ from django.db import transaction
 
 from agents.models import AgentMessage
 
+GROUP_ROUTE = re.compile(r"^/api/v1/boards/[0-9a-f-]{36}/group-(memory|snapshot)$")
 ANSWER = re.compile(r"^Answer with: (GET|POST|PATCH|PUT|DELETE) (\S+)(?: (\{.*\}))?$")
 
 
@@ -46,7 +47,8 @@ def answer_of(message: AgentMessage, ids: dict[str, str]) -> tuple[str, str, dic
     assert match, f"{message.kind}: the last line is not an answer call: {last!r}"
     method, url, body = match.groups()
     base = settings.BASE_URL.rstrip("/")
-    assert url.startswith(base + "/api/v1/agent/"), url
+    # Group messages are answered on the group routes the earlier server's workspace files name.
+    assert url.startswith(base + "/api/v1/agent/") or GROUP_ROUTE.match(url[len(base):]), url
     return method, url[len(base):], fill(json.loads(body), ids) if body else None
 
 

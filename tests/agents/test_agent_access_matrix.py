@@ -61,6 +61,11 @@ ROUTES = [
     Route("post", "/api/v1/agent/boards/{board}/approvals", BOARD, 201),
     Route("get", "/api/v1/agent/boards/{board}/tags", BOARD, 200),
     Route("get", "/api/v1/agent/boards/{board}/custom-fields", BOARD, 200),
+    # A board's group, on the paths the earlier server's workspace files name (the board is in a group).
+    Route("get", "/api/v1/boards/{board}/group-memory", BOARD, 200),
+    Route("post", "/api/v1/boards/{board}/group-memory", BOARD, 201,
+          body={"content": "The API changes on Friday.", "tags": ["chat"]}),
+    Route("get", "/api/v1/boards/{board}/group-snapshot", BOARD, 200),
     # Coordination ({agent} is the board's worker).
     Route("post", "/api/v1/agent/boards/{board}/agents/{agent}/nudge", (LEAD,), 202,
           body={"message": "Look at the inbox."}),
@@ -110,7 +115,11 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def cast(board, lead, worker, main_agent, foreign_agent):
+def cast(org, board, lead, worker, main_agent, foreign_agent):
+    from agents.models import BoardGroup
+
+    board.group = BoardGroup.objects.create(organization=org, name="Launch group", slug="launch-group")
+    board.save()
     return {"board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
             # The worker holds the task: a worker asks for approvals only on tasks it holds.
             "foreign_agent": foreign_agent, "task": make_task(board, "Ship it", assigned_agent=worker)}
@@ -186,3 +195,25 @@ def test_agent_tokens_open_only_the_few_reads_of_the_user_api_meant_for_them(wor
             assert response.status_code in (401, 403), response.content
         write = client.post(f"/api/v1/boards/{board.id}/tasks", {"title": "Sneaky"}, format="json")
         assert write.status_code == 403 and write.json()["detail"]["code"] == "people_only"
+
+
+PEOPLE_GROUP_ROUTES = [("get", "/api/v1/board-groups"), ("post", "/api/v1/board-groups"),
+                       ("get", "/api/v1/board-groups/{group}"), ("patch", "/api/v1/board-groups/{group}"),
+                       ("delete", "/api/v1/board-groups/{group}"), ("get", "/api/v1/board-groups/{group}/memory"),
+                       ("post", "/api/v1/board-groups/{group}/memory"), ("get", "/api/v1/board-groups/{group}/snapshot"),
+                       ("post", "/api/v1/board-groups/{group}/heartbeat")]
+
+
+@pytest.mark.parametrize("caller", ["lead", "worker", "main_agent", "foreign_agent"])
+@pytest.mark.parametrize(("method", "path"), PEOPLE_GROUP_ROUTES, ids=lambda value: value)
+def test_an_agent_token_does_not_open_the_peoples_group_routes(method, path, caller, cast):
+    from agents.models import BoardGroup
+
+    group = cast["board"].group
+    client = agent_client(mint_token(cast[caller]))
+
+    response = getattr(client, method)(path.format(group=group.pk), {"name": "Sneaky", "content": "x",
+                                                                     "every": "1m"}, format="json")
+
+    assert response.status_code == 401, response.content
+    assert BoardGroup.objects.filter(pk=group.pk, name="Launch group").exists()

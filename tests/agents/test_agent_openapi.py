@@ -18,6 +18,9 @@ LEAD_AND_WORKER = {
     # A worker reads its own SOUL.md, a lead any of its board's.
     ("GET", f"{B}/agents/{{agent_id}}/soul"),
     ("GET", f"{B}/webhooks/{{webhook_id}}/payloads/{{payload_id}}"),
+    # A board's group, on the paths the earlier server's workspace files name.
+    ("GET", "/api/v1/boards/{board_id}/group-memory"), ("POST", "/api/v1/boards/{board_id}/group-memory"),
+    ("GET", "/api/v1/boards/{board_id}/group-snapshot"),
 }
 EVERYONE = {
     ("GET", "/api/v1/agent/healthz"), ("POST", "/api/v1/agent/heartbeat"),
@@ -28,6 +31,7 @@ EVERYONE = {
     ("POST", "/api/v1/agents/heartbeat"), ("POST", "/api/v1/agents/{agent_id}/heartbeat"),
 }
 LEGACY_PATHS = {"/api/v1/agents/heartbeat", "/api/v1/agents/{agent_id}/heartbeat"}
+GROUP_PATHS = {"/api/v1/boards/{board_id}/group-memory", "/api/v1/boards/{board_id}/group-snapshot"}
 LEAD_ONLY = {
     ("POST", f"{B}/tasks"), ("DELETE", f"{B}/tasks/{{task_id}}"), ("POST", "/api/v1/agent/agents"),
     ("POST", f"{B}/agents/{{agent_id}}/nudge"), ("PUT", f"{B}/agents/{{agent_id}}/soul"),
@@ -89,10 +93,17 @@ def test_every_agent_operation_has_an_id_role_tags_and_hints(schema):
             assert all(isinstance(text, str) and text.strip() for text in op[hint]), where
 
 
-def test_no_route_outside_the_agent_api_carries_an_agent_role_tag_but_the_older_heartbeats(schema):
+def test_no_route_outside_the_agent_api_carries_an_agent_role_tag_but_the_earlier_servers_paths(schema):
     tagged = {(m, p) for m, p, op in operations(schema) if set(op.get("tags", [])) & ROLE_TAGS}
 
-    assert {path for _, path in tagged if not path.startswith("/api/v1/agent/")} == LEGACY_PATHS
+    assert {path for _, path in tagged if not path.startswith("/api/v1/agent/")} == LEGACY_PATHS | GROUP_PATHS
+
+
+def test_the_group_paths_take_a_persons_credentials_as_well_as_an_agents(schema):
+    for path in GROUP_PATHS:
+        security = schema["paths"][path]["get"]["security"]
+        assert {"AgentToken": []} in security and {"AgentBearer": []} in security, path
+        assert len(security) > 2, path
 
 
 def test_agent_operations_document_both_token_headers(schema):

@@ -1,9 +1,10 @@
-"""Who may call each route of the user API: anonymous, outsider, member, admin.
+"""Who may call each route of the user API: anonymous, outsider, member, admin, owner.
 
 One row per route and method. Anonymous callers get 401 everywhere; people of another
 organization get 404 for anything of ours (and only their own objects in lists); members
-work on the boards (tasks, comments, memory, approvals) and get 403 ``admin_required``
-only for boards, gateways, agents, tags and custom fields; admins may do all of it.
+work on the boards (tasks, comments, memory, approvals, group memory) and get 403
+``admin_required`` only for boards, gateways, agents, tags, custom fields and board groups;
+admins may do all of it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ ROUTES = [
     Route("patch", B + "/approvals/{approval}", 200, 200, body={"status": "approved"}),
     Route("get", B + "/memory", 200, 200),
     Route("post", B + "/memory", 201, 201, body={"content": "Standup at nine"}),
+    Route("get", B + "/group-memory", 200, 200),
+    Route("post", B + "/group-memory", 201, 201, body={"content": "Shared standup at nine"}),
+    Route("get", B + "/group-snapshot", 200, 200),
+    Route("get", "/api/v1/board-groups", 200, 200, 200),
+    Route("post", "/api/v1/board-groups", 201, 403, 201, {"name": "Platform"}),
+    Route("get", "/api/v1/board-groups/{group}", 200, 200),
+    Route("patch", "/api/v1/board-groups/{group}", 200, 403, body={"description": "Everything web"}),
+    Route("delete", "/api/v1/board-groups/{group}", 204, 403),
+    Route("get", "/api/v1/board-groups/{group}/memory", 200, 200),
+    Route("post", "/api/v1/board-groups/{group}/memory", 201, 201, body={"content": "Release train Friday"}),
+    Route("get", "/api/v1/board-groups/{group}/snapshot", 200, 200),
+    Route("post", "/api/v1/board-groups/{group}/heartbeat", 200, 403, body={"every": "15m"}),
     Route("get", "/api/v1/agents", 200, 200, 200),
     Route("post", "/api/v1/agents", 201, 403, 404, {"name": "Helper", "board_id": "{board}"}),
     Route("get", "/api/v1/agents/{agent}", 200, 200),
@@ -84,15 +97,18 @@ ROUTES = [
 
 @pytest.fixture
 def world(org, board, gateway, lead, worker):
-    from agents.models import CustomFieldDefinition, Tag
+    from agents.models import BoardGroup, CustomFieldDefinition, Tag
 
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    board.group = group
+    board.save()
     task = make_task(board, "Write the launch post")
     approval = pending_approval(board, make_task(board, "Publish"))
     tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
     custom_field = CustomFieldDefinition.objects.create(organization=org, field_key="points", label="Points")
     custom_field.boards.add(board)
     return {"board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
-            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk}
+            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk, "group": group.pk}
 
 
 def _fill(value: Any, names: dict[str, Any]) -> Any:
@@ -138,10 +154,17 @@ def test_admins_may_call_every_route(client_for, admin_user, world, route):
         assert response.content == b""
 
 
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_owners_may_call_every_route(client_for, owner, world, route):
+    response = call(client_for(owner), route, world)
+    assert response.status_code == route.admin, response.content
+
+
 def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
     client = client_for(outsider)
     assert [b["id"] for b in client.get("/api/v1/boards").json()["items"]] == [str(other_board.pk)]
-    for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity", "/api/v1/custom-fields"):
+    for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity", "/api/v1/custom-fields",
+                 "/api/v1/board-groups"):
         items = client.get(path).json()["items"]
         assert all(item["id"] not in {str(v) for v in world.values()} for item in items), path
 

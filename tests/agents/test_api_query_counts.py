@@ -1,8 +1,9 @@
-"""Every list of the user API, and the board snapshot, costs a fixed number of queries.
+"""Every list of the user API, and the board and group snapshots, costs a fixed number of queries.
 
 The same bound holds for a board of 3 tasks and one of 30 (with dependencies, tags,
-approvals, comments, memory, agents and activity to match), so nothing is loaded per row:
-a query per row would cost 30 more on the large board, far over every bound.
+approvals, comments, memory, agents and activity to match, and a group of as many boards
+with as many notes), so nothing is loaded per row: a query per row would cost 30 more on
+the large board, far over every bound.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from agents.models import (
     Approval,
     ApprovalTask,
     Board,
+    BoardGroup,
+    BoardGroupMemory,
     BoardMemory,
     CustomFieldDefinition,
     Gateway,
@@ -59,6 +62,17 @@ MAX_QUERIES = {
     "/api/v1/custom-fields": 6,
     "/api/v1/custom-fields?board_id={board}": 6,
     "/api/v1/metrics/dashboard?range_key=30d": 9,
+    "/api/v1/board-groups": 5,
+    "/api/v1/board-groups/{group}/memory": 5,
+    "/api/v1/board-groups/{group}/snapshot": 8,
+    "/api/v1/boards/{board}/group-memory": 6,
+    "/api/v1/boards/{board}/group-snapshot?include_self=true&include_done=true": 9,
+}
+# As the board's lead calls them: the token lookup, the presence stamp, the board and its
+# group, then the page (and its count) or the snapshot's five queries.
+AGENT_MAX_QUERIES = {
+    "/api/v1/boards/{board}/group-memory": 6,
+    "/api/v1/boards/{board}/group-snapshot": 9,
 }
 
 
@@ -92,7 +106,17 @@ def populate(org, gateway, board, size: int) -> dict[str, object]:
                                     for n in range(size))
     BoardMemory.objects.bulk_create(BoardMemory(board=board, content=f"Note {n}", tags=["note"])
                                     for n in range(size))
-    Board.objects.bulk_create(Board(organization=org, name=f"Board {n}", slug=f"board-{n}") for n in range(size))
+    group = BoardGroup.objects.create(organization=org, name="Group", slug="group")
+    BoardGroup.objects.bulk_create(BoardGroup(organization=org, name=f"Group {n}", slug=f"group-{n}")
+                                   for n in range(size))
+    board.group = group
+    board.save()
+    others = Board.objects.bulk_create(Board(organization=org, name=f"Board {n}", slug=f"board-{n}", group=group)
+                                       for n in range(size))
+    Task.objects.bulk_create(Task(board=other, title=f"Other {n}", assigned_agent=agents[n % len(agents)])
+                             for n, other in enumerate(others) for _ in range(2))
+    BoardGroupMemory.objects.bulk_create(BoardGroupMemory(group=group, board=board, content=f"Shared {n}",
+                                                          tags=["chat"], is_chat=True) for n in range(size))
     Gateway.objects.bulk_create(Gateway(organization=org, name=f"GW {n}", url="ws://gw.test") for n in range(size))
     events = []
     for n, task in enumerate(tasks):
@@ -103,7 +127,7 @@ def populate(org, gateway, board, size: int) -> dict[str, object]:
                                     board_id=board.pk, task_id=task.pk, data={"from": "review", "to": "done"},
                                     created_at=now - timedelta(hours=1, seconds=n)))
     ActivityEvent.objects.bulk_create(events)
-    return {"board": board.pk, "task": tasks[0].pk}
+    return {"board": board.pk, "task": tasks[0].pk, "group": group.pk}
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -122,6 +146,27 @@ def test_a_list_costs_the_same_queries_whatever_its_size(client_for, admin_user,
     if "items" in body:
         assert len(body["items"]) == min(body["total"], PAGE)
         assert body["total"] >= (size // 2 if "status=" in path else size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", list(AGENT_MAX_QUERIES))
+def test_a_group_route_costs_an_agent_the_same_queries_whatever_its_size(org, gateway, board, as_agent, path, size,
+                                                                          django_assert_max_num_queries):
+    from tests.conftest import make_agent
+
+    names = populate(org, gateway, board, size)
+    client = as_agent(make_agent("Group lead", board=board, lead=True))
+
+    with django_assert_max_num_queries(AGENT_MAX_QUERIES[path]):
+        response = client.get(path.format(**names))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if "items" in body:
+        assert (len(body["items"]), body["total"]) == (min(size, PAGE), size)
+    else:
+        assert len(body["boards"]) == size
+        assert all(len(item["tasks"]) == 2 for item in body["boards"])
 
 
 @pytest.mark.parametrize("size", SIZES)

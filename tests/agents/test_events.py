@@ -169,3 +169,80 @@ def test_the_lead_is_not_told_of_its_own_task_and_agents_off_a_gateway_are_never
                                    {"title": "Another", "assigned_agent_id": str(worker.pk)}, format="json")
     assert response.status_code == 201, response.content
     assert kinds(since) == {}
+
+
+def test_group_chat_tells_each_boards_lead_and_the_agents_it_mentions_and_their_answers_work(
+        person, org, board, lead, worker, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    board.group = group
+    board.save()
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+    make_agent("Writer", board=sibling)
+
+    since = last_id()
+    response = person.post(f"/api/v1/board-groups/{group.pk}/memory",
+                           {"content": "@Writer please align the docs with v2", "tags": ["chat"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert kinds(since) == {"Docs lead": ["group_chat"], "Lead": ["group_chat"], "Writer": ["group_chat_mention"]}
+    [mention] = told(since)["Writer"]
+    assert "align the docs" in mention.text and str(group.pk) in mention.text and str(sibling.pk) in mention.text
+    assert sorted(answer_all(as_agent, since, {})) == ["group_chat", "group_chat", "group_chat_mention"]
+
+    # An agent's broadcast reaches every agent of the group but itself; a note tells nobody.
+    since = last_id()
+    response = as_agent(worker).post(f"/api/v1/boards/{board.pk}/group-memory",
+                                     {"content": "Freeze at five", "tags": ["chat", "broadcast"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert {name: kinds_ for name, kinds_ in kinds(since).items()} == {
+        "Docs lead": ["group_broadcast"], "Lead": ["group_broadcast"], "Writer": ["group_broadcast"]}
+    since = last_id()
+    assert person.post(f"/api/v1/board-groups/{group.pk}/memory", {"content": "A note"},
+                       format="json").status_code == 201
+    assert kinds(since) == {}
+
+
+def test_a_board_joining_or_leaving_a_group_tells_the_leads_of_the_group_and_their_answers_work(
+        person, org, board, lead, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+    make_agent("Writer", board=sibling)
+
+    since = last_id()
+    response = person.patch(f"/api/v1/boards/{board.pk}", {"board_group_id": str(group.pk)}, format="json")
+    assert response.status_code == 200, response.content
+    # One message each: the move is not told again as a change of the board's fields.
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    [notice] = told(since)["Docs lead"]
+    assert "Launch" in notice.text and "joined the group Web" in notice.text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
+
+    since = last_id()
+    assert person.patch(f"/api/v1/boards/{board.pk}", {"board_group_id": None}, format="json").status_code == 200
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    assert "YOUR BOARD LEFT THE GROUP Web" in told(since)["Lead"][0].text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
+
+
+def test_deleting_a_group_tells_the_lead_of_each_of_its_boards(person, org, board, lead, gateway, as_agent):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    board.group = group
+    board.save()
+    sibling = make_board(org, "Docs", gateway=gateway, group=group)
+    make_agent("Docs lead", board=sibling, lead=True)
+
+    since = last_id()
+    assert person.delete(f"/api/v1/board-groups/{group.pk}").status_code == 204
+    assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
+    assert "BOARD GROUP DELETED: Web" in told(since)["Lead"][0].text
+    assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]

@@ -9,7 +9,7 @@ from django.test import Client
 
 from agents import rules
 from agents.identity import default_organization, local_operator
-from agents.models import Agent, Board, CustomFieldDefinition, Gateway, Tag
+from agents.models import Agent, Board, BoardGroup, CustomFieldDefinition, Gateway, Tag
 from tests.e2e.test_console_flow import sign_in
 from webhooks.models import Webhook
 
@@ -25,8 +25,12 @@ def _fill() -> dict[str, str]:
     org = default_organization()
     gateway = Gateway.objects.create(organization=org, name="Studio gateway on the build machine",
                                      url="wss://gateway-with-a-rather-long-host-name.internal.example:18789")
+    group = BoardGroup.objects.create(organization=org, name="Autumn release train with every board",
+                                      slug="autumn", description="Web, docs and the demo ship together.",
+                                      heartbeat_every="15m")
     board = Board.objects.create(organization=org, name="Launch of the autumn release", slug="launch",
-                                 gateway=gateway, objective="Ship the release notes, the blog post and the demo.")
+                                 gateway=gateway, objective="Ship the release notes, the blog post and the demo.",
+                                 group=group)
     lead = Agent.objects.create(organization=org, board=board, gateway=gateway, name="Release lead agent",
                                 is_board_lead=True)
     worker = Agent.objects.create(organization=org, board=board, gateway=gateway,
@@ -45,6 +49,8 @@ def _fill() -> dict[str, str]:
                                              "lead_reasoning": "Checked on staging " * 10, "confidence": 70})
     rules.create_memory(operator, board, {"content": "Remember: " + "https://example.com/a/very/long/link/" * 3,
                                           "tags": ["chat"]})
+    rules.create_group_memory(operator, group, {"content": "Freeze: " + "https://example.com/a/long/link/" * 3,
+                                                "tags": ["chat"]})
     webhook = Webhook.objects.create(board=board, description="Triage GitHub pushes to the main branch.",
                                      secret="s3cret")
     sender = Client()
@@ -63,6 +69,7 @@ def _fill() -> dict[str, str]:
         "custom field edit": f"/custom-fields/{points.pk}/edit", "activity": "/activity/", "operations": "/operations/",
         "webhooks": f"/boards/{board.pk}/webhooks/", "webhook": f"/boards/{board.pk}/webhooks/{webhook.pk}/",
         "webhook edit": f"/boards/{board.pk}/webhooks/{webhook.pk}/edit",
+        "groups": "/groups/", "group": f"/groups/{group.pk}/", "group edit": f"/groups/{group.pk}/edit",
     }
 
 

@@ -69,6 +69,21 @@ def test_identity_and_soul_written_by_a_person_are_used_as_they_are(board):
     assert "- Role: Editor" in default_identity and "- Verbosity: low" in default_identity
 
 
+def test_a_grouped_board_s_agents_are_told_the_group_s_routes_and_others_are_not(worker, board, org):
+    from agents.models import BoardGroup
+
+    assert "group-memory" not in files_of(worker)["AGENTS.md"]
+    board.group = BoardGroup.objects.create(organization=org, name="Release train", slug="release-train")
+    board.save()
+    worker.refresh_from_db()
+    files = files_of(worker)
+    for name in ("AGENTS.md", "HEARTBEAT.md"):
+        assert f"/api/v1/boards/{board.pk}/group-memory?limit=20" in files[name], name
+        assert f"/api/v1/boards/{board.pk}/group-snapshot" in files[name], name
+    assert 'the group "Release train"' in files["AGENTS.md"]
+    assert f"-X POST http://mc.test/api/v1/boards/{board.pk}/group-memory" in files["AGENTS.md"]
+
+
 def test_user_md_names_the_people_of_the_organization(worker, org):
     make_user("maria", org, "owner", first_name="Maria", last_name="Silva")
     assert "Maria Silva (owner)" in files_of(worker)["USER.md"]
@@ -99,6 +114,11 @@ def assert_listing(output: str) -> None:
 @NEEDS_TOOLS
 @pytest.mark.django_db(transaction=True)
 def test_every_command_in_a_worker_s_files_works(live_server, board, lead):
+    from agents.models import BoardGroup, BoardGroupMemory
+
+    # In a group, so the group's routes are among the commands.
+    board.group = BoardGroup.objects.create(organization=board.organization, name="Train", slug="train")
+    board.save()
     worker = make_agent("Worker", board=board)
     task = make_task(board, "Write the notes")
     token = tokens.mint_token(worker)
@@ -110,9 +130,10 @@ def test_every_command_in_a_worker_s_files_works(live_server, board, lead):
             if "openapi.json" in command:
                 assert_listing(output)
             ran += 1
-    assert ran >= 10
+    assert ran >= 13
     task.refresh_from_db()
     assert task.status == Task.Status.REVIEW and task.comments.filter(author_agent=worker).count() >= 2
+    assert BoardGroupMemory.objects.filter(author_agent=worker, is_chat=True).exists()
     worker.refresh_from_db()
     assert worker.last_seen_at is not None
 
