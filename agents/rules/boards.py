@@ -24,7 +24,7 @@ from agents.rules.inputs import (
     unknown_fields,
     uuid_value,
 )
-from agents.rules.unique import save_unique
+from agents.rules.unique import check_slug_free, save_unique
 
 BOARD_FIELDS = ("name", "slug", "description", "objective", "gateway_id", "board_group_id", "max_agents",
                 *BOARD_RULE_FLAGS)
@@ -74,20 +74,12 @@ def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
     return out
 
 
-def _check_slug_free(organization_id: Any, slug: str, board: Board | None = None) -> None:
-    clash = Board.objects.filter(organization_id=organization_id, slug=slug)
-    if board is not None:
-        clash = clash.exclude(pk=board.pk)
-    if clash.exists():
-        raise RuleViolation(409, *SLUG_TAKEN)
-
-
 def create_board(user: User, organization: Organization, data: dict[str, Any]) -> Board:
     """A new board in ``organization``; its slug defaults to one made from the name."""
     access.require_admin(user, organization)
     values = _values({"name": None, **data}, organization.pk)
     values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "board")
-    _check_slug_free(organization.pk, values["slug"])
+    check_slug_free(Board, organization.pk, values["slug"], SLUG_TAKEN)
 
     def create() -> Board:
         board = Board.objects.create(organization=organization, **values)
@@ -104,7 +96,7 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
     access.require_admin(user, board.organization_id)
     values = _values(data, board.organization_id)
     if "slug" in values:
-        _check_slug_free(board.organization_id, values["slug"], board)
+        check_slug_free(Board, board.organization_id, values["slug"], SLUG_TAKEN, board)
     api_names = {"gateway": "gateway_id", "group": "board_group_id"}
     changed = sorted(api_names.get(name, name) for name, value in values.items() if getattr(board, name) != value)
     previous_group = board.group if "group" in values else None

@@ -29,7 +29,7 @@ from agents.rules.inputs import (
     uuid_value,
 )
 from agents.rules.roster import HEARTBEAT_EVERY, provision_on_gateway
-from agents.rules.unique import save_unique
+from agents.rules.unique import check_slug_free, save_unique
 
 GROUP_FIELDS = ("name", "slug", "description", "heartbeat_every", "heartbeat_include_leads")
 NAME_MAX_LENGTH = 200
@@ -69,14 +69,6 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_slug_free(organization_id: Any, slug: str, group: BoardGroup | None = None) -> None:
-    clash = BoardGroup.objects.filter(organization_id=organization_id, slug=slug)
-    if group is not None:
-        clash = clash.exclude(pk=group.pk)
-    if clash.exists():
-        raise RuleViolation(409, *SLUG_TAKEN)
-
-
 def _event_data(group: BoardGroup, **extra: Any) -> dict[str, Any]:
     return {"board_group_id": str(group.pk), **extra}
 
@@ -86,7 +78,7 @@ def create_group(user: User, organization: Organization, data: dict[str, Any]) -
     access.require_admin(user, organization)
     values = _values({"name": None, **data})
     values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "group")
-    _check_slug_free(organization.pk, values["slug"])
+    check_slug_free(BoardGroup, organization.pk, values["slug"], SLUG_TAKEN)
 
     def create() -> BoardGroup:
         group = BoardGroup.objects.create(organization=organization, **values)
@@ -102,7 +94,7 @@ def update_group(user: User, group: BoardGroup, data: dict[str, Any]) -> BoardGr
     access.require_admin(user, group.organization_id)
     values = _values(data)
     if "slug" in values:
-        _check_slug_free(group.organization_id, values["slug"], group)
+        check_slug_free(BoardGroup, group.organization_id, values["slug"], SLUG_TAKEN, group)
     changed = sorted(name for name, value in values.items() if getattr(group, name) != value)
     for name, value in values.items():
         setattr(group, name, value)

@@ -12,7 +12,7 @@ from agents import access, activity
 from agents.models import Organization, Tag, User
 from agents.refusals import RuleViolation
 from agents.rules.inputs import name_text, slug_text, unknown_fields
-from agents.rules.unique import save_unique
+from agents.rules.unique import check_slug_free, save_unique
 
 TAG_FIELDS = ("name", "slug", "color")
 HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
@@ -38,19 +38,11 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_slug_free(organization_id: Any, slug: str, tag: Tag | None = None) -> None:
-    clash = Tag.objects.filter(organization_id=organization_id, slug=slug)
-    if tag is not None:
-        clash = clash.exclude(pk=tag.pk)
-    if clash.exists():
-        raise RuleViolation(409, *SLUG_TAKEN)
-
-
 def create_tag(user: User, organization: Organization, data: dict[str, Any]) -> Tag:
     access.require_admin(user, organization)
     values = _values({"name": None, **data})
     values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "tag")
-    _check_slug_free(organization.pk, values["slug"])
+    check_slug_free(Tag, organization.pk, values["slug"], SLUG_TAKEN)
 
     def create() -> Tag:
         tag = Tag.objects.create(organization=organization, **values)
@@ -65,7 +57,7 @@ def update_tag(user: User, tag: Tag, data: dict[str, Any]) -> Tag:
     access.require_admin(user, tag.organization_id)
     values = _values(data)
     if "slug" in values:
-        _check_slug_free(tag.organization_id, values["slug"], tag)
+        check_slug_free(Tag, tag.organization_id, values["slug"], SLUG_TAKEN, tag)
     changed = sorted(name for name, value in values.items() if getattr(tag, name) != value)
     for name, value in values.items():
         setattr(tag, name, value)
