@@ -20,7 +20,7 @@ from agents import access, queries, rules
 from agents.console.common import admin_only, forbidden, page, paginate
 from agents.console.forms import BoardGroupForm, MemoryForm
 from agents.http import ConsoleRequest
-from agents.models import BoardGroupMemory
+from agents.models import Agent, BoardGroupMemory
 from agents.refusals import RuleViolation
 
 NAV = "groups"
@@ -79,6 +79,7 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
         notes = notes.filter(is_chat=True)
     return page(request, "agents/group.html", NAV, {
         "group": group, "boards": snapshot["boards"], "form": form, "chat_only": chat_only,
+        "group_agents": list(Agent.objects.filter(board__group=group).order_by("name")),
         "page_obj": paginate(request, notes.order_by("-created_at", "id")),
         "can_admin": access.is_admin(request.user, group.organization_id)}, status=status)
 

@@ -15,7 +15,7 @@ from agents.console.common import page, paginate
 from agents.console.forms import MemoryForm
 from agents.console.notes import present
 from agents.http import ConsoleRequest
-from agents.models import BoardMemory
+from agents.models import Agent, BoardMemory
 from agents.refusals import RuleViolation
 
 
@@ -42,7 +42,8 @@ def board_memory(request: ConsoleRequest, board_id: Any) -> HttpResponse:
         notes = notes.filter(is_chat=True)
     page_obj = paginate(request, notes.order_by("-created_at"))
     return page(request, "agents/board_memory.html", "boards", {
-        "board": board, "form": form, "page_obj": page_obj, "notes": present(page_obj.object_list, request.user),
+        "board": board, "form": form, "page_obj": page_obj, "notes": present(page_obj.object_list, request.user,
+                                                                 Agent.objects.filter(board=board).order_by("name")),
         "chat_only": request.GET.get("chat") == "1"}, status=status)
 
 

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from agents import access
-from agents.models import Approval, BoardMemory, Task, User
+from agents import access, markup
+from agents.models import Agent, Approval, BoardMemory, Task, User
 
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -132,9 +132,12 @@ class NoteView:
 LONG_NOTE = 400
 
 
-def present(notes: Iterable[BoardMemory], user: User) -> list[NoteView]:
+def present(notes: Iterable[BoardMemory], user: User, agents: Iterable[Agent] = ()) -> list[NoteView]:
+    """How each note shows: a system note by its presenter or with names for its ids; a chat
+    message as the Markdown its writer typed (``agents.markup``, ``@name`` linked for ``agents``)."""
     notes = list(notes)
     names = names_for(notes, user)
+    agents = list(agents)
     views = []
     for note in notes:
         tags = [tag_text(tag, names) for tag in note.tags or []]
@@ -142,6 +145,9 @@ def present(notes: Iterable[BoardMemory], user: User) -> list[NoteView]:
         shown = presenter(note, names) if presenter is not None else None
         if shown is not None:
             views.append(NoteView(note, shown, None, tags))
+            continue
+        if note.is_chat:
+            views.append(NoteView(note, markup.render(note.content, agents), None, tags))
             continue
         content = note.content or ""
         if len(content) > LONG_NOTE and "\n" in content:

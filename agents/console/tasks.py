@@ -240,7 +240,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
     definitions = board_definitions(board)
     tags = list(task.tags.all())
     return page(request, "agents/task.html", "boards", {
-        "board": board, "task": task, "comments": comments, "depends_on": depends_on,
+        "board": board, "task": task, "comments": comments, "board_agents": list(agents), "depends_on": depends_on,
         "dependents": dependents, "blocked_by": [t for t in depends_on if t.status != Task.Status.DONE],
         "approvals": approvals, "history": describe_events(history, request.user), "tags": tags,
         "edit_form": edit_form or TaskEditForm(agents=agents, initial={

@@ -1,4 +1,4 @@
-"""Template helpers of the console: times, JSON, confidence bars, query strings."""
+"""Template helpers of the console: times, JSON, confidence bars, query strings, Markdown."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 register = template.Library()
+
+
+@register.simple_tag
+def markdown(text: str | None, agents: Any = ()) -> SafeString:
+    """``text`` as sanitized HTML (``agents.markup``), ``@name`` linked for ``agents``."""
+    from agents.markup import render
+
+    return render(text, agents or ())
 
 _UNITS = (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400),
           ("hour", 3_600), ("minute", 60))
