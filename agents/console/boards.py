@@ -6,7 +6,9 @@ input with the same sentence and write the same event.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +18,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
@@ -67,6 +70,8 @@ STATUSES = list(Task.Status.choices)
 # The card's move menu lists the columns in the board's order, with this one selected.
 MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: Task.Status.REVIEW,
            Task.Status.REVIEW: Task.Status.DONE, Task.Status.DONE: Task.Status.DONE}
+# The board's due date filter (``?due=``): its choices and the list heading of each.
+DUE_FILTERS = [("", "Any time"), ("overdue", "Overdue"), ("week", "Due in the next 7 days")]
 
 
 @login_required
@@ -203,8 +208,14 @@ def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreate
                                          for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
                                "paused": queries.board_paused(board)}
+    context.update({"due_filters": DUE_FILTERS, "goal_metrics": [
+        (name, target if isinstance(target, str) else json.dumps(target, ensure_ascii=False))
+        for name, target in (board.success_metrics or {}).items()]})
     filtered = _custom_field_filter(request, board, definitions, context)
-    if filtered is not None:
+    due = _due_filter(request, board, context)
+    if due is not None:
+        context["page_obj"] = paginate(request, due.order_by("due_at", "id"))
+    elif filtered is not None:
         context["page_obj"] = paginate(request, filtered.order_by("-updated_at"))
     elif status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
@@ -215,6 +226,21 @@ def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreate
         context.update(_board_body_context(request, board))
         context["etag"] = etag_for("board", *board_fingerprint(board))
     return page(request, "agents/board.html", "boards", context, status=status_code)
+
+
+def _due_filter(request: ConsoleRequest, board: Board, context: dict[str, Any]) -> QuerySet[Task] | None:
+    """The board's overdue tasks (``?due=overdue``) or the unfinished ones due within a week
+    (``?due=week``), soonest first; None without that filter."""
+    choice = request.GET.get("due", "")
+    labels = dict(DUE_FILTERS)
+    if not choice or choice not in labels:
+        return None
+    context.update({"due_filter": choice, "list_status": "due", "list_label": labels[choice]})
+    now = timezone.now()
+    tasks = board_tasks(board)
+    if choice == "overdue":
+        return tasks.filter(queries.overdue_condition(now))
+    return tasks.filter(due_at__gte=now, due_at__lt=now + timedelta(days=7)).exclude(status=Task.Status.DONE)
 
 
 def _custom_field_filter(request: ConsoleRequest, board: Board, definitions: list[CustomFieldDefinition],
