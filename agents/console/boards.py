@@ -46,6 +46,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     CustomFieldDefinition,
+    Tag,
     Task,
     TaskDependency,
 )
@@ -179,7 +180,19 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
                       MOVE_TO[Task.Status(task.status)]) for task in tasks]
         columns.append({"status": value, "label": name, "cards": cards, "total": total,
                         "hidden": max(0, total - len(tasks))})
+    _attach_tags([card.task for column in columns for card in column["cards"]])
     return columns
+
+
+def _attach_tags(tasks: list[Task]) -> None:
+    """Each card's tags (``loaded_tags``), in one query for the whole board."""
+    tags: dict[Any, list[Tag]] = {task.pk: [] for task in tasks}
+    rows = (Task.tags.through.objects.filter(task_id__in=list(tags)).order_by("tag__name", "tag_id")
+            .values_list("task_id", "tag_id", "tag__name", "tag__color"))
+    for task_id, tag_id, name, color in rows:
+        tags[task_id].append(Tag(id=tag_id, name=name, color=color))
+    for task in tasks:
+        task.loaded_tags = tags[task.pk]
 
 
 def _board_body_context(request: ConsoleRequest, board: Board) -> dict[str, Any]:
