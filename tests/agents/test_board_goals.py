@@ -219,7 +219,7 @@ def test_the_board_form_refuses_a_metric_without_a_name_and_an_incomplete_confir
         client, admin_user, org, console_static):
     client.force_login(admin_user)
     page = client.post(reverse("console:board_create"), board_form(org, success_metrics="just a line"))
-    assert page.status_code == 200 and "Write each metric as name: target" in page.content.decode()
+    assert page.status_code == 422 and "Write each metric as name: target" in page.content.decode()
     page = client.post(reverse("console:board_create"), board_form(org, goal_confirmed="on", objective="Launch"))
     assert "A confirmed goal board needs an objective and at least one success metric." in page.content.decode()
     assert not Board.objects.filter(name="Beta").exists()
