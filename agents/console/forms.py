@@ -163,6 +163,7 @@ class BoardForm(RuleForm):
     def __init__(self, *args: Any, organizations: QuerySet[Organization], gateways: QuerySet[Gateway],
                  custom_fields: QuerySet[CustomFieldDefinition], groups: QuerySet[BoardGroup],
                  board: Board | None = None, **kwargs: Any) -> None:
+        self.board = board
         if board is not None:
             kwargs.setdefault("initial", {
                 **{name: getattr(board, name) for name in ("name", "slug", "description", "objective", "max_agents",
@@ -202,6 +203,13 @@ class BoardForm(RuleForm):
         data["board_group_id"] = group.pk if group is not None else None
         target = self.cleaned_data.get("target_date")
         data["target_date"] = target.isoformat() if target else None
+        board = self.board
+        # The form shows a day and metrics as text: what reads the same as the board's own
+        # values is left as it is (a target time of day, a number kept as text).
+        if board is not None and board.target_date and target == board.target_date.date():
+            del data["target_date"]
+        if board is not None and metrics_text(data["success_metrics"]) == metrics_text(board.success_metrics):
+            del data["success_metrics"]
         if not data.get("board_type"):
             data.pop("board_type", None)  # not sent: a new board is a goal board, an old one keeps its kind
         return data

@@ -215,6 +215,21 @@ def test_an_admin_sets_the_goal_in_the_board_form(client, admin_user, org, conso
     assert "checked" in page.split('<input type="checkbox" name="goal_confirmed"')[1].split(">")[0]
 
 
+def test_saving_the_board_form_keeps_a_target_time_and_metric_types_it_cannot_show(
+        client, admin_user, org, board, console_static):
+    rules.update_board(admin_user, board, {"target_date": "2027-03-31T15:30:00Z",
+                                           "success_metrics": {"release": "100", "signups": 100}})
+    client.force_login(admin_user)
+    response = client.post(reverse("console:board_edit", args=[board.pk]), {
+        **board_form(org, name=board.name, slug=board.slug, target_date="2027-03-31",
+                     success_metrics="release: 100\nsignups: 100", description="Changed")})
+    assert response.status_code == 302
+    board.refresh_from_db()
+    assert board.description == "Changed"
+    assert board.target_date == datetime(2027, 3, 31, 15, 30, tzinfo=UTC)
+    assert board.success_metrics == {"release": "100", "signups": 100}
+
+
 def test_the_board_form_refuses_a_metric_without_a_name_and_an_incomplete_confirmed_goal(
         client, admin_user, org, console_static):
     client.force_login(admin_user)
