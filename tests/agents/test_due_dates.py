@@ -190,3 +190,11 @@ def test_a_task_gets_a_due_time_from_the_console_and_loses_it_again(client, memb
     client.post(reverse("console:task_edit", args=[board.pk, task.pk]), {**edit, "due_at": ""})
     task.refresh_from_db()
     assert task.due_at is None
+
+
+def test_the_leads_instructions_say_how_to_date_a_task_and_find_the_late_ones(lead, worker):
+    from agents.gateway import workspace
+
+    lead_text = workspace.render_workspace(lead, "t")[0].content
+    assert '"due_at": "2027-03-31T17:00:00Z"' in lead_text and "?overdue=true" in lead_text
+    assert "?overdue=true" not in workspace.render_workspace(worker, "t")[0].content
