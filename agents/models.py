@@ -142,6 +142,14 @@ class BoardGroup(models.Model):
 
 
 class Board(models.Model):
+    """A board of work. A *goal* board works towards an objective measured by its success
+    metrics, by a target date; a person confirming the goal says the agents may rely on it.
+    A *general* board is ongoing work without one."""
+
+    class BoardType(models.TextChoices):
+        GOAL = "goal", "Goal"
+        GENERAL = "general", "General"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="boards")
     gateway = models.ForeignKey(Gateway, on_delete=models.SET_NULL, null=True, blank=True, related_name="boards")
@@ -151,6 +159,11 @@ class Board(models.Model):
     slug = models.SlugField(max_length=200)
     description = models.TextField(blank=True, default="")
     objective = models.TextField(blank=True, default="")
+    board_type = models.CharField(max_length=16, choices=BoardType.choices, default=BoardType.GOAL)
+    # How the objective is measured: names to targets, as the people or the lead wrote them.
+    success_metrics = models.JSONField(default=dict, blank=True)
+    target_date = models.DateTimeField(null=True, blank=True)
+    goal_confirmed = models.BooleanField(default=False)
     require_approval_for_done = models.BooleanField(default=True)
     require_review_before_done = models.BooleanField(default=False)
     comment_required_for_review = models.BooleanField(default=False)
@@ -397,10 +410,20 @@ class Task(models.Model):
             models.Index(fields=["board", "assigned_agent", "-created_at"]),
             models.Index(fields=["board", "-created_at"]),
             models.Index(fields=["board", "-updated_at"]),
+            models.Index(fields=["board", "due_at"]),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Past its due time and not done (a done task is never overdue)."""
+        return is_overdue(self.due_at, self.status, now)
+
+
+def is_overdue(due_at: datetime | None, status: str, now: datetime | None = None) -> bool:
+    """Whether a task with this due time and status is overdue: due in the past, not done."""
+    return due_at is not None and status != Task.Status.DONE and due_at < (now or timezone.now())
 
 
 class TaskDependency(models.Model):

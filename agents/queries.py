@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -215,6 +228,12 @@ TASK_FILTERS = [
                      description="One status or a comma list (inbox,in_progress,review,done); unknown values are 422."),
     OpenApiParameter("assigned_agent_id", OpenApiTypes.UUID, description="Only tasks assigned to this agent."),
     OpenApiParameter("unassigned", OpenApiTypes.BOOL, description="true: only tasks without an assignee."),
+    OpenApiParameter("overdue", OpenApiTypes.BOOL, description=(
+        "true: only overdue tasks (due in the past and not done); false: only the others.")),
+    OpenApiParameter("due_before", OpenApiTypes.DATETIME, description=(
+        "Only tasks due before this ISO 8601 date and time (tasks without a due date are left out).")),
+    OpenApiParameter("due_after", OpenApiTypes.DATETIME, description=(
+        "Only tasks due at or after this ISO 8601 date and time (tasks without a due date are left out).")),
     OpenApiParameter("custom_field", OpenApiTypes.STR, description=(
         "A custom field key of the board: only tasks whose value of it is custom_field_value (for a text field: "
         "contains it, case ignored). Unknown keys are 422.")),
@@ -240,8 +259,43 @@ def filter_tasks(request: Request, tasks: QuerySet[Task], board: Board | None = 
         tasks = tasks.filter(assigned_agent__isnull=True)
     elif unassigned is False:
         tasks = tasks.filter(assigned_agent__isnull=False)
+    tasks = _filter_by_due_query(request, tasks)
     if board is not None:
         tasks = _filter_by_custom_field_query(request, tasks, board)
+    return tasks
+
+
+def overdue_condition(now: datetime | None = None) -> Q:
+    """Tasks due in the past and not done (``agents.models.is_overdue`` as a query)."""
+    return Q(due_at__lt=now or timezone.now()) & ~Q(status=Task.Status.DONE)
+
+
+def _query_datetime(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = parse_datetime(raw.strip())
+    except ValueError:  # well-formed but impossible, like 2026-02-30T10:00
+        value = None
+    if value is None:
+        raise ValidationError({name: [f"{name} must be an ISO 8601 date and time, like 2026-05-01T12:00:00Z."]})
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+
+
+def _filter_by_due_query(request: Request, tasks: QuerySet[Task]) -> QuerySet[Task]:
+    overdue = query_bool(request, "overdue")
+    before, after = _query_datetime(request, "due_before"), _query_datetime(request, "due_after")
+    if before is not None and after is not None and after >= before:
+        raise ValidationError({"due_after": ["due_after must be earlier than due_before."]})
+    if overdue is True:
+        tasks = tasks.filter(overdue_condition())
+    elif overdue is False:
+        tasks = tasks.exclude(overdue_condition())
+    if before is not None:
+        tasks = tasks.filter(due_at__lt=before)
+    if after is not None:
+        tasks = tasks.filter(due_at__gte=after)
     return tasks
 
 

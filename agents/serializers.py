@@ -556,15 +556,35 @@ class TokenRotateSerializer(StrictSerializer):
 
 
 
+BOARD_TYPE_HELP = ("goal: the board works towards its objective, measured by success_metrics, by target_date; "
+                   "general: ongoing work without one. Default goal.")
+SUCCESS_METRICS_HELP = ('How the objective is measured: metric names to their targets, like {"signups": 100, '
+                        '"launch": "public beta"}; at most 50. null or {} clears them.')
+TARGET_DATE_HELP = "When the goal should be reached: an ISO 8601 date and time, or a date (its midnight UTC)."
+GOAL_CONFIRMED_HELP = ("A person has confirmed the goal, so the agents may rely on it. A confirmed goal board "
+                       "needs an objective and at least one success metric (422 goal_incomplete).")
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "description": SUCCESS_METRICS_HELP,
+                      "example": {"signups": 100, "launch": "public beta"}})
+class SuccessMetricsField(serializers.DictField):
+    """Types only: ``agents.rules.boards`` checks the names and the size."""
+
+
 class BoardSerializer(serializers.ModelSerializer):
     organization_id = serializers.UUIDField(read_only=True)
     gateway_id = serializers.UUIDField(read_only=True, allow_null=True)
     board_group_id = serializers.UUIDField(source="group_id", read_only=True, allow_null=True,
                                            help_text="The board group the board is in; null: none.")
+    board_type = serializers.ChoiceField(choices=Board.BoardType.choices, read_only=True, help_text=BOARD_TYPE_HELP)
+    success_metrics = SuccessMetricsField(read_only=True)
+    target_date = serializers.DateTimeField(read_only=True, allow_null=True, help_text=TARGET_DATE_HELP)
+    goal_confirmed = serializers.BooleanField(read_only=True, help_text=GOAL_CONFIRMED_HELP)
 
     class Meta:
         model = Board
         fields = ["id", "organization_id", "name", "slug", "description", "gateway_id", "board_group_id", "objective",
+                  "board_type", "success_metrics", "target_date", "goal_confirmed",
                   *BOARD_RULE_FLAGS, "max_agents", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -577,6 +597,10 @@ class BoardUpdateSerializer(StrictSerializer):
     slug = serializers.CharField(required=False, allow_blank=True, help_text="Made from the name when left out.")
     description = serializers.CharField(required=False, allow_blank=True)
     objective = serializers.CharField(required=False, allow_blank=True)
+    board_type = serializers.ChoiceField(choices=Board.BoardType.choices, required=False, help_text=BOARD_TYPE_HELP)
+    success_metrics = SuccessMetricsField(required=False, allow_null=True)
+    target_date = serializers.DateTimeField(required=False, allow_null=True, help_text=TARGET_DATE_HELP)
+    goal_confirmed = serializers.BooleanField(required=False, help_text=GOAL_CONFIRMED_HELP)
     gateway_id = serializers.UUIDField(required=False, allow_null=True)
     board_group_id = serializers.UUIDField(required=False, allow_null=True,
                                            help_text="Put the board in this group of its organization; null: no group.")

@@ -6,7 +6,9 @@ input with the same sentence and write the same event.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +18,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
@@ -43,6 +46,7 @@ from agents.models import (
     ApprovalTask,
     Board,
     CustomFieldDefinition,
+    Tag,
     Task,
     TaskDependency,
 )
@@ -67,6 +71,8 @@ STATUSES = list(Task.Status.choices)
 # The card's move menu lists the columns in the board's order, with this one selected.
 MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: Task.Status.REVIEW,
            Task.Status.REVIEW: Task.Status.DONE, Task.Status.DONE: Task.Status.DONE}
+# The board's due date filter (``?due=``): its choices and the list heading of each.
+DUE_FILTERS = [("", "Any time"), ("overdue", "Overdue"), ("week", "Due in the next 7 days")]
 
 
 @login_required
@@ -174,7 +180,19 @@ def _board_columns(board: Board) -> list[dict[str, Any]]:
                       MOVE_TO[Task.Status(task.status)]) for task in tasks]
         columns.append({"status": value, "label": name, "cards": cards, "total": total,
                         "hidden": max(0, total - len(tasks))})
+    _attach_tags([card.task for column in columns for card in column["cards"]])
     return columns
+
+
+def _attach_tags(tasks: list[Task]) -> None:
+    """Each card's tags (``loaded_tags``), in one query for the whole board."""
+    tags: dict[Any, list[Tag]] = {task.pk: [] for task in tasks}
+    rows = (Task.tags.through.objects.filter(task_id__in=list(tags)).order_by("tag__name", "tag_id")
+            .values_list("task_id", "tag_id", "tag__name", "tag__color"))
+    for task_id, tag_id, name, color in rows:
+        tags[task_id].append(Tag(id=tag_id, name=name, color=color))
+    for task in tasks:
+        task.loaded_tags = tags[task.pk]
 
 
 def _board_body_context(request: ConsoleRequest, board: Board) -> dict[str, Any]:
@@ -203,8 +221,14 @@ def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreate
                                          for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
                                "paused": queries.board_paused(board)}
+    context.update({"due_filters": DUE_FILTERS, "goal_metrics": [
+        (name, target if isinstance(target, str) else json.dumps(target, ensure_ascii=False))
+        for name, target in (board.success_metrics or {}).items()]})
     filtered = _custom_field_filter(request, board, definitions, context)
-    if filtered is not None:
+    due = _due_filter(request, board, context)
+    if due is not None:
+        context["page_obj"] = paginate(request, due.order_by("due_at", "id"))
+    elif filtered is not None:
         context["page_obj"] = paginate(request, filtered.order_by("-updated_at"))
     elif status in Task.Status.values:
         # One column in full, paged: the kanban only shows the most recent cards of each.
@@ -215,6 +239,21 @@ def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreate
         context.update(_board_body_context(request, board))
         context["etag"] = etag_for("board", *board_fingerprint(board))
     return page(request, "agents/board.html", "boards", context, status=status_code)
+
+
+def _due_filter(request: ConsoleRequest, board: Board, context: dict[str, Any]) -> QuerySet[Task] | None:
+    """The board's overdue tasks (``?due=overdue``) or the unfinished ones due within a week
+    (``?due=week``), soonest first; None without that filter."""
+    choice = request.GET.get("due", "")
+    labels = dict(DUE_FILTERS)
+    if not choice or choice not in labels:
+        return None
+    context.update({"due_filter": choice, "list_status": "due", "list_label": labels[choice]})
+    now = timezone.now()
+    tasks = board_tasks(board)
+    if choice == "overdue":
+        return tasks.filter(queries.overdue_condition(now))
+    return tasks.filter(due_at__gte=now, due_at__lt=now + timedelta(days=7)).exclude(status=Task.Status.DONE)
 
 
 def _custom_field_filter(request: ConsoleRequest, board: Board, definitions: list[CustomFieldDefinition],

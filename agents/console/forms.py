@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -127,6 +128,18 @@ class BoardForm(RuleForm):
     objective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                 help_text="What the agents on this board are working towards; they read it every "
                                           "heartbeat.")
+    board_type = forms.ChoiceField(choices=Board.BoardType.choices, initial=Board.BoardType.GOAL, label="Kind of board",
+                                   required=False, widget=forms.Select(attrs=REQUIRED),
+                                   help_text="A goal board works towards its objective by a date; a general board is "
+                                             "ongoing work.")
+    success_metrics = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                      help_text="How the objective is measured, one metric per line as name: target, "
+                                                "like signups: 100.")
+    target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text="When the goal should be reached.")
+    goal_confirmed = forms.BooleanField(required=False, label="Goal confirmed",
+                                        help_text="The agents may rely on the objective and metrics. A confirmed goal "
+                                                  "needs both.")
     gateway = forms.ModelChoiceField(queryset=Gateway.objects.none(), required=False, empty_label="No gateway",
                                      help_text="The OpenClaw runtime that hosts this board's agents (optional; register "
                                                "one on the Gateways page).")
@@ -150,10 +163,13 @@ class BoardForm(RuleForm):
     def __init__(self, *args: Any, organizations: QuerySet[Organization], gateways: QuerySet[Gateway],
                  custom_fields: QuerySet[CustomFieldDefinition], groups: QuerySet[BoardGroup],
                  board: Board | None = None, **kwargs: Any) -> None:
+        self.board = board
         if board is not None:
             kwargs.setdefault("initial", {
                 **{name: getattr(board, name) for name in ("name", "slug", "description", "objective", "max_agents",
-                                                           *RULE_HELP)},
+                                                           "board_type", "goal_confirmed", *RULE_HELP)},
+                "success_metrics": metrics_text(board.success_metrics),
+                "target_date": board.target_date.date() if board.target_date else None,
                 "gateway": board.gateway_id, "group": board.group_id,
                 "custom_fields": list(board.custom_fields.values_list("pk", flat=True))})
         super().__init__(*args, **kwargs)
@@ -171,6 +187,12 @@ class BoardForm(RuleForm):
             self.fields["organization"].initial = organizations[0]
             self.fields["organization"].widget = forms.HiddenInput()
 
+    def clean_success_metrics(self) -> dict[str, Any]:
+        try:
+            return metrics_from_text(self.cleaned_data.get("success_metrics") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     def board_data(self) -> dict[str, Any]:
         """The cleaned values under the API's field names, as ``agents.rules.boards`` takes them."""
         data = {name: value for name, value in self.cleaned_data.items()
@@ -179,7 +201,43 @@ class BoardForm(RuleForm):
         data["gateway_id"] = gateway.pk if gateway is not None else None
         group = self.cleaned_data.get("group")
         data["board_group_id"] = group.pk if group is not None else None
+        target = self.cleaned_data.get("target_date")
+        data["target_date"] = target.isoformat() if target else None
+        board = self.board
+        # The form shows a day and metrics as text: what reads the same as the board's own
+        # values is left as it is (a target time of day, a number kept as text).
+        if board is not None and board.target_date and target == board.target_date.date():
+            del data["target_date"]
+        if board is not None and metrics_text(data["success_metrics"]) == metrics_text(board.success_metrics):
+            del data["success_metrics"]
+        if not data.get("board_type"):
+            data.pop("board_type", None)  # not sent: a new board is a goal board, an old one keeps its kind
         return data
+
+
+def metrics_text(metrics: dict[str, Any]) -> str:
+    """Success metrics as the form shows them: one ``name: target`` per line."""
+    return "\n".join(f"{name}: {target if isinstance(target, str) else json.dumps(target, ensure_ascii=False)}"
+                     for name, target in (metrics or {}).items())
+
+
+def metrics_from_text(text: str) -> dict[str, Any]:
+    """``name: target`` lines as success metrics; a target that reads as JSON (100, true, [..])
+    keeps that type, any other is text. ValueError with a sentence for a line without a name."""
+    metrics: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, colon, target = line.partition(":")
+        if not colon or not name.strip():
+            raise ValueError(f"Write each metric as name: target (not “{line.strip()}”).")
+        target = target.strip()
+        try:
+            value = json.loads(target)
+        except ValueError:
+            value = target
+        metrics[name.strip()] = target if isinstance(value, str) else value
+    return metrics
 
 
 class BoardGroupForm(RuleForm):
@@ -282,6 +340,13 @@ class TagForm(RuleForm):
         return data
 
 
+def due_field() -> forms.DateTimeField:
+    return forms.DateTimeField(
+        required=False, label="Due (UTC)",
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+        help_text="When the task should be done; past it, an unfinished task shows as overdue.")
+
+
 TASK_API_FIELDS = {"assigned_agent_id": "assigned_agent", "depends_on_task_ids": "depends_on", "tag_ids": "tags"}
 
 
@@ -293,6 +358,7 @@ class TaskCreateForm(RuleForm):
     priority = forms.ChoiceField(choices=Task.Priority.choices, initial=Task.Priority.MEDIUM)
     assigned_agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False,
                                             label="Assignee", empty_label="Nobody yet")
+    due_at = due_field()
 
     def __init__(self, *args: Any, agents: QuerySet[Agent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -315,6 +381,7 @@ class TaskEditForm(RuleForm):
     priority = forms.ChoiceField(choices=Task.Priority.choices)
     assigned_agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False,
                                             label="Assignee", empty_label="Nobody")
+    due_at = due_field()
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="Optional; some boards need one to send a task to review.")
 

@@ -79,6 +79,8 @@ def task_create(request: ConsoleRequest, board_id: Any) -> HttpResponse:
                                 "priority": form.cleaned_data["priority"]}
         if form.cleaned_data["assigned_agent"] is not None:
             data["assigned_agent_id"] = form.cleaned_data["assigned_agent"].pk
+        if form.cleaned_data["due_at"] is not None:
+            data["due_at"] = form.cleaned_data["due_at"]
         values = {key: value for key, value in fields_form.values().items() if value is not None}
         if values:
             data["custom_field_values"] = values
@@ -149,6 +151,10 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
         changes["status"] = form.cleaned_data["status"]
     if form.cleaned_data["priority"] != task.priority:
         changes["priority"] = form.cleaned_data["priority"]
+    # The input holds minutes: a due time with seconds that shows the same minute is unchanged.
+    due_at = form.cleaned_data["due_at"]
+    if due_at != (task.due_at.replace(second=0, microsecond=0) if task.due_at else None):
+        changes["due_at"] = due_at
     assignee = form.cleaned_data["assigned_agent"]
     if (assignee.pk if assignee else None) != task.assigned_agent_id:
         changes["assigned_agent_id"] = assignee.pk if assignee else None
@@ -245,7 +251,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
         "approvals": approvals, "history": describe_events(history, request.user), "tags": tags,
         "edit_form": edit_form or TaskEditForm(agents=agents, initial={
             "title": task.title, "description": task.description, "status": task.status,
-            "priority": task.priority, "assigned_agent": task.assigned_agent_id}),
+            "priority": task.priority, "assigned_agent": task.assigned_agent_id, "due_at": task.due_at}),
         "edit_refused": edit_form is not None,
         "comment_form": comment_form or CommentForm(),
         "approval_form": approval_form or ApprovalRequestForm(), "approval_refused": approval_form is not None,

@@ -13,8 +13,10 @@ the files themselves; ``agents.tokens`` keeps a rotation safe.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -76,6 +78,25 @@ def _people(agent: Agent) -> list[str]:
     return [f"{m.user.get_full_name() or m.user.get_username()} ({m.get_role_display().lower()})" for m in members]
 
 
+def _when(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d") if (value.hour, value.minute, value.second) == (0, 0, 0) \
+        else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _goal(board: Board | None) -> dict[str, Any] | None:
+    """What a goal board works towards, in the agent's words; None for a general board."""
+    if board is None or board.board_type != Board.BoardType.GOAL:
+        return None
+    metrics = [(name, target if isinstance(target, str) else json.dumps(target, ensure_ascii=False))
+               for name, target in (board.success_metrics or {}).items()]
+    # An objective alone reads as it always did; the goal's lines come with its metrics, date or confirmation.
+    if not (metrics or board.target_date or board.goal_confirmed):
+        return None
+    return {"metrics": metrics, "target_date": _when(board.target_date) if board.target_date else "",
+            "confirmed": board.goal_confirmed}
+
+
 def context_for(agent: Agent, token: str, *, base_url: str | None = None) -> dict[str, Any]:
     board: Board | None = agent.board
     return {
@@ -84,7 +105,7 @@ def context_for(agent: Agent, token: str, *, base_url: str | None = None) -> dic
         "token": token, "base_url": (base_url or settings.BASE_URL).rstrip("/"),
         "role": agent.role, "role_tag": ROLE_TAGS[agent.role],
         "is_lead": agent.role == "lead", "is_main": agent.role == "main", "is_worker": agent.role == "worker",
-        "identity": _identity(agent), "people": _people(agent),
+        "identity": _identity(agent), "people": _people(agent), "goal": _goal(board),
     }
 
 

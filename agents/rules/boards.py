@@ -6,6 +6,8 @@ serializer and the form only check types, so both surfaces get the same sentence
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +19,8 @@ from agents.models import BOARD_RULE_FLAGS, Agent, Board, Gateway, Organization,
 from agents.refusals import RuleViolation
 from agents.rules import groups
 from agents.rules.inputs import (
+    aware_datetime,
+    choice,
     flag,
     name_text,
     optional_text,
@@ -26,8 +30,11 @@ from agents.rules.inputs import (
 )
 from agents.rules.unique import check_slug_free, save_unique
 
-BOARD_FIELDS = ("name", "slug", "description", "objective", "gateway_id", "board_group_id", "max_agents",
-                *BOARD_RULE_FLAGS)
+GOAL_FIELDS = ("board_type", "success_metrics", "target_date", "goal_confirmed")
+BOARD_FIELDS = ("name", "slug", "description", "objective", *GOAL_FIELDS, "gateway_id", "board_group_id",
+                "max_agents", *BOARD_RULE_FLAGS)
+SUCCESS_METRICS_MAX_KEYS = 50
+SUCCESS_METRICS_MAX_BYTES = 10_000
 NAME_MAX_LENGTH = 200
 MAX_AGENTS_LIMIT = 1000
 SLUG_TAKEN = ("board_slug_taken", "Another board of this organization already uses this short name (slug).")
@@ -50,6 +57,49 @@ def _max_agents(value: Any) -> int:
     return value
 
 
+def _success_metrics(value: Any) -> dict[str, Any]:
+    """An object of metric names to their targets (texts, numbers, lists...); null clears it."""
+    if value is None:
+        return {}
+
+    def invalid(message: str) -> RuleViolation:
+        return RuleViolation(422, "invalid_success_metrics", message, field="success_metrics")
+
+    if not isinstance(value, dict):
+        raise invalid('success_metrics must be an object of metric names to targets, like {"signups": 100}.')
+    if len(value) > SUCCESS_METRICS_MAX_KEYS:
+        raise invalid(f"success_metrics has at most {SUCCESS_METRICS_MAX_KEYS} metrics.")
+    if any(not isinstance(key, str) or not key.strip() for key in value):
+        raise invalid("Each success metric needs a name.")
+    if len(json.dumps(value, ensure_ascii=False)) > SUCCESS_METRICS_MAX_BYTES:
+        raise invalid(f"success_metrics has at most {SUCCESS_METRICS_MAX_BYTES} characters of JSON.")
+    return {key.strip(): metric for key, metric in value.items()}
+
+
+def _target_date(value: Any) -> datetime | None:
+    """An ISO 8601 date and time; a bare date (YYYY-MM-DD) is its midnight UTC."""
+    try:
+        return aware_datetime(value, "target_date")
+    except ValueError:  # well-formed but impossible, like 2026-02-30T10:00
+        raise RuleViolation(422, "invalid_target_date", "target_date must be an ISO 8601 date and time.",
+                            field="target_date") from None
+
+
+def _check_goal(values: dict[str, Any], board: Board | None = None) -> None:
+    """A confirmed goal needs what it is (the objective) and how it is measured (its metrics)."""
+    def current(name: str, default: Any) -> Any:
+        return values[name] if name in values else getattr(board, name, default)
+
+    if current("board_type", Board.BoardType.GOAL) != Board.BoardType.GOAL or not current("goal_confirmed", False):
+        return
+    missing = "objective" if not current("objective", "").strip() else (
+        "success_metrics" if not current("success_metrics", {}) else None)
+    if missing:
+        raise RuleViolation(422, "goal_incomplete",
+                            "A confirmed goal board needs an objective and at least one success metric.",
+                            field=missing)
+
+
 def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
     """Model-side values for the fields present in ``data`` (``gateway_id`` becomes ``gateway``,
     ``board_group_id`` ``group``)."""
@@ -62,6 +112,14 @@ def _values(data: dict[str, Any], organization_id: Any) -> dict[str, Any]:
     for name in ("description", "objective"):
         if name in data:
             out[name] = optional_text(data[name], name)
+    if "board_type" in data:
+        out["board_type"] = choice(data["board_type"], Board.BoardType, "board_type")
+    if "success_metrics" in data:
+        out["success_metrics"] = _success_metrics(data["success_metrics"])
+    if "target_date" in data:
+        out["target_date"] = _target_date(data["target_date"])
+    if "goal_confirmed" in data:
+        out["goal_confirmed"] = flag(data["goal_confirmed"], "goal_confirmed")
     if "gateway_id" in data:
         out["gateway"] = _gateway(data["gateway_id"], organization_id)
     if "board_group_id" in data:
@@ -79,6 +137,7 @@ def create_board(user: User, organization: Organization, data: dict[str, Any]) -
     access.require_admin(user, organization)
     values = _values({"name": None, **data}, organization.pk)
     values.setdefault("slug", slugify(values["name"])[:NAME_MAX_LENGTH] or "board")
+    _check_goal(values)
     check_slug_free(Board, organization.pk, values["slug"], SLUG_TAKEN)
 
     def create() -> Board:
@@ -95,6 +154,7 @@ def update_board(user: User, board: Board, data: dict[str, Any]) -> Board:
     """Change a board's fields and rules; the event names the fields that changed."""
     access.require_admin(user, board.organization_id)
     values = _values(data, board.organization_id)
+    _check_goal(values, board)
     if "slug" in values:
         check_slug_free(Board, board.organization_id, values["slug"], SLUG_TAKEN, board)
     api_names = {"gateway": "gateway_id", "group": "board_group_id"}

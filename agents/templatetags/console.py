@@ -90,6 +90,12 @@ def label(value: str) -> str:
 
 
 @register.filter
+def as_text(value: Any) -> str:
+    """A text, or the items of a list joined by commas."""
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+@register.filter
 def get_item(mapping: Any, key: Any) -> Any:
     """``mapping[key]`` in a template, or None."""
     try:

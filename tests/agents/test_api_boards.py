@@ -11,6 +11,7 @@ from tests.conftest import make_gateway, make_org, make_task, make_user
 pytestmark = pytest.mark.django_db
 
 BOARD_FIELDS = {"id", "organization_id", "name", "slug", "description", "gateway_id", "board_group_id", "objective",
+                "board_type", "success_metrics", "target_date", "goal_confirmed",
                 "require_approval_for_done", "require_review_before_done", "comment_required_for_review",
                 "block_status_changes_with_pending_approval", "only_lead_can_change_status", "max_agents",
                 "created_at", "updated_at"}

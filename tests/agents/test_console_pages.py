@@ -230,8 +230,9 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 # custom fields on the board and task pages, two on the board form: its choices and its ticks;
 # one more there for its menu of board groups; the dashboard's recent activity, the activity
 # page and the task's history up to three more, for the boards, tasks and agents their
-# sentences link; one on the task page for the board's agents its Markdown's @mentions link).
-QUERY_BOUNDS = {"dashboard": 18, "boards": 7, "board": 15, "column": 10, "board_edit": 10, "task": 19,
+# sentences link; one for the tags of the board's cards; one on the task page for the
+# board's agents its Markdown's @mentions link).
+QUERY_BOUNDS = {"dashboard": 18, "boards": 7, "board": 16, "column": 10, "board_edit": 10, "task": 19,
                 "approvals": 9, "agents": 10, "gateways": 8, "activity": 12, "webhooks": 9, "memory": 8, "custom_fields": 10,
                 "operations": 10}
 

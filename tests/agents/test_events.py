@@ -246,3 +246,12 @@ def test_deleting_a_group_tells_the_lead_of_each_of_its_boards(person, org, boar
     assert kinds(since) == {"Docs lead": ["group_changed"], "Lead": ["group_changed"]}
     assert "BOARD GROUP DELETED: Web" in told(since)["Lead"][0].text
     assert answer_all(as_agent, since, {}) == ["group_changed", "group_changed"]
+
+
+def test_a_changed_goal_goes_to_the_lead(person, board, lead, worker, as_agent):
+    response = person.patch(f"/api/v1/boards/{board.pk}", {"success_metrics": {"signups": 100},
+                                                           "target_date": "2027-03-31"}, format="json")
+    assert response.status_code == 200, response.content
+    assert kinds() == {"Lead": ["board_changed"]}
+    [changed] = told()["Lead"]
+    assert "success_metrics, target_date" in changed.text
