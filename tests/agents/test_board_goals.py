@@ -210,7 +210,8 @@ def test_an_admin_sets_the_goal_in_the_board_form(client, admin_user, org, conso
     assert board.target_date == datetime(2027, 3, 31, tzinfo=UTC) and board.goal_confirmed is True
 
     page = client.get(reverse("console:board_edit", args=[board.pk])).content.decode()
-    assert "signups: 100\nlaunch: public beta" in page and 'value="2027-03-31"' in page
+    # One line per metric; Postgres's jsonb keeps keys in its own order, not the typed one.
+    assert "signups: 100" in page and "launch: public beta" in page and 'value="2027-03-31"' in page
     assert '<input type="checkbox" name="goal_confirmed"' in page
     assert "checked" in page.split('<input type="checkbox" name="goal_confirmed"')[1].split(">")[0]
 
