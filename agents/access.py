@@ -128,6 +128,19 @@ def visible_boards(user: User) -> QuerySet[Board]:
     return Board.objects.filter(Q(organization_id__in=whole) | Q(pk__in=granted))
 
 
+def visible_activity(user: User) -> QuerySet[ActivityEvent]:
+    """The events of the user's organizations they may read: everything but the events of
+    boards a member limited to some boards was not granted (a deleted board's history
+    stays with those who reached every board)."""
+    if not getattr(user, "is_authenticated", False):
+        return ActivityEvent.objects.none()
+    mine = Membership.objects.filter(user_id=user.pk)
+    whole = mine.filter(Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True))
+    granted = BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
+    return ActivityEvent.objects.filter(organization_id__in=mine.values("organization_id")).filter(
+        Q(board_id__isnull=True) | Q(organization_id__in=whole.values("organization_id")) | Q(board_id__in=granted))
+
+
 def board_access_of(user: User, board: Board) -> str | None:
     """``write``, ``read`` or None: what ``user`` may do on ``board`` as a person."""
     if not getattr(user, "is_authenticated", False):

@@ -363,3 +363,17 @@ def test_an_unknown_time_zone_is_refused(member):
 def test_a_person_works_only_in_an_organization_they_belong_to(member, other_org):
     refused(lambda: rules.update_profile(member, {"active_organization_id": str(other_org.pk)}), 404,
             "organization_not_found")
+
+
+def test_a_member_limited_to_some_boards_reads_only_their_activity(org, admin_user, member, board):
+    hidden = make_board(org, "Payroll")
+    rules.create_task(admin_user, board, {"title": "Open"})
+    rules.create_task(admin_user, hidden, {"title": "Secret"})
+    rules.set_board_access(admin_user, membership(member, org), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+
+    boards = set(access.visible_activity(member).values_list("board_id", flat=True))
+    assert board.pk in boards and hidden.pk not in boards
+    assert hidden.pk in set(access.visible_activity(admin_user).values_list("board_id", flat=True))
+    # Events of the organization itself (no board) stay readable.
+    assert access.visible_activity(member).filter(event_type="member.board_access_changed").exists()
