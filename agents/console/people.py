@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -42,6 +42,21 @@ from ops.client_ip import client_ip
 NAV = "organization"
 # Sign-ups through an invitation count against the sign-in limit of the address.
 LOGIN_SCOPE = "console_login"
+
+
+def _member(org: Organization, membership_id: Any) -> Membership:
+    """A member of ``org``, or the console's 404 page."""
+    try:
+        return access.member_of(org, membership_id)
+    except RuleViolation as exc:
+        raise Http404(refusal_text(exc)) from exc
+
+
+def _invitation_of(org: Organization, invitation_id: Any) -> Invitation:
+    try:
+        return access.invitation_of(org, invitation_id)
+    except RuleViolation as exc:
+        raise Http404(refusal_text(exc)) from exc
 
 
 @login_required
@@ -166,7 +181,7 @@ def invitation_revoke(request: ConsoleRequest, organization_id: Any, invitation_
     org = access.get_organization_for(request.user, organization_id)
     if org.caller_role not in access.ADMIN_ROLES:  # type: ignore[attr-defined]
         return forbidden(request, "Only an owner or admin of the organization may withdraw an invitation.", NAV)
-    invitation = access.invitation_of(org, invitation_id)
+    invitation = _invitation_of(org, invitation_id)
     return _refused_or_done(request, org, lambda: rules.revoke_invitation(request.user, invitation),
                             "Invitation withdrawn; its link no longer works.")
 
@@ -175,7 +190,7 @@ def invitation_revoke(request: ConsoleRequest, organization_id: Any, invitation_
 @require_POST
 def member_role(request: ConsoleRequest, organization_id: Any, membership_id: Any) -> HttpResponse:
     org = access.get_organization_for(request.user, organization_id)
-    member = access.member_of(org, membership_id)
+    member = _member(org, membership_id)
     form = MemberRoleForm(request.POST)
     role = form.cleaned_data["role"] if form.is_valid() else request.POST.get("role")
     return _refused_or_done(request, org, lambda: rules.change_member_role(request.user, member, role),
@@ -186,7 +201,7 @@ def member_role(request: ConsoleRequest, organization_id: Any, membership_id: An
 @require_POST
 def member_remove(request: ConsoleRequest, organization_id: Any, membership_id: Any) -> HttpResponse:
     org = access.get_organization_for(request.user, organization_id)
-    member = access.member_of(org, membership_id)
+    member = _member(org, membership_id)
     return _refused_or_done(request, org, lambda: rules.remove_member(request.user, member),
                             f"{member.user.get_username()} was removed from the organization.")
 
@@ -197,7 +212,7 @@ def member_access(request: ConsoleRequest, organization_id: Any, membership_id: 
     org = access.get_organization_for(request.user, organization_id)
     if org.caller_role not in access.ADMIN_ROLES:  # type: ignore[attr-defined]
         return forbidden(request, "Only an owner or admin of the organization may change board access.", NAV)
-    member = access.member_of(org, membership_id)
+    member = _member(org, membership_id)
     boards = Board.objects.filter(organization=org).order_by("name", "id")
     grants = dict(member.board_access.values_list("board_id", "can_write"))
     form = BoardReachForm(request.POST or None, boards=boards,
@@ -237,7 +252,7 @@ def organization_leave(request: ConsoleRequest, organization_id: Any) -> HttpRes
 def organization_transfer(request: ConsoleRequest, organization_id: Any) -> HttpResponse:
     org = access.get_organization_for(request.user, organization_id)
     form = TransferOwnershipForm(request.POST)
-    target = access.member_of(org, form.cleaned_data["membership"] if form.is_valid() else None)
+    target = _member(org, form.cleaned_data["membership"] if form.is_valid() else None)
     return _refused_or_done(request, org, lambda: rules.transfer_ownership(request.user, org, target),
                             f"{target.user.get_username()} now owns the organization; you are an admin.")
 

@@ -239,3 +239,15 @@ def test_the_profile_page_saves_name_and_time_zone_and_refuses_an_unknown_zone(c
 
     refused = client.post(url, {"first_name": "Grace", "timezone": "Mars/Base"})
     assert refused.status_code == 422 and b"Use a time zone name" in refused.content
+
+
+def test_unknown_members_and_invitations_are_the_consoles_404(client, owner, org):
+    import uuid
+
+    client.force_login(owner)
+    nobody = uuid.uuid4()
+    assert client.post(reverse("console:organization_transfer", args=[org.pk]), {"membership": nobody}).status_code == 404
+    assert client.post(reverse("console:organization_transfer", args=[org.pk]), {}).status_code == 404
+    assert client.post(reverse("console:member_remove", args=[org.pk, nobody])).status_code == 404
+    assert client.get(reverse("console:member_access", args=[org.pk, nobody])).status_code == 404
+    assert client.post(reverse("console:invitation_revoke", args=[org.pk, nobody])).status_code == 404
