@@ -180,3 +180,21 @@ def test_a_clerk_user_joins_by_invitation_without_grant_role(monkeypatch, keys, 
     user = User.objects.get(clerk_user_id="user_newcomer")
     assert Membership.objects.get(user=user, organization=org).role == "admin"
     assert [item["id"] for item in clerk.get("/api/v1/boards").json()["items"]] == [str(board.pk)]
+
+
+def test_a_limited_member_sees_only_their_boards_in_a_group_snapshot(client_for, admin_user, member, org, board):
+    from agents import rules
+    from agents.models import BoardGroup
+
+    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
+    hidden = make_board(org, "Payroll", group=group)
+    board.group = group
+    board.save()
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+
+    mine = client_for(member).get(f"/api/v1/board-groups/{group.pk}/snapshot").json()
+    everything = client_for(admin_user).get(f"/api/v1/board-groups/{group.pk}/snapshot").json()
+
+    assert [entry["board"]["id"] for entry in mine["boards"]] == [str(board.pk)]
+    assert {entry["board"]["id"] for entry in everything["boards"]} == {str(board.pk), str(hidden.pk)}
