@@ -194,12 +194,6 @@ def test_admins_may_call_every_route(client_for, admin_user, world, route):
         assert response.content == b""
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_owners_may_call_every_route(client_for, owner, world, route):
-    response = call(client_for(owner), route, world)
-    assert response.status_code == route.admin, response.content
-
-
 def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
     client = client_for(outsider)
     assert [b["id"] for b in client.get("/api/v1/boards").json()["items"]] == [str(other_board.pk)]
