@@ -1,11 +1,14 @@
 """Who can see and change what, by organization.
 
 People reach the objects of the organizations they are members of; anything else is
-404 (its existence is not revealed). Every member works on the boards: tasks, comments,
-board memory, approvals and group memory (``agents.rules``). Owners and admins also
-create and change boards, board groups, gateways, agents, tags and custom fields (403
-``admin_required`` for a member who tries). Board agents reach their own board; the main
-agent reaches the boards of its organization.
+404 (its existence is not revealed). Members work on the boards: tasks, comments, board
+memory, approvals and group memory (``agents.rules``), on every board of the organization
+unless their membership limits them to some (``Membership.all_boards_read`` /
+``all_boards_write`` and one ``BoardAccess`` row per board granted): a board they may not
+read is 404, one they may only read is 403 ``board_read_only`` for changes. Owners and
+admins also create and change boards, board groups, gateways, agents, tags and custom
+fields (403 ``admin_required`` for a member who tries). Board agents reach their own
+board; the main agent reaches the boards of its organization.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from agents.models import (
     ActivityEvent,
     Agent,
     Board,
+    BoardAccess,
     BoardGroup,
     CustomFieldDefinition,
     Gateway,
+    Invitation,
     Membership,
     Organization,
     Tag,
@@ -43,6 +48,34 @@ def organizations(user: User) -> QuerySet[Organization]:
     if not getattr(user, "is_authenticated", False):
         return Organization.objects.none()
     return Organization.objects.filter(memberships__user_id=user.pk).distinct()
+
+
+def organizations_with_role(user: User) -> QuerySet[Organization]:
+    """The user's organizations, each with ``caller_role`` (one row per organization: a
+    person has one membership in each)."""
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user_id=user.pk).annotate(caller_role=F("memberships__role"))
+
+
+def get_organization_for(user: User, organization_id: Any) -> Organization:
+    """An organization of the user's, with ``caller_role``; any other is 404."""
+    return get_or_404(organizations_with_role(user), organization_id)
+
+
+def member_of(org: Organization, membership_id: Any) -> Membership:
+    """A membership of ``org`` (404 ``member_not_found`` otherwise), its user loaded."""
+    membership = first_or_none(Membership.objects.filter(organization=org).select_related("user"), membership_id)
+    if membership is None:
+        raise RuleViolation(404, "member_not_found", "No such member.")
+    return membership
+
+
+def invitation_of(org: Organization, invitation_id: Any) -> Invitation:
+    invitation = first_or_none(Invitation.objects.filter(organization=org), invitation_id)
+    if invitation is None:
+        raise RuleViolation(404, "invitation_not_found", "No such invitation.")
+    return invitation
 
 
 def admin_organizations(user: User) -> QuerySet[Organization]:
@@ -85,7 +118,44 @@ def _visible[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition, BoardGroup)]
 
 
 def visible_boards(user: User) -> QuerySet[Board]:
-    return _visible(Board, user)
+    """The boards ``user`` may read: all boards of the organizations where they are an owner,
+    an admin or a member reaching every board, and the boards granted to them one by one."""
+    if not getattr(user, "is_authenticated", False):
+        return Board.objects.none()
+    whole = Membership.objects.filter(user_id=user.pk).filter(
+        Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True)).values("organization_id")
+    granted = BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
+    return Board.objects.filter(Q(organization_id__in=whole) | Q(pk__in=granted))
+
+
+def visible_activity(user: User) -> QuerySet[ActivityEvent]:
+    """The events of the user's organizations they may read: everything but the events of
+    boards a member limited to some boards was not granted (a deleted board's history
+    stays with those who reached every board)."""
+    if not getattr(user, "is_authenticated", False):
+        return ActivityEvent.objects.none()
+    mine = Membership.objects.filter(user_id=user.pk)
+    whole = mine.filter(Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True))
+    granted = BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
+    return ActivityEvent.objects.filter(organization_id__in=mine.values("organization_id")).filter(
+        Q(board_id__isnull=True) | Q(organization_id__in=whole.values("organization_id")) | Q(board_id__in=granted))
+
+
+def board_access_of(user: User, board: Board) -> str | None:
+    """``write``, ``read`` or None: what ``user`` may do on ``board`` as a person."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    row = (Membership.objects.filter(user_id=user.pk, organization_id=board.organization_id)
+           .values("pk", "role", "all_boards_read", "all_boards_write").first())
+    if row is None:
+        return None
+    if row["role"] in ADMIN_ROLES or row["all_boards_write"]:
+        return "write"
+    grant = BoardAccess.objects.filter(membership_id=row["pk"], board_id=board.pk).values_list(
+        "can_write", flat=True).first()
+    if grant is not None:
+        return "write" if grant else "read"
+    return "read" if row["all_boards_read"] else None
 
 
 def visible_gateways(user: User) -> QuerySet[Gateway]:

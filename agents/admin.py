@@ -40,7 +40,8 @@ class DomainAdmin(SuperuserOnly, admin.ModelAdmin):
 
 @admin.register(models.User)
 class UserAdmin(SuperuserOnly, DjangoUserAdmin):
-    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Clerk", {"fields": ("clerk_user_id",)}))
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Clerk", {"fields": ("clerk_user_id",)}),
+                 ("Profile", {"fields": ("timezone", "active_organization")}))
     list_display = ("username", "email", "clerk_user_id", "is_staff", "is_superuser")
 
 
@@ -57,11 +58,31 @@ class OrganizationAdmin(DomainAdmin):
     inlines = [MembershipInline]
 
 
+class BoardAccessInline(SuperuserOnly, admin.TabularInline):
+    model = models.BoardAccess
+    extra = 0
+
+
 @admin.register(models.Membership)
 class MembershipAdmin(DomainAdmin):
-    list_display = ("user", "organization", "role", "created_at")
+    list_display = ("user", "organization", "role", "all_boards_read", "all_boards_write", "created_at")
     list_filter = ("role",)
     list_select_related = ("user", "organization")
+    inlines = [BoardAccessInline]
+
+
+@admin.register(models.Invitation)
+class InvitationAdmin(DomainAdmin):
+    """For withdrawing or inspecting an invitation; links are made in the console or the API."""
+
+    list_display = ("organization", "role", "email", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_select_related = ("organization",)
+    list_filter = ("role",)
+    readonly_fields = ("token_key", "created_by", "accepted_by", "accepted_at")
+    exclude = ("token_digest",)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # a link's token exists only when the rule makes it
 
 
 @admin.register(models.Gateway)

@@ -27,6 +27,11 @@ class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The Clerk user id (JWT ``sub``) in clerk mode; empty for local and password users.
     clerk_user_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # An IANA zone name (``Europe/Paris``) the console shows times in; empty is UTC.
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    # The organization the console's switcher last chose; its pages and forms start there.
+    active_organization = models.ForeignKey("agents.Organization", on_delete=models.SET_NULL, null=True,
+                                            blank=True, related_name="+")
 
 
 class Organization(models.Model):
@@ -57,12 +62,18 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # What a plain member reaches of the organization's boards: all of them (read, or read
+    # and write), or only those granted one by one (``BoardAccess``). Owners and admins
+    # always reach every board.
+    all_boards_read = models.BooleanField(default=True)
+    all_boards_write = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_user_and_org"),
         ]
+        indexes = [models.Index(fields=["organization", "role"])]
 
     @property
     def is_admin(self) -> bool:
@@ -182,6 +193,74 @@ class Board(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BoardAccess(models.Model):
+    """One board a member with limited access may see (and, with ``can_write``, work on)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="board_access")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="member_access")
+    can_write = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "board"], name="one_board_access_per_member_and_board"),
+        ]
+
+
+class Invitation(models.Model):
+    """A link that makes whoever opens it a member of ``organization`` once, before it expires.
+
+    The link's token reads ``inv_<key>_<secret>``; only the key (unique, indexed) and a
+    keyed digest of the whole token are stored, as for agent tokens."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    # Whom the inviter meant it for, as a reminder; the link works for whoever holds it.
+    email = models.EmailField(blank=True, default="")
+    all_boards_read = models.BooleanField(default=True)
+    all_boards_write = models.BooleanField(default=True)
+    # Boards granted one by one when not all: ``{board_id: true}`` for read and write, ``false`` for read.
+    board_access = models.JSONField(default=dict, blank=True)
+    token_key = models.CharField(max_length=32, unique=True, editable=False)
+    token_digest = models.CharField(max_length=128, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "created_at"])]
+
+    def status_at(self, now: datetime) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= now:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.organization} as {self.role}"
 
 
 class Agent(models.Model):

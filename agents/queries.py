@@ -41,6 +41,7 @@ from agents.models import (
     BoardGroup,
     BoardMemory,
     CustomFieldDefinition,
+    Membership,
     Tag,
     Task,
     TaskDependency,
@@ -183,7 +184,7 @@ def group_snapshot_options(request: Request) -> tuple[bool, int]:
 
 
 def group_snapshot(group: BoardGroup | None, *, exclude_board_id: UUID | None = None, include_done: bool = False,
-                   per_board_task_limit: int = 5) -> dict[str, Any]:
+                   per_board_task_limit: int = 5, within: QuerySet[Board] | None = None) -> dict[str, Any]:
     """The boards of ``group`` (by name; without ``exclude_board_id``), each with its task
     counts by status and its first ``per_board_task_limit`` tasks (in progress, then review,
     then inbox, done only with ``include_done``; by priority, then the latest change first).
@@ -192,9 +193,12 @@ def group_snapshot(group: BoardGroup | None, *, exclude_board_id: UUID | None = 
     in the database, so a board of 10,000 tasks sends only its first few. No group: no boards."""
     if group is None:
         return {"group": None, "boards": []}
-    boards = list(Board.objects.filter(group_id=group.pk).exclude(pk=exclude_board_id).order_by("name", "id")
-                  if exclude_board_id is not None else
-                  Board.objects.filter(group_id=group.pk).order_by("name", "id"))
+    grouped = Board.objects.filter(group_id=group.pk)
+    if within is not None:
+        # A person sees the group's boards they may read (``access.visible_boards``).
+        grouped = grouped.filter(pk__in=within.values("pk"))
+    boards = list(grouped.exclude(pk=exclude_board_id).order_by("name", "id")
+                  if exclude_board_id is not None else grouped.order_by("name", "id"))
     board_ids = [board.pk for board in boards]
     counts: dict[UUID, dict[str, int]] = defaultdict(dict)
     tasks_by_board: dict[UUID, list[Task]] = defaultdict(list)
@@ -351,3 +355,9 @@ def filter_by_custom_field(tasks: QuerySet[Task], definition: CustomFieldDefinit
         return tasks.filter(**{f"{path}__icontains": value})
     # Compared as JSON: 3 finds 3 and 3.0, and true is not the text "true".
     return tasks.filter(**{f"{path}__exact": value})
+
+
+def member_queryset(org_id: Any) -> QuerySet[Membership]:
+    """An organization's members for ``MemberSerializer``: two queries, however many."""
+    return (Membership.objects.filter(organization_id=org_id).select_related("user")
+            .prefetch_related("board_access").order_by("user__username", "id"))

@@ -29,6 +29,9 @@ from agents.models import (
     BoardMemory,
     CustomFieldDefinition,
     Gateway,
+    Invitation,
+    Membership,
+    Organization,
     Tag,
     Task,
     TaskComment,
@@ -798,6 +801,155 @@ class UserSerializer(serializers.ModelSerializer):
     def get_organizations(self, user: User) -> list[dict[str, Any]]:
         memberships = user.memberships.select_related("organization").order_by("organization__name")
         return list(MembershipSummarySerializer(memberships, many=True).data)
+
+
+# --- organizations and people ---------------------------------------------------------------
+
+ROLES = Membership.Role.choices
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=ROLES, source="caller_role", read_only=True,
+                                   help_text="Your role in the organization.")
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "role", "created_at"]
+        read_only_fields = fields
+
+
+class OrganizationWriteSerializer(StrictSerializer):
+    name = serializers.CharField(allow_blank=True)
+    slug = serializers.CharField(required=False, allow_blank=True, help_text="Made from the name when left out.")
+
+
+class OrganizationUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(required=False, allow_blank=True)
+
+
+class BoardGrantSerializer(StrictSerializer):
+    board_id = serializers.UUIDField()
+    can_write = serializers.BooleanField(required=False, default=False,
+                                         help_text="Work on the board too, not only read it.")
+
+
+BOARD_REACH_HELP = ("A member's reach: every board (all_boards_write, the default), every board to read and those in "
+                    "boards to work on (all_boards_read), or only the boards listed. Owners and admins reach every "
+                    "board whatever these say.")
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user_id = serializers.UUIDField(read_only=True)
+    organization_id = serializers.UUIDField(read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    email = serializers.SerializerMethodField()
+    boards = serializers.SerializerMethodField(help_text="Boards granted one by one.")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization_id", "user_id", "username", "first_name", "last_name", "email", "role",
+                  "all_boards_read", "all_boards_write", "boards", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.EmailField(allow_null=True))
+    def get_email(self, membership: Membership) -> str | None:
+        return membership.user.email or None
+
+    @extend_schema_field(BoardGrantSerializer(many=True))
+    def get_boards(self, membership: Membership) -> list[dict[str, Any]]:
+        # Reads the prefetched rows when the list prepared them (``agents.queries.member_queryset``).
+        return [{"board_id": str(grant.board_id), "can_write": grant.can_write}
+                for grant in sorted(membership.board_access.all(), key=lambda grant: str(grant.board_id))]
+
+
+class MemberUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=ROLES, help_text="Only an owner makes or changes an owner.")
+
+
+class BoardReachWriteSerializer(StrictSerializer):
+    __doc__ = BOARD_REACH_HELP
+
+    all_boards_read = serializers.BooleanField(required=False, default=True)
+    all_boards_write = serializers.BooleanField(required=False, default=True)
+    boards = BoardGrantSerializer(many=True, required=False)
+
+
+class TransferOwnershipSerializer(StrictSerializer):
+    membership_id = serializers.UUIDField(help_text="The member who becomes an owner; you stay on as an admin.")
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField(read_only=True)
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+    created_by_user_id = serializers.UUIDField(source="created_by_id", read_only=True, allow_null=True)
+    accepted_by_user_id = serializers.UUIDField(source="accepted_by_id", read_only=True, allow_null=True)
+    email = serializers.SerializerMethodField()
+    boards = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "organization_id", "role", "email", "status", "all_boards_read", "all_boards_write",
+                  "boards", "created_by_user_id", "created_at", "expires_at", "accepted_at", "accepted_by_user_id",
+                  "revoked_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.EmailField(allow_null=True))
+    def get_email(self, invitation: Invitation) -> str | None:
+        return invitation.email or None
+
+    @extend_schema_field(BoardGrantSerializer(many=True))
+    def get_boards(self, invitation: Invitation) -> list[dict[str, Any]]:
+        return [{"board_id": pk, "can_write": bool(can_write)}
+                for pk, can_write in sorted(invitation.board_access.items())]
+
+
+class InvitationCreatedSerializer(InvitationSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown this once; only a digest is stored.")
+    url = serializers.CharField(read_only=True, help_text="The link to send: opening it accepts the invitation.")
+
+    class Meta(InvitationSerializer.Meta):
+        fields = [*InvitationSerializer.Meta.fields, "token", "url"]
+        read_only_fields = fields
+
+
+class InvitationWriteSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=ROLES, required=False, default="member",
+                                   help_text="Only an owner invites an owner.")
+    email = serializers.CharField(required=False, allow_blank=True,
+                                  help_text="Whom it is for, as a reminder; the link works for whoever holds it.")
+    expires_in_days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=30)
+    all_boards_read = serializers.BooleanField(required=False, default=True, help_text=BOARD_REACH_HELP)
+    all_boards_write = serializers.BooleanField(required=False, default=True)
+    boards = BoardGrantSerializer(many=True, required=False)
+
+
+class InvitationAcceptSerializer(StrictSerializer):
+    token = serializers.CharField(help_text="The token of the invitation link.")
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    email = serializers.SerializerMethodField()
+    active_organization_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "timezone", "active_organization_id"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.EmailField(allow_null=True))
+    def get_email(self, user: User) -> str | None:
+        return user.email or None
+
+
+class ProfileUpdateSerializer(StrictSerializer):
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    timezone = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                     help_text="An IANA time zone name such as Europe/Paris; empty is UTC.")
+    active_organization_id = serializers.UUIDField(required=False, allow_null=True,
+                                                   help_text="The organization the console starts in.")
 
 
 # --- agents coordinating (agent API) --------------------------------------------------------

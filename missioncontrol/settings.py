@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "agents.models.Task.Status",
         "AgentStatusEnum": "agents.serializers.AGENT_STATUSES",
+        "MembershipRoleEnum": "agents.models.Membership.Role",
+        "InvitationStatusEnum": "agents.models.Invitation.Status",
     },
 }
 

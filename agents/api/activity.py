@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from agents import access
 from agents.api.base import AGENT_READ_NOTE, AgentReadableView
 from agents.http import PersonOrAgentRequest
-from agents.models import ActivityEvent, Agent
+from agents.models import Agent
 from agents.serializers import ActivityEventSerializer
 from missioncontrol.api.query import query_uuid
 from missioncontrol.api.schema import error_responses
@@ -31,7 +31,7 @@ class ActivityListView(AgentReadableView):
         if isinstance(caller, Agent):
             events = access.activity_for_agent(caller, board_id)
         else:
-            events = ActivityEvent.objects.filter(organization_id__in=access.organizations(caller).values("pk"))
+            events = access.visible_activity(caller)
             if board_id is not None:
                 # Deleted boards keep their history, so the id is not checked against live boards.
                 events = events.filter(board_id=board_id)

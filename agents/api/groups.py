@@ -110,7 +110,8 @@ class BoardGroupSnapshotView(PersonView):
     def get(self, request: PersonRequest, group_id: UUID) -> Response:
         group = access.get_group_for(request.user, group_id)
         include_done, limit = queries.group_snapshot_options(request)
-        snapshot = queries.group_snapshot(group, include_done=include_done, per_board_task_limit=limit)
+        snapshot = queries.group_snapshot(group, include_done=include_done, per_board_task_limit=limit,
+                                          within=access.visible_boards(request.user))
         return Response(BoardGroupSnapshotSerializer(snapshot).data)
 
 

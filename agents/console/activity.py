@@ -22,7 +22,7 @@ EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Ag
 @login_required
 def activity_timeline(request: ConsoleRequest) -> HttpResponse:
     org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
-    events = ActivityEvent.objects.filter(organization_id__in=org_ids)
+    events = access.visible_activity(request.user)
     boards = list(access.visible_boards(request.user).only("id", "name").order_by("name"))
     agents = list(access.visible_agents(request.user).only("id", "name").order_by("name"))
     people = list(User.objects.filter(memberships__organization_id__in=org_ids).distinct()

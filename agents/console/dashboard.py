@@ -44,7 +44,7 @@ def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
     provisioning = agents.filter(last_seen_at__isnull=True).count()
     pending_list = list(Approval.objects.filter(board__in=boards, status=Approval.Status.PENDING)
                         .select_related("board", "agent").order_by("-created_at")[:5])
-    events = ActivityEvent.objects.filter(organization_id__in=org_ids)
+    events = access.visible_activity(user)
     if board is not None:
         events = events.filter(board_id=board.pk)
     recent = describe_events(events.order_by("-created_at")[:12], user)

@@ -655,3 +655,92 @@ class CustomFieldValuesForm(RuleForm):
             self.add_error(self.PREFIX + key, exc.message)
         else:
             super().add_refusal(exc)
+
+
+# --- organizations and people ---------------------------------------------------------------
+
+class OrganizationForm(RuleForm):
+    name = forms.CharField(required=False, max_length=200, widget=forms.TextInput(attrs=REQUIRED))
+
+
+class BoardReachForm(RuleForm):
+    """Which boards a member reaches; turned into the rule's ``all_boards_*`` and ``boards``."""
+
+    REACH_CHOICES = [("write", "Every board: read and work on them"),
+                     ("read", "Read every board; work only on the boards ticked below"),
+                     ("chosen", "Only the boards ticked below")]
+
+    reach = forms.ChoiceField(choices=REACH_CHOICES, initial="write", widget=forms.RadioSelect,
+                              label="Board access", help_text="Owners and admins always reach every board.")
+    write_boards = forms.ModelMultipleChoiceField(queryset=Board.objects.none(), required=False,
+                                                  widget=forms.CheckboxSelectMultiple, label="Work on")
+    read_boards = forms.ModelMultipleChoiceField(queryset=Board.objects.none(), required=False,
+                                                 widget=forms.CheckboxSelectMultiple, label="Read only")
+
+    def __init__(self, *args: Any, boards: QuerySet[Board], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "write_boards", boards)
+        set_choices(self, "read_boards", boards)
+
+    def reach_data(self) -> dict[str, Any]:
+        reach = self.cleaned_data["reach"]
+        write = {board.pk for board in self.cleaned_data["write_boards"]}
+        read = {board.pk for board in self.cleaned_data["read_boards"]} - write
+        boards = [{"board_id": pk, "can_write": True} for pk in sorted(write, key=str)]
+        boards += [{"board_id": pk, "can_write": False} for pk in sorted(read, key=str)]
+        return {"all_boards_write": reach == "write", "all_boards_read": reach in ("write", "read"), "boards": boards}
+
+
+def reach_initial(all_boards_read: bool, all_boards_write: bool, grants: dict[Any, bool]) -> dict[str, Any]:
+    reach = "write" if all_boards_write else "read" if all_boards_read else "chosen"
+    return {"reach": reach, "write_boards": [pk for pk, can_write in grants.items() if can_write],
+            "read_boards": [pk for pk, can_write in grants.items() if not can_write]}
+
+
+class InvitationForm(BoardReachForm):
+    role = forms.ChoiceField(choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")],
+                             initial="member", help_text="Admins manage members, boards, gateways and agents; "
+                                                         "only an owner invites an owner.")
+    email = forms.CharField(required=False, label="For (email)", max_length=254,
+                            help_text="A reminder of whom it is for; the link works for whoever opens it.")
+    expires_in_days = forms.IntegerField(initial=7, min_value=1, max_value=30, label="Expires after (days)")
+
+    field_order = ["role", "email", "expires_in_days", "reach", "write_boards", "read_boards"]
+
+    def invitation_data(self) -> dict[str, Any]:
+        return {"role": self.cleaned_data["role"], "email": self.cleaned_data["email"],
+                "expires_in_days": self.cleaned_data["expires_in_days"], **self.reach_data()}
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
+
+
+class TransferOwnershipForm(forms.Form):
+    membership = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class SignUpForm(RuleForm):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", **REQUIRED}))
+    first_name = forms.CharField(required=False, max_length=150, label="First name")
+    last_name = forms.CharField(required=False, max_length=150, label="Last name")
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password",
+                                                                             **REQUIRED}))
+    password_again = forms.CharField(strip=False, label="Password again",
+                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password", **REQUIRED}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+    def sign_up_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in ("username", "first_name", "last_name", "password")}
+
+
+class ProfileForm(RuleForm):
+    first_name = forms.CharField(required=False, max_length=150, label="First name")
+    last_name = forms.CharField(required=False, max_length=150, label="Last name")
+    timezone = forms.CharField(required=False, max_length=64, label="Time zone",
+                               help_text="An IANA name such as Europe/Paris or America/New_York; empty is UTC.")

@@ -72,7 +72,7 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
                                           "heartbeat.")
                 return redirect("console:group", group_id=group.pk)
         status = 422
-    snapshot = queries.group_snapshot(group, per_board_task_limit=3)
+    snapshot = queries.group_snapshot(group, per_board_task_limit=3, within=access.visible_boards(request.user))
     notes = BoardGroupMemory.objects.filter(group=group).select_related("author_user", "author_agent", "board")
     chat_only = request.GET.get("chat") == "1"
     if chat_only:

@@ -7,7 +7,8 @@ change writes one activity event with its actor (a ``User`` or an ``Agent``).
 
 One module per noun: ``tasks`` (and the ``gates`` every status change passes),
 ``comments``, ``approvals``, ``memory``, ``roster`` (agents), ``boards``, ``gateways``,
-``tags``, ``fields`` (custom fields and their values on tasks), ``groups`` (board groups and their memory), ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
+``tags``, ``fields`` (custom fields and their values on tasks), ``groups`` (board groups and their memory),
+``people`` (organizations, members, invitations, profiles), ``coordination`` (agents asking agents), ``messages`` (what is pushed to them). ``actors`` says who is acting; ``inputs`` reads client values.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ from agents.rules.groups import (
 from agents.rules.inputs import priority_from_word
 from agents.rules.memory import create_memory
 from agents.rules.messages import resend_message
+from agents.rules.people import (
+    accept_invitation,
+    change_member_role,
+    create_invitation,
+    create_organization,
+    find_invitation,
+    leave_organization,
+    remove_member,
+    revoke_invitation,
+    set_board_access,
+    sign_up_with_invitation,
+    transfer_ownership,
+    update_organization,
+    update_profile,
+)
 from agents.rules.roster import (
     add_agent,
     check_board_has_room,
@@ -58,6 +74,9 @@ from agents.rules.tags import create_tag, delete_tag, update_tag
 from agents.rules.tasks import create_task, delete_task, update_task
 
 __all__ = [
+    "accept_invitation", "change_member_role", "create_invitation", "create_organization", "find_invitation",
+    "leave_organization", "remove_member", "revoke_invitation", "set_board_access", "sign_up_with_invitation",
+    "transfer_ownership", "update_organization", "update_profile",
     "Actor", "RuleViolation", "actor_role", "add_agent", "apply_heartbeat", "create_group", "create_group_memory",
     "delete_group", "set_heartbeat", "update_group", "add_comment", "blocked_by_map", "check_board_has_room",
     "create_agent", "create_board", "create_custom_field", "custom_field_value", "create_gateway", "create_memory", "create_tag", "create_task", "create_worker",

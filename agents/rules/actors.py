@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from agents.access import agent_can_reach, role_in
+from agents.access import agent_can_reach, board_access_of
 from agents.models import Agent, Board, Task, User
 from agents.refusals import RuleViolation
 
@@ -14,13 +14,18 @@ Actor = User | Agent
 def actor_role(actor: Actor, board: Board) -> str:
     """``person``, ``lead``, ``worker`` or ``main`` for ``actor`` on ``board``.
 
-    People outside the organization get 404; agents outside their reach get 403."""
+    People outside the organization, and members not granted the board, get 404; members
+    who may only read it get 403 ``board_read_only``; agents outside their reach get 403."""
     if isinstance(actor, Agent):
         if not agent_can_reach(actor, board):
             raise RuleViolation(403, "board_out_of_reach", "This board is outside the agent's reach.")
         return actor.role
-    if role_in(actor, board.organization_id) is None:
+    reach = board_access_of(actor, board)
+    if reach is None:
         raise Http404
+    if reach == "read":
+        raise RuleViolation(403, "board_read_only",
+                            "You may read this board but not change it; ask an owner or admin for write access.")
     # Every role of the organization works on its boards; admin-only objects are elsewhere.
     return "person"
 

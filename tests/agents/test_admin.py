@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
 
 DOMAIN_MODELS = [models.User, models.Organization, models.Membership, models.Gateway, models.Board,
                  models.Agent, models.Tag, models.Task, models.TaskDependency, models.TaskComment,
-                 models.Approval, models.BoardMemory, models.ActivityEvent]
+                 models.Approval, models.BoardMemory, models.ActivityEvent, models.Invitation]
 
 
 def test_every_domain_model_is_registered():

@@ -217,3 +217,43 @@ def test_an_agent_token_does_not_open_the_peoples_group_routes(method, path, cal
 
     assert response.status_code == 401, response.content
     assert BoardGroup.objects.filter(pk=group.pk, name="Launch group").exists()
+
+
+# The organization and people routes are the people's own: no agent token opens any of
+# them, whatever the agent's role or organization, in either header form.
+PEOPLE_ROUTES = [
+    ("get", "/api/v1/organizations"),
+    ("post", "/api/v1/organizations"),
+    ("get", "/api/v1/organizations/{org}"),
+    ("patch", "/api/v1/organizations/{org}"),
+    ("post", "/api/v1/organizations/{org}/leave"),
+    ("post", "/api/v1/organizations/{org}/transfer-ownership"),
+    ("get", "/api/v1/organizations/{org}/members"),
+    ("get", "/api/v1/organizations/{org}/members/{membership}"),
+    ("patch", "/api/v1/organizations/{org}/members/{membership}"),
+    ("delete", "/api/v1/organizations/{org}/members/{membership}"),
+    ("put", "/api/v1/organizations/{org}/members/{membership}/board-access"),
+    ("get", "/api/v1/organizations/{org}/invitations"),
+    ("post", "/api/v1/organizations/{org}/invitations"),
+    ("delete", "/api/v1/organizations/{org}/invitations/{invitation}"),
+    ("post", "/api/v1/invitations/accept"),
+    ("get", "/api/v1/users/me/profile"),
+    ("patch", "/api/v1/users/me/profile"),
+]
+
+
+@pytest.mark.parametrize("form", HEADER_FORMS)
+@pytest.mark.parametrize("caller", ("lead", "worker", "main_agent", "foreign_agent"))
+@pytest.mark.parametrize(("method", "path"), PEOPLE_ROUTES, ids=[f"{m} {p}" for m, p in PEOPLE_ROUTES])
+def test_no_agent_reaches_the_organization_and_people_routes(method, path, caller, form, cast, org, owner):
+    from agents import rules
+    from agents.models import Invitation, Membership
+
+    invitation, token = rules.create_invitation(owner, org, {})
+    names = {"org": org.pk, "membership": Membership.objects.get(user=owner).pk, "invitation": invitation.pk}
+    client = agent_client(mint_token(cast[caller]), form)
+    response = getattr(client, method)(path.format(**names), {"token": token, "name": "Agents Inc"}, format="json")
+    assert response.status_code == 401, response.content
+    assert set(response.json()) == {"detail", "request_id"}
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+    assert Membership.objects.filter(organization=org).count() == 1

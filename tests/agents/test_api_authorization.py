@@ -3,8 +3,9 @@
 One row per route and method. Anonymous callers get 401 everywhere; people of another
 organization get 404 for anything of ours (and only their own objects in lists); members
 work on the boards (tasks, comments, memory, approvals, group memory) and get 403
-``admin_required`` only for boards, gateways, agents, tags, custom fields and board groups;
-admins may do all of it.
+``admin_required`` only for boards, gateways, agents, tags, custom fields, board groups,
+members and invitations; admins may do all of it but hand over ownership (403
+``owner_required``), which owners do.
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ class Route:
     member: int
     outsider: int = 404
     body: dict[str, Any] | None = None
+    owner: int | None = None  # when it differs from the admin's answer
+    member_code: str = "admin_required"
+
+    @property
+    def owner_status(self) -> int:
+        return self.admin if self.owner is None else self.owner
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
 
 
 B = "/api/v1/boards/{board}"
+ORG = "/api/v1/organizations/{org}"
 ROUTES = [
     Route("get", "/api/v1/users/me", 200, 200, 200),
     Route("get", "/api/v1/gateways", 200, 200, 200),
@@ -92,12 +100,33 @@ ROUTES = [
     Route("patch", "/api/v1/custom-fields/{custom_field}", 200, 403, body={"label": "Size"}),
     Route("delete", "/api/v1/custom-fields/{custom_field}", 204, 403),
     Route("get", "/api/v1/metrics/dashboard", 200, 200, 200),
+    Route("get", "/api/v1/users/me/profile", 200, 200, 200),
+    Route("patch", "/api/v1/users/me/profile", 200, 200, 200, {"timezone": "Europe/Paris"}),
+    Route("get", "/api/v1/organizations", 200, 200, 200),
+    Route("post", "/api/v1/organizations", 201, 201, 201, {"name": "Side project"}),
+    Route("get", ORG, 200, 200),
+    Route("patch", ORG, 200, 403, body={"name": "Acme Corp"}),
+    Route("post", ORG + "/leave", 204, 204, owner=409),
+    Route("post", ORG + "/transfer-ownership", 403, 403, body={"membership_id": "{membership}"}, owner=200,
+          member_code="owner_required"),
+    Route("get", ORG + "/members", 200, 200),
+    Route("get", ORG + "/members/{membership}", 200, 200),
+    Route("patch", ORG + "/members/{membership}", 200, 403, body={"role": "admin"}),
+    Route("delete", ORG + "/members/{membership}", 204, 403),
+    Route("put", ORG + "/members/{membership}/board-access", 200, 403, body={"all_boards_write": False}),
+    Route("get", ORG + "/invitations", 200, 403),
+    Route("post", ORG + "/invitations", 201, 403, body={"role": "member"}),
+    Route("delete", ORG + "/invitations/{invitation}", 204, 403),
+    # Members of the organization are members already; anyone else joins with the link.
+    Route("post", "/api/v1/invitations/accept", 409, 409, 201, {"token": "{invitation_token}"}),
 ]
 
 
 @pytest.fixture
-def world(org, board, gateway, lead, worker):
+def world(org, owner, board, gateway, lead, worker):
+    from agents import rules
     from agents.models import BoardGroup, CustomFieldDefinition, Tag
+    from tests.conftest import make_user
 
     group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
     board.group = group
@@ -107,8 +136,11 @@ def world(org, board, gateway, lead, worker):
     tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
     custom_field = CustomFieldDefinition.objects.create(organization=org, field_key="points", label="Points")
     custom_field.boards.add(board)
+    bystander = make_user("bystander", org, "member").memberships.get()
+    invitation, token = rules.create_invitation(owner, org, {"role": "member"})
     return {"board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
-            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk, "group": group.pk}
+            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk, "group": group.pk, "org": org.pk,
+            "membership": bystander.pk, "invitation": invitation.pk, "invitation_token": token}
 
 
 def _fill(value: Any, names: dict[str, Any]) -> Any:
@@ -141,9 +173,17 @@ def test_people_of_another_organization_cannot_reach_our_objects(client_for, out
 def test_members_work_on_boards_but_cannot_change_boards_gateways_agents_or_tags(client_for, member, world, route):
     response = call(client_for(member), route, world)
     if route.member == 403:
-        assert_refused(response, 403, "admin_required")
+        assert_refused(response, 403, route.member_code)
     else:
         assert response.status_code == route.member, response.content
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_owners_may_call_every_route_and_alone_hand_over_ownership(client_for, owner, world, route):
+    response = call(client_for(owner), route, world)
+    assert response.status_code == route.owner_status, response.content
+    if route.owner_status == 409:
+        assert_refused(response, 409, "last_owner" if route.path.endswith("/leave") else "already_member")
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
@@ -154,17 +194,11 @@ def test_admins_may_call_every_route(client_for, admin_user, world, route):
         assert response.content == b""
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_owners_may_call_every_route(client_for, owner, world, route):
-    response = call(client_for(owner), route, world)
-    assert response.status_code == route.admin, response.content
-
-
 def test_lists_show_an_outsider_only_their_own_organization(client_for, outsider, world, other_board):
     client = client_for(outsider)
     assert [b["id"] for b in client.get("/api/v1/boards").json()["items"]] == [str(other_board.pk)]
     for path in ("/api/v1/gateways", "/api/v1/agents", "/api/v1/tags", "/api/v1/activity", "/api/v1/custom-fields",
-                 "/api/v1/board-groups"):
+                 "/api/v1/board-groups", "/api/v1/organizations"):
         items = client.get(path).json()["items"]
         assert all(item["id"] not in {str(v) for v in world.values()} for item in items), path
 

@@ -19,15 +19,20 @@ from agents.models import (
     Approval,
     ApprovalTask,
     Board,
+    BoardAccess,
     BoardGroup,
     BoardGroupMemory,
     BoardMemory,
     CustomFieldDefinition,
     Gateway,
+    Invitation,
+    Membership,
+    Organization,
     Tag,
     Task,
     TaskComment,
     TaskDependency,
+    User,
 )
 from missioncontrol.api import pagination
 
@@ -69,6 +74,11 @@ MAX_QUERIES = {
     "/api/v1/board-groups/{group}/snapshot": 8,
     "/api/v1/boards/{board}/group-memory": 6,
     "/api/v1/boards/{board}/group-snapshot?include_self=true&include_done=true": 9,
+    "/api/v1/organizations": 5,
+    # The organization, then the members' count, page and board grants.
+    "/api/v1/organizations/{org}/members": 6,
+    # The organization, the admin check, the count and the page.
+    "/api/v1/organizations/{org}/invitations": 6,
 }
 # As the board's lead calls them: the token lookup, the presence stamp, the board and its
 # group, then the page (and its count) or the snapshot's five queries.
@@ -131,7 +141,18 @@ def populate(org, gateway, board, size: int) -> dict[str, object]:
                                     board_id=board.pk, task_id=task.pk, data={"from": "review", "to": "done"},
                                     created_at=now - timedelta(hours=1, seconds=n)))
     ActivityEvent.objects.bulk_create(events)
-    return {"board": board.pk, "task": tasks[0].pk, "group": group.pk}
+    people = User.objects.bulk_create(User(username=f"person-{n}") for n in range(size))
+    memberships = Membership.objects.bulk_create(
+        Membership(user=person, organization=org, all_boards_read=False, all_boards_write=False) for person in people)
+    BoardAccess.objects.bulk_create(BoardAccess(membership=m, board=board, can_write=n % 2 == 0)
+                                    for n, m in enumerate(memberships))
+    Invitation.objects.bulk_create(Invitation(organization=org, token_key=f"{n:016x}", token_digest="0" * 64,
+                                              expires_at=now + timedelta(days=1)) for n in range(size))
+    admin = Membership.objects.filter(organization=org, role="admin").first()
+    if admin is not None:  # the people's lists are read by the admin; the agent pins have none
+        more = Organization.objects.bulk_create(Organization(name=f"Org {n}", slug=f"org-{n}") for n in range(size))
+        Membership.objects.bulk_create(Membership(user=admin.user, organization=o, role="member") for o in more)
+    return {"board": board.pk, "task": tasks[0].pk, "group": group.pk, "org": org.pk}
 
 
 @pytest.mark.parametrize("size", SIZES)

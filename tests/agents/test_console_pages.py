@@ -35,6 +35,9 @@ def page_urls(board, task):
         reverse("webhooks_console:webhooks", args=[board.pk]),
         reverse("console:board_memory", args=[board.pk]),
         reverse("console:custom_fields"),
+        reverse("console:organizations"),
+        reverse("console:organization", args=[board.organization_id]),
+        reverse("console:profile"),
         reverse("ops_console:operations"),
     ]
 
@@ -231,10 +234,11 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 # one more there for its menu of board groups; the dashboard's recent activity, the activity
 # page and the task's history up to three more, for the boards, tasks and agents their
 # sentences link; one for the tags of the board's cards; one on the task page for the
-# board's agents its Markdown's @mentions link).
-QUERY_BOUNDS = {"dashboard": 18, "boards": 7, "board": 16, "column": 10, "board_edit": 10, "task": 19,
-                "approvals": 9, "agents": 10, "gateways": 8, "activity": 12, "webhooks": 9, "memory": 8, "custom_fields": 10,
-                "operations": 10}
+# board's agents its Markdown's @mentions link). The layout reads the organization
+# switcher: one query on every page.
+QUERY_BOUNDS = {"dashboard": 19, "boards": 8, "board": 17, "column": 11, "board_edit": 11, "task": 20,
+                "approvals": 10, "agents": 11, "gateways": 9, "activity": 13, "webhooks": 10, "memory": 9,
+                "custom_fields": 11, "organizations": 6, "organization": 12, "profile": 6, "operations": 11}
 
 
 def test_every_page_renders_with_a_number_of_queries_that_does_not_grow_with_the_data(client, owner, board, lead,
