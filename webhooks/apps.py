@@ -10,10 +10,10 @@ class WebhooksConfig(AppConfig):
         from agents import metrics
         from agents.rules import listeners
         from ops import probes
-        from webhooks.figures import delivery_figures
+        from webhooks.figures import delivery_figures, delivery_trend
         from webhooks.spool import check_spool
         from webhooks.waiting import target_appointed
 
-        metrics.register_delivery_figures(delivery_figures)
+        metrics.register_delivery_figures(delivery_figures, delivery_trend)
         listeners.on_lead_appointed(target_appointed)
         probes.register_check("webhook_spool", check_spool)

@@ -20,6 +20,28 @@ class DeliveryFiguresSerializer(serializers.Serializer):
     failed_share = serializers.FloatField(allow_null=True, help_text="failed / total; null without deliveries.")
 
 
+class DayDeliveriesSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Deliveries created that day.")
+    delivered = serializers.IntegerField(help_text="Of those, delivered.")
+    failed = serializers.IntegerField(help_text="Of those, failed (retrying) or dead.")
+
+
+class TrendDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A UTC day; the last one is today, so far.")
+    tasks_opened = serializers.IntegerField(help_text="Tasks created that day (task.created events).")
+    tasks_closed = serializers.IntegerField(help_text="Distinct tasks that entered done that day.")
+    median_cycle_time_seconds = serializers.FloatField(
+        allow_null=True, help_text="Median time from entering in_progress to done, of the tasks finished that day; "
+                                   "null when none that had been in progress finished.")
+    cycle_time_samples = serializers.IntegerField()
+    approvals_opened = serializers.IntegerField(help_text="Approvals requested that day.")
+    approvals_waiting = serializers.IntegerField(
+        help_text="Approvals waiting for a decision at the end of the day (today: now).")
+    agents_active = serializers.IntegerField(
+        help_text="Distinct agents the activity record shows acting that day (heartbeats included).")
+    webhook_deliveries = DayDeliveriesSerializer(allow_null=True)
+
+
 class DashboardSerializer(serializers.Serializer):
     range_key = serializers.ChoiceField(choices=list(metrics.RANGES))
     range_start = serializers.DateTimeField()
@@ -36,6 +58,8 @@ class DashboardSerializer(serializers.Serializer):
     agents_total = serializers.IntegerField()
     pending_approvals = serializers.IntegerField()
     webhook_deliveries = DeliveryFiguresSerializer(allow_null=True, help_text="Deliveries created in the range.")
+    trends = TrendDaySerializer(many=True, help_text="One row per UTC day, oldest first: the last 2 days for 24h, "
+                                                      "otherwise as many days as the range, today the last.")
 
 
 class DashboardView(PersonView):

@@ -11,13 +11,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from agents import access, metrics
+from agents.console.charts import duration, trend_charts
 from agents.console.common import etag_for, live_fragment, page
 from agents.console.events import describe_events
 from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task
 from missioncontrol.lookups import parse_uuid
 
-RANGE_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+RANGE_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "14d": "Last 14 days", "30d": "Last 30 days",
+                "90d": "Last 90 days"}
 
 
 def _scope(user: Any, params: QueryDict) -> tuple[QuerySet[Board], Board | None]:
@@ -34,6 +36,11 @@ def _scope(user: Any, params: QueryDict) -> tuple[QuerySet[Board], Board | None]
 def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
     asked = params.get("range_key")
     range_key = asked if asked is not None and asked in metrics.RANGES else metrics.DEFAULT_RANGE
+    range_note = ""
+    if asked and asked not in metrics.RANGES:
+        shown = asked if len(asked) <= 20 else asked[:20] + "…"
+        range_note = (f"“{shown}” is not one of the ranges ({', '.join(RANGE_LABELS.values()).lower()}); "
+                      f"showing the {RANGE_LABELS[range_key].lower()}.")
     boards, board = _scope(user, params)
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
     figures = metrics.dashboard(org_ids, board_id=board.pk if board else None, range_key=range_key)
@@ -52,13 +59,14 @@ def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
     deliveries = figures.webhook_deliveries
     cycle = figures.median_cycle_time_seconds
     return {
-        "range_key": range_key, "range_label": RANGE_LABELS[range_key],
+        "range_key": range_key, "range_label": RANGE_LABELS[range_key], "range_note": range_note,
+        "charts": trend_charts(figures.trends, agents_online=figures.agents_online, agents_total=figures.agents_total),
         "ranges": [(key, RANGE_LABELS[key]) for key in metrics.RANGES],
         "board": board, "board_choices": list(access.visible_boards(user).only("id", "name").order_by("name")),
         "statuses": [{"value": value, "label": label, "count": figures.tasks_by_status.get(value, 0)}
                      for value, label in Task.Status.choices],
         "task_total": figures.tasks_total, "done_in_range": figures.tasks_done_in_range,
-        "median_cycle": _duration(cycle) if cycle is not None else None,
+        "median_cycle": duration(cycle) if cycle is not None else None,
         "agents_total": figures.agents_total, "agents_online": figures.agents_online,
         "agents_provisioning": provisioning,
         "agents_offline": max(0, figures.agents_total - figures.agents_online - provisioning),
@@ -70,26 +78,17 @@ def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
     }
 
 
-def _duration(seconds: float) -> str:
-    """A cycle time in the largest unit that keeps it readable."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def fingerprint(user: Any) -> tuple[Any, ...]:
     """Cheap values that change whenever the dashboard would: every change writes an event,
-    and presence moves with ``last_seen_at`` (and with the clock: the online count)."""
+    presence moves with ``last_seen_at`` (and with the clock: the online count), and the
+    trends move on a day at UTC midnight."""
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
     last_event = ActivityEvent.objects.filter(organization_id__in=org_ids).aggregate(last=Max("created_at"))["last"]
     online_since = timezone.now() - PRESENCE_ONLINE_WINDOW
     agents = Agent.objects.filter(organization_id__in=org_ids).aggregate(
         last=Max("last_seen_at"), n=Count("id"), online=Count("id", filter=Q(last_seen_at__gte=online_since)))
-    return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], agents["online"])
+    return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], agents["online"],
+            timezone.now().date())
 
 
 @login_required

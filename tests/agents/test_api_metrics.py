@@ -161,7 +161,7 @@ def test_a_board_of_another_organization_is_not_found(client_for, outsider, boar
     assert_refused(client_for(outsider).get(f"/api/v1/metrics/dashboard?board_id={board.pk}"), 404)
 
 
-@pytest.mark.parametrize("range_key", ["1h", "week", "24H"])
+@pytest.mark.parametrize("range_key", ["1h", "week", "24H", "365d", "0d"])
 def test_an_unknown_range_is_422(client_for, member, board, range_key):
     body = assert_refused(client_for(member).get(f"/api/v1/metrics/dashboard?range_key={range_key}"), 422)
     assert "range_key" in body["detail"]
@@ -188,3 +188,21 @@ def test_cycle_times_ignore_finishes_outside_the_range():
               ("t", "task.status_changed", now - timedelta(hours=2), {"to": "done"})]
     finished, samples = metrics.cycle_times(events, start, now)
     assert finished == set() and samples == []
+
+
+def test_the_trends_have_a_row_per_utc_day_of_the_range(client_for, member, history):
+    body = figures(client_for(member), range_key="90d")
+    rows = body["trends"]
+
+    assert len(rows) == 90 and rows[-1]["date"] == timezone.now().date().isoformat()
+    assert sum(row["tasks_closed"] for row in rows) == 5
+    assert set(rows[-1]) == {"date", "tasks_opened", "tasks_closed", "median_cycle_time_seconds",
+                             "cycle_time_samples", "approvals_opened", "approvals_waiting", "agents_active",
+                             "webhook_deliveries"}
+    assert rows[0]["webhook_deliveries"] == {"total": 0, "delivered": 0, "failed": 0}
+
+
+def test_the_24_hour_trends_show_yesterday_and_today(client_for, member, board):
+    rows = figures(client_for(member))["trends"]
+    today = timezone.now().date()
+    assert [row["date"] for row in rows] == [(today - timedelta(days=1)).isoformat(), today.isoformat()]

@@ -68,7 +68,9 @@ MAX_QUERIES = {
     "/api/v1/boards/{board}/snapshot": 11,
     "/api/v1/custom-fields": 6,
     "/api/v1/custom-fields?board_id={board}": 6,
-    "/api/v1/metrics/dashboard?range_key=30d": 9,
+    # Five of them the trends per day: the activity, three for approvals, the deliveries.
+    "/api/v1/metrics/dashboard?range_key=30d": 14,
+    "/api/v1/metrics/dashboard?range_key=90d": 14,
     "/api/v1/board-groups": 5,
     "/api/v1/board-groups/{group}/memory": 5,
     "/api/v1/board-groups/{group}/snapshot": 8,

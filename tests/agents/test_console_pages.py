@@ -234,9 +234,9 @@ def _busy_board(board, lead, worker, owner, tasks: int, round_: int = 0):
 # one more there for its menu of board groups; the dashboard's recent activity, the activity
 # page and the task's history up to three more, for the boards, tasks and agents their
 # sentences link; one for the tags of the board's cards; one on the task page for the
-# board's agents its Markdown's @mentions link). The layout reads the organization
-# switcher: one query on every page.
-QUERY_BOUNDS = {"dashboard": 19, "boards": 8, "board": 17, "column": 11, "board_edit": 11, "task": 20,
+# board's agents its Markdown's @mentions link; on the dashboard, five for its trends per
+# day). The layout reads the organization switcher: one query on every page.
+QUERY_BOUNDS = {"dashboard": 24, "boards": 8, "board": 17, "column": 11, "board_edit": 11, "task": 20,
                 "approvals": 10, "agents": 11, "gateways": 9, "activity": 13, "webhooks": 10, "memory": 9,
                 "custom_fields": 11, "organizations": 6, "organization": 12, "profile": 6, "operations": 11}
 
