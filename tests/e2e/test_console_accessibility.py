@@ -23,7 +23,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agents import rules
 from agents.identity import default_organization, local_operator
-from agents.models import Agent, AgentMessage, Board, CustomFieldDefinition, Gateway, Tag
+from agents.models import (
+    Agent,
+    AgentMessage,
+    Board,
+    BoardGroup,
+    CustomFieldDefinition,
+    Gateway,
+    Membership,
+    Tag,
+    User,
+)
 from tests.e2e.axe import AxeAuditor, axe_source, describe
 from tests.e2e.test_console_flow import sign_in
 from webhooks.models import Webhook, WebhookPayload
@@ -60,6 +70,14 @@ PAGES: list[tuple[str, str, str]] = [
     ("webhooks", "webhooks_console:webhooks", ""),
     ("webhook", "webhooks_console:webhook", ""),
     ("webhook-edit", "webhooks_console:edit", ""),
+    ("groups", "console:groups", ""),
+    ("group", "console:group", ""),
+    ("group-edit", "console:group_edit", ""),
+    ("organizations", "console:organizations", ""),
+    ("organization", "console:organization", ""),
+    ("member-access", "console:member_access", ""),
+    ("invitation", "console:invitation", ""),
+    ("profile", "console:profile", ""),
 ]
 
 # GET routes that are not pages: the fragments a page's live refresh fetches (axe checks them
@@ -71,6 +89,7 @@ NOT_PAGES = {
     "console:agent_live": "live fragment of the agent page",
     "console:gateway_live": "live fragment of the gateway page",
     "console:login": "checked signed out, before the others",
+    "console:organization_home": "sends the person on to their organization's page",
 }
 
 CONSOLE_URLCONFS = ("agents.console.urls", "webhooks.console_urls", "ops.console")
@@ -81,8 +100,14 @@ def _fill() -> dict[str, Any]:
     operator = local_operator()
     org = default_organization()
     gateway = Gateway.objects.create(organization=org, name="Studio gateway", url="ws://127.0.0.1:9")
+    group = BoardGroup.objects.create(organization=org, name="Autumn release train", slug="autumn")
     board = Board.objects.create(organization=org, name="Launch of the autumn release", slug="launch",
-                                 gateway=gateway, objective="Ship the release notes, the blog post and the demo.")
+                                 gateway=gateway, objective="Ship the release notes, the blog post and the demo.",
+                                 group=group)
+    rules.create_group_memory(operator, group, {"content": "Freeze on Thursday.", "tags": ["chat"]})
+    writer = User.objects.create_user(username="ada", email="ada@example.com", first_name="Ada", password="x" * 16)
+    membership = Membership.objects.create(user=writer, organization=org, role=Membership.Role.MEMBER)
+    invitation, token = rules.create_invitation(operator, org, {"role": "member", "email": "grace@example.com"})
     lead = Agent.objects.create(organization=org, board=board, gateway=gateway, name="Release lead",
                                 is_board_lead=True)
     worker = Agent.objects.create(organization=org, board=board, gateway=gateway, name="Documentation writer")
@@ -115,7 +140,8 @@ def _fill() -> dict[str, Any]:
     payload = WebhookPayload.objects.get(webhook=webhook)
     return {"board_id": board.pk, "task_id": task.pk, "approval_id": approval.pk, "agent_id": lead.pk,
             "message_id": message.pk, "gateway_id": gateway.pk, "tag_id": tag.pk, "field_id": points.pk,
-            "webhook_id": webhook.pk, "payload_id": payload.pk}
+            "webhook_id": webhook.pk, "payload_id": payload.pk, "group_id": group.pk, "organization_id": org.pk,
+            "membership_id": membership.pk, "invitation_id": invitation.pk, "token": token}
 
 
 def _console_routes() -> Iterator[tuple[str, URLPattern]]:
