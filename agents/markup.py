@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from agents.gateway.events import MENTION
 from agents.models import Agent
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "s", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
@@ -30,8 +31,6 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}, "th": {"
 URL_SCHEMES = {"http", "https", "mailto"}
 # A table cell's alignment is the one style Markdown writes; nothing else may be styled.
 _ALIGNMENT = re.compile(r"^text-align:(left|right|center)$")
-
-_MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*(?: [\w][\w.-]*){0,3})")
 
 # (agent, length of the mention's text that names it) for the text after an "@", or None.
 Resolver = Callable[[str], "tuple[Agent, int] | None"]
@@ -58,7 +57,7 @@ def _link_mentions(state: StateCore) -> None:
 def _split_mentions(text: str, resolve: Resolver) -> list[Token]:
     tokens: list[Token] = []
     last = 0
-    for match in _MENTION.finditer(text):
+    for match in MENTION.finditer(text):
         found = resolve(match.group(1))
         if found is None:
             continue

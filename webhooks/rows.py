@@ -54,8 +54,13 @@ def _compiled(objects: Sequence[Model], using: str) -> tuple[str, list[Any]]:
         [(sql, values)] = query.get_compiler(using=using).as_sql()
         statements.append(sql)
         params.extend(values)
+    return _joined(statements), params
+
+
+def _joined(statements: list[str]) -> str:
+    """One statement: every insert but the last as a data-modifying CTE, then the last."""
     *leading, last = statements
-    return "WITH " + ", ".join(f"row_{n} AS ({statement})" for n, statement in enumerate(leading)) + " " + last, params
+    return "WITH " + ", ".join(f"row_{n} AS ({statement})" for n, statement in enumerate(leading)) + " " + last
 
 
 def _insert_fields(model: type[Model]) -> list[Field]:
@@ -84,9 +89,7 @@ def _plan(using: str, models: tuple[type[Model], ...]) -> _Plan | None:
         query.insert_values(list(fields), [model()])
         [(sql, _)] = query.get_compiler(using=using).as_sql()
         statements.append(sql)
-    *leading, last = statements
-    sql = "WITH " + ", ".join(f"row_{n} AS ({statement})" for n, statement in enumerate(leading)) + " " + last
-    return _Plan(sql, per_model)
+    return _Plan(_joined(statements), per_model)
 
 
 def _plain_values(plan: _Plan, objects: Sequence[Model], connection: Any) -> list[Any] | None:

@@ -35,7 +35,8 @@ PAUSE, RESUME = "/pause", "/resume"
 # The approval that lets a task reach done on a board that asks for one.
 DONE_ACTION = Approval.FINISH_ACTION
 # @name: letters, digits, dots, dashes, underscores; names with spaces are matched by prefix.
-_MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*(?: [\w][\w.-]*){0,3})")
+# ``@name``: up to four words; which agent it names is read against the board's agents.
+MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*(?: [\w][\w.-]*){0,3})")
 
 
 def api_url(path: str) -> str:
@@ -216,7 +217,7 @@ def _changes_requested(telling: Telling, task: Task, comment: TaskComment | None
 
 def mentioned(board_agents: list[Agent], text: str) -> list[Agent]:
     """The agents among ``board_agents`` that ``text`` names with ``@name`` (``@lead``: the lead)."""
-    names = [match.strip().lower() for match in _MENTION.findall(text)]
+    names = [match.strip().lower() for match in MENTION.findall(text)]
     if not names:
         return []
     agents = sorted(board_agents, key=lambda a: -len(a.name))
