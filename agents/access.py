@@ -117,15 +117,23 @@ def _visible[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition, BoardGroup)]
     return model._default_manager.filter(organization__memberships__user_id=user.pk)
 
 
+def _whole_organizations(user: User) -> QuerySet[Membership, Any]:
+    """The ids of the organizations where ``user`` reaches every board (owner, admin, or a
+    member granted all boards)."""
+    return Membership.objects.filter(user_id=user.pk).filter(
+        Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True)).values("organization_id")
+
+
+def _granted_boards(user: User) -> QuerySet[BoardAccess, Any]:
+    return BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
+
+
 def visible_boards(user: User) -> QuerySet[Board]:
     """The boards ``user`` may read: all boards of the organizations where they are an owner,
     an admin or a member reaching every board, and the boards granted to them one by one."""
     if not getattr(user, "is_authenticated", False):
         return Board.objects.none()
-    whole = Membership.objects.filter(user_id=user.pk).filter(
-        Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True)).values("organization_id")
-    granted = BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
-    return Board.objects.filter(Q(organization_id__in=whole) | Q(pk__in=granted))
+    return Board.objects.filter(Q(organization_id__in=_whole_organizations(user)) | Q(pk__in=_granted_boards(user)))
 
 
 def visible_activity(user: User) -> QuerySet[ActivityEvent]:
@@ -134,11 +142,10 @@ def visible_activity(user: User) -> QuerySet[ActivityEvent]:
     stays with those who reached every board)."""
     if not getattr(user, "is_authenticated", False):
         return ActivityEvent.objects.none()
-    mine = Membership.objects.filter(user_id=user.pk)
-    whole = mine.filter(Q(role__in=ADMIN_ROLES) | Q(all_boards_read=True) | Q(all_boards_write=True))
-    granted = BoardAccess.objects.filter(membership__user_id=user.pk).values("board_id")
-    return ActivityEvent.objects.filter(organization_id__in=mine.values("organization_id")).filter(
-        Q(board_id__isnull=True) | Q(organization_id__in=whole.values("organization_id")) | Q(board_id__in=granted))
+    mine = Membership.objects.filter(user_id=user.pk).values("organization_id")
+    return ActivityEvent.objects.filter(organization_id__in=mine).filter(
+        Q(board_id__isnull=True) | Q(organization_id__in=_whole_organizations(user))
+        | Q(board_id__in=_granted_boards(user)))
 
 
 def board_access_of(user: User, board: Board) -> str | None:
