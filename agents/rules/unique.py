@@ -25,9 +25,10 @@ def save_unique[T](conflict_code: str, message: str, save: Callable[[], T]) -> T
 def check_slug_free(model: type[models.Model], organization_id: Any, slug: str, refusal: tuple[str, str],
                     instance: models.Model | None = None) -> None:
     """A 409 with ``refusal`` (code, sentence) when another ``model`` row of the organization
-    already has ``slug``; ``instance`` is the row being changed, which may keep its own."""
+    already has ``slug``; ``instance`` is the row being changed, which may keep its own. The
+    refusal names the ``slug`` field, so a form shows it next to the short name."""
     clash = model._default_manager.filter(organization_id=organization_id, slug=slug)
     if instance is not None:
         clash = clash.exclude(pk=instance.pk)
     if clash.exists():
-        raise RuleViolation(409, *refusal)
+        raise RuleViolation(409, *refusal, field="slug")

@@ -144,6 +144,8 @@ def test_a_refused_tag_keeps_its_colour(client, owner, org):
     html = response.content.decode()
     assert 'value="#12ab34"' in html and 'value="Docs again"' in html
     assert any("already uses this short name" in error for error in errors_of(html))
+    slug_errors = re.search(r'id="id_slug".*?<ul class="errorlist"[^>]*>(.*?)</ul>', html, re.S)
+    assert slug_errors is not None and "already uses this short name" in slug_errors.group(1)
 
 
 def test_a_refused_approval_request_keeps_its_reason(client, owner, board):
