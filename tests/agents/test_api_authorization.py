@@ -49,6 +49,8 @@ ROUTES = [
     Route("get", "/api/v1/gateways/{gateway}", 200, 200),
     Route("patch", "/api/v1/gateways/{gateway}", 200, 403, body={"name": "Renamed"}),
     Route("delete", "/api/v1/gateways/{gateway}", 204, 403),
+    Route("post", "/api/v1/gateways/{gateway}/check", 202, 403),
+    Route("post", "/api/v1/gateways/{gateway}/sync", 202, 403),
     Route("get", "/api/v1/boards", 200, 200, 200),
     Route("post", "/api/v1/boards", 201, 403, 201, {"name": "Another board"}),
     Route("get", B, 200, 200),
@@ -69,6 +71,14 @@ ROUTES = [
     Route("patch", B + "/approvals/{approval}", 200, 200, body={"status": "approved"}),
     Route("get", B + "/memory", 200, 200),
     Route("post", B + "/memory", 201, 201, body={"content": "Standup at nine"}),
+    Route("get", B + "/webhooks", 200, 200),
+    Route("post", B + "/webhooks", 201, 403, body={"description": "Deploys"}),
+    Route("get", B + "/webhooks/{webhook}", 200, 200),
+    Route("patch", B + "/webhooks/{webhook}", 200, 403, body={"description": "Deploys and rollbacks"}),
+    Route("delete", B + "/webhooks/{webhook}", 204, 403),
+    Route("get", B + "/webhooks/{webhook}/payloads", 200, 200),
+    Route("get", B + "/webhooks/{webhook}/payloads/{payload}", 200, 200),
+    Route("post", B + "/webhooks/{webhook}/payloads/{payload}/redeliver", 202, 403),
     Route("get", B + "/group-memory", 200, 200),
     Route("post", B + "/group-memory", 201, 201, body={"content": "Shared standup at nine"}),
     Route("get", B + "/group-snapshot", 200, 200),
@@ -87,6 +97,7 @@ ROUTES = [
     Route("patch", "/api/v1/agents/{agent}", 200, 403, body={"name": "Renamed worker"}),
     Route("delete", "/api/v1/agents/{agent}", 204, 403),
     Route("post", "/api/v1/agents/{agent}/token", 200, 403),
+    Route("post", "/api/v1/agents/{agent}/provision", 202, 403),
     Route("get", "/api/v1/activity", 200, 200, 200),
     Route("get", "/api/v1/tags", 200, 200, 200),
     Route("post", "/api/v1/tags", 201, 403, 201, {"name": "Urgent fix"}),
@@ -127,6 +138,7 @@ def world(org, owner, board, gateway, lead, worker):
     from agents import rules
     from agents.models import BoardGroup, CustomFieldDefinition, Tag
     from tests.conftest import make_user
+    from webhooks.models import Webhook, WebhookPayload
 
     group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
     board.group = group
@@ -138,7 +150,9 @@ def world(org, owner, board, gateway, lead, worker):
     custom_field.boards.add(board)
     bystander = make_user("bystander", org, "member").memberships.get()
     invitation, token = rules.create_invitation(owner, org, {"role": "member"})
-    return {"board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
+    webhook = Webhook.objects.create(board=board, description="Deploys")
+    payload = WebhookPayload.objects.create(webhook=webhook, board=board, payload={"ref": "main"})
+    return {"webhook": webhook.pk, "payload": payload.pk, "board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
             "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk, "group": group.pk, "org": org.pk,
             "membership": bystander.pk, "invitation": invitation.pk, "invitation_token": token}
 
@@ -221,3 +235,31 @@ def test_an_authenticated_agent_is_refused_by_the_people_routes(worker, board):
     response = BoardListView.as_view()(request)
     assert response.status_code == 403
     assert "agent" in str(response.data["detail"]).lower()
+
+
+def _person_routes() -> set[str]:
+    """Every path of the people's API, as ``/api/v1/...`` with ``{}`` for each parameter."""
+    import re
+
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                view = getattr(pattern.callback, "view_class", pattern.callback)
+                yield prefix + str(pattern.pattern), view.__module__
+
+    # Agents' routes (agents.agent_api, webhooks.agent_api, the legacy heartbeats among
+    # them) have their own matrix: tests/agents/test_agent_access_matrix.py.
+    return {"/" + re.sub(r"<[^>]+>", "{}", route) for route, module in walk(get_resolver().url_patterns)
+            if route.startswith("api/v1/") and ".agent_api" not in module}
+
+
+def test_the_matrix_lists_every_route_of_the_peoples_api():
+    import re
+
+    listed = {re.sub(r"\{[a-z_]+\}", "{}", route.path.split("?")[0]) for route in ROUTES}
+    # The webhook's own path also takes the open ingest POST, tested in tests/webhooks.
+    assert _person_routes() - listed == set()
