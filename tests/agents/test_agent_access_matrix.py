@@ -79,6 +79,10 @@ ROUTES = [
           body={"content": "What is the status?"}),
     Route("post", "/api/v1/agent/gateway/leads/broadcast", (MAIN,), 202, on_board=False,
           body={"content": "Code freeze at five."}),
+    Route("get", "/api/v1/agent/boards/{board}/webhooks/{webhook}/payloads/{payload}", BOARD, 200),
+    # The heartbeat paths of older workspaces: the token says who checks in.
+    Route("post", "/api/v1/agents/heartbeat", ALL, 200, on_board=False),
+    Route("post", "/api/v1/agents/{self}/heartbeat", ALL, 200, on_board=False),  # the caller's own id
 ]
 
 CALLERS = ("lead", "worker", "main_agent", "foreign_agent", "revoked", "no_token")
@@ -109,7 +113,9 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
         body = {"description": "Sharper scope."} if caller == "lead" else {"status": "in_progress"}
     if route.path.endswith("/approvals") and route.method == "post":
         body = approval_body(str(task.id))
-    path = route.path.format(board=board.id, task=task.id, agent=cast["worker"].id)
+    own = cast["worker"] if caller in ("no_token", "revoked") else cast[caller]
+    path = route.path.format(board=board.id, task=task.id, agent=cast["worker"].id, webhook=cast["webhook"].id,
+                             payload=cast["payload"].id, self=own.id)
     client = agent_client(token, form)
     return getattr(client, route.method)(path, body or None, format="json")
 
@@ -117,10 +123,13 @@ def call(route: Route, caller: str, form: str, cast: dict[str, Any]) -> Any:
 @pytest.fixture
 def cast(org, board, lead, worker, main_agent, foreign_agent):
     from agents.models import BoardGroup
+    from webhooks.models import Webhook, WebhookPayload
 
     board.group = BoardGroup.objects.create(organization=org, name="Launch group", slug="launch-group")
     board.save()
-    return {"board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
+    webhook = Webhook.objects.create(board=board, description="Deploys")
+    payload = WebhookPayload.objects.create(webhook=webhook, board=board, payload={"ref": "main"})
+    return {"webhook": webhook, "payload": payload, "board": board, "lead": lead, "worker": worker, "main_agent": main_agent,
             # The worker holds the task: a worker asks for approvals only on tasks it holds.
             "foreign_agent": foreign_agent, "task": make_task(board, "Ship it", assigned_agent=worker)}
 
@@ -146,7 +155,8 @@ def test_each_route_answers_each_caller_as_its_role_allows(route, caller, form, 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.on_board], ids=str)
 def test_the_main_agent_cannot_reach_another_organizations_board(route, main_agent, other_board):
     task = make_task(other_board, "Their task")
-    path = route.path.format(board=other_board.id, task=task.id, agent=uuid.uuid4())
+    path = route.path.format(board=other_board.id, task=task.id, agent=uuid.uuid4(), webhook=uuid.uuid4(),
+                             payload=uuid.uuid4())
     body = approval_body(str(task.id)) if route.path.endswith("/approvals") else route.body
 
     response = getattr(agent_client(mint_token(main_agent)), route.method)(path, body or None, format="json")
@@ -257,3 +267,22 @@ def test_no_agent_reaches_the_organization_and_people_routes(method, path, calle
     assert set(response.json()) == {"detail", "request_id"}
     assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
     assert Membership.objects.filter(organization=org).count() == 1
+
+
+def test_the_matrix_lists_every_agent_route():
+    import re
+
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                view = getattr(pattern.callback, "view_class", pattern.callback)
+                yield prefix + str(pattern.pattern), view.__module__
+
+    routes = {"/" + re.sub(r"<[^>]+>", "{}", route) for route, module in walk(get_resolver().url_patterns)
+              if ".agent_api" in module}
+    listed = {re.sub(r"\{[a-z_]+\}", "{}", route.path.split("?")[0]) for route in ROUTES}
+    assert routes - listed == set()
