@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from agents.models import Agent, Board
@@ -112,11 +112,22 @@ def ingest(request: HttpRequest, board_id: UUID, webhook_id: UUID) -> HttpRespon
             refusals.record(webhook.pk, refusals.SIGNATURE_INVALID, request, ip)
             return error_response(403, "Invalid webhook signature.")
 
-    content_type = request.META.get("CONTENT_TYPE", "")
+    incoming = IngestedRequest(payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
+                               source_ip=ip, content_type=request.META.get("CONTENT_TYPE", ""))
     try:
-        payload_id = spool.store_or_spool(store_payload, request, webhook, organization_id, IngestedRequest(
-            payload=decode_body(body), headers=captured_headers(request.META, webhook.signature_header),
-            source_ip=ip, content_type=content_type), target_found=target_found, database_away=database_away)
+        try:
+            payload_id = spool.store_or_spool(store_payload, request, webhook, organization_id, incoming,
+                                              target_found=target_found, database_away=database_away)
+        except IntegrityError:
+            # A row the lookup read went away before the commit: most often the target agent,
+            # deleted in between. Looked up again, the event goes to whoever is the target now;
+            # a webhook deleted in between is gone (404). A second failure is a real fault.
+            found = find_webhook(board_id, webhook_id)
+            if found is None:
+                return error_response(404, "Not found.")
+            webhook, organization_id, target_found = found
+            payload_id = spool.store_or_spool(store_payload, request, webhook, organization_id, incoming,
+                                              target_found=target_found, database_away=False)
     except spool.Unavailable as refusal:
         return refusal.response(request)
     return JsonResponse({"ok": True, "board_id": str(webhook.board_id), "webhook_id": str(webhook.pk),

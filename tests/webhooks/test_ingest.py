@@ -537,3 +537,53 @@ def test_a_row_refused_at_commit_takes_the_whole_ingest_with_it(ingest_client, w
 
     assert_refused(response, 500)
     assert stored_counts() == NOTHING
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at a real commit
+def test_a_target_deleted_between_lookup_and_commit_leaves_the_event_waiting_for_the_next(ingest_client, webhook,
+                                                                                          worker):
+    from webhooks import ingest
+
+    webhook.agent = worker
+    webhook.save()
+    real_lookup = ingest.find_webhook
+    calls = []
+
+    def lookup_then_lose_the_agent(board_id, webhook_id):
+        found = real_lookup(board_id, webhook_id)
+        if not calls:
+            Agent.objects.filter(pk=worker.pk).delete()  # after the lookup read it as the target
+        calls.append(found)
+        return found
+
+    with mock.patch.object(ingest, "find_webhook", side_effect=lookup_then_lose_the_agent):
+        response = post(ingest_client, webhook, {"a": 1})
+
+    assert response.status_code == 202, response.content
+    assert len(calls) == 2  # looked up again after the refused commit
+    delivery = WebhookDelivery.objects.get()
+    assert str(delivery.payload_id) == response.json()["payload_id"]
+    # Nobody is left to deliver to (no lead): the event waits, in board memory, for a target.
+    assert delivery.status == WebhookDelivery.Status.WAITING and delivery.agent_id is None
+    assert BoardMemory.objects.filter(source="webhook").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_deleted_between_lookup_and_commit_is_404_and_leaves_nothing(ingest_client, webhook):
+    from webhooks import ingest
+
+    real_lookup = ingest.find_webhook
+    calls = []
+
+    def lookup_then_lose_the_webhook(board_id, webhook_id):
+        found = real_lookup(board_id, webhook_id)
+        if not calls:
+            Webhook.objects.filter(pk=webhook.pk).delete()
+        calls.append(found)
+        return found
+
+    with mock.patch.object(ingest, "find_webhook", side_effect=lookup_then_lose_the_webhook):
+        response = post(ingest_client, webhook, {"a": 1})
+
+    assert_refused(response, 404)
+    assert stored_counts() == NOTHING
