@@ -34,7 +34,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from agents.models import Agent
+from agents.models import Agent, Board
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +61,13 @@ def _digest_key(pepper: str, secret_key: str) -> bytes:
 @dataclass(frozen=True)
 class _Lookup:
     """The agent-by-key query, compiled once per database: its SQL, the attribute each
-    selected column fills, and the converters the ORM would apply to each column."""
+    selected column fills, and the converters the ORM would apply to each column. The
+    agent's board comes in the same row (a LEFT JOIN), so a board route does not read it
+    again."""
 
     sql: str
     attnames: list[str]
+    board_attnames: list[str]
     converters: list[tuple[int, list[Any], Any]]
 
     def agent(self, alias: str, key: str) -> Agent | None:
@@ -78,7 +81,11 @@ class _Lookup:
         for index, functions, expression in self.converters:
             for convert in functions:
                 values[index] = convert(values[index], expression, connection)
-        return Agent.from_db(alias, self.attnames, values)
+        split = len(self.attnames)
+        agent = Agent.from_db(alias, self.attnames, values[:split])
+        board = Board.from_db(alias, self.board_attnames, values[split:]) if agent.board_id is not None else None
+        Agent.board.field.set_cached_value(agent, board)
+        return agent
 
 
 @lru_cache(maxsize=4)
@@ -88,13 +95,19 @@ def _lookup(alias: str, vendor: str) -> _Lookup:
     more CPU than the query itself. So the SQL, the columns and their converters are worked
     out once per database, by the ORM, and each request only executes and converts. Both
     columns are unique and indexed: the database answers with one index probe each."""
-    query = Agent.objects.filter(Q(token_key="") | Q(previous_token_key="")).order_by()[:1].query
+    query = (Agent.objects.select_related("board").filter(Q(token_key="") | Q(previous_token_key=""))
+             .order_by()[:1].query)
     compiler = query.get_compiler(using=alias)
     sql, _ = compiler.as_sql()
     columns = [column for column, _, _ in compiler.select]
     converters = [(index, functions, expression)
                   for index, (functions, expression) in compiler.get_converters(columns).items()]
-    return _Lookup(sql, [column.target.attname for column in columns], converters)
+    # The agent's columns come first, then the board's (the ORM's select_related order).
+    owners = [column.target.model for column in columns]
+    split = owners.index(Board)
+    assert all(owner is Agent for owner in owners[:split]) and all(owner is Board for owner in owners[split:])
+    return _Lookup(sql, [column.target.attname for column in columns[:split]],
+                   [column.target.attname for column in columns[split:]], converters)
 
 
 def token_digest(token: str) -> str:

@@ -262,6 +262,17 @@ def test_a_short_list_needs_no_count_query(worker, board, django_assert_num_quer
     assert body["total"] == 1
 
 
+def test_the_agents_own_board_comes_with_the_token_lookup(worker, board, django_assert_num_queries):
+    Agent.objects.filter(pk=worker.pk).update(last_seen_at=timezone.now())
+    client = agent_client(mint_token(worker))
+
+    # One query: the token lookup reads the agent's board in the same row.
+    with django_assert_num_queries(1):
+        body = client.get(f"/api/v1/agent/boards/{board.pk}").json()
+
+    assert body["id"] == str(board.pk) and body["name"] == board.name
+
+
 # --- a lead describes the worker it adds ------------------------------------------------------
 
 

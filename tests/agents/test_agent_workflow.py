@@ -278,8 +278,8 @@ def test_the_task_list_costs_a_fixed_number_of_queries(board, worker, worker_api
         make_task(board, f"Task {number}")
     worker_api.get("/api/v1/agent/healthz")  # the first call writes last_seen_at; later ones need not
 
-    # Token, board, count, page, dependencies, tags.
-    with django_assert_max_num_queries(6):
+    # Token with its board, count, page, dependencies, tags.
+    with django_assert_max_num_queries(5):
         response = worker_api.get(tasks_url(board))
 
     assert response.json()["total"] == 25
