@@ -41,9 +41,10 @@ def board_memory(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     if request.GET.get("chat") == "1":
         notes = notes.filter(is_chat=True)
     page_obj = paginate(request, notes.order_by("-created_at"))
+    agents = list(Agent.objects.filter(board=board).order_by("name"))
     return page(request, "agents/board_memory.html", "boards", {
-        "board": board, "form": form, "page_obj": page_obj, "notes": present(page_obj.object_list, request.user,
-                                                                 Agent.objects.filter(board=board).order_by("name")),
+        "board": board, "form": form, "page_obj": page_obj, "board_agents": agents,
+        "notes": present(page_obj.object_list, request.user, agents),
         "chat_only": request.GET.get("chat") == "1"}, status=status)
 
 

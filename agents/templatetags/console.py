@@ -22,6 +22,19 @@ def markdown(text: str | None, agents: Any = ()) -> SafeString:
 
     return render(text, agents or ())
 
+@register.filter
+def mention_names(agents: Any, chat: bool = False) -> str:
+    """The names a text box may @mention, as JSON for ``data-mention-names`` (the console's
+    suggestions): the agents' names, ``lead`` when one of them leads, and ``all`` in chat."""
+    agents = list(agents or ())
+    names = sorted({agent.name for agent in agents}, key=str.lower)
+    if any(agent.is_board_lead for agent in agents) and "lead" not in {name.lower() for name in names}:
+        names.append("lead")
+    if chat:
+        names.append("all")
+    return json.dumps(names, ensure_ascii=False)
+
+
 _UNITS = (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400),
           ("hour", 3_600), ("minute", 60))
 
