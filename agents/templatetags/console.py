@@ -20,13 +20,15 @@ register = template.Library()
 HTMX_SCRIPT = "vendor/htmx.min.js"
 # htmx reads its configuration from this meta tag. Under our Content-Security-Policy it may
 # not add a <style> (indicator styles), evaluate code (hx-on, trigger filters, js: values)
-# or run scripts that come in a fragment. History snapshots are off: Back loads the page
+# or run scripts that come in a fragment, nor copy style attributes while it settles a swap
+# (attributesToSettle: setting one is an inline style too). History snapshots are off: Back loads the page
 # again instead of restoring a stale copy. A 422 is a refused form: its fragment is swapped
 # in like a 200, so the refusal shows where the form was.
 HTMX_CONFIG = json.dumps({
     "includeIndicatorStyles": False,
     "allowEval": False,
     "allowScriptTags": False,
+    "attributesToSettle": ["class", "width", "height"],
     "selfRequestsOnly": True,
     "historyCacheSize": 0,
     "refreshOnHistoryMiss": True,
