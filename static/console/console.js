@@ -142,6 +142,18 @@
         refreshTimes(drawer);
       }
     });
+    // Signed out meanwhile: the request was redirected (to the sign-in page). Go there
+    // instead of showing that page inside the drawer.
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var xhr = event.detail.xhr;
+      var config = event.detail.requestConfig;
+      if (!xhr || !xhr.responseURL || !config) { return; }
+      var asked = new URL(config.path, window.location.href).pathname;
+      if (new URL(xhr.responseURL).pathname !== asked) {
+        event.detail.shouldSwap = false;
+        window.location.assign(xhr.responseURL);
+      }
+    });
     drawer.addEventListener("click", function (event) {
       if (event.target.closest("[data-drawer-close]")) { drawer.close(); }
     });

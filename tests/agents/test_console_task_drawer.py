@@ -75,6 +75,21 @@ def test_a_change_in_the_drawer_goes_through_the_rules_and_answers_the_fragment(
     assert ActivityEvent.objects.filter(task_id=task.pk, event_type="task.status_changed").exists()
 
 
+def test_the_drawer_fragment_is_guarded_like_the_page(client, outsider, owner, board):
+    task = make_task(board, "Ship it")
+    url = reverse("console:task", args=[board.pk, task.pk])
+    # Signed out: the same redirect to sign in (console.js follows it out of the drawer).
+    response = client.get(url, **HX)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("console:login"))
+    client.force_login(outsider)
+    assert client.get(url, **HX).status_code == 404
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                           edit_data(task, status="done"), **HX)
+    assert response.status_code == 404
+    task.refresh_from_db()
+    assert task.status == "inbox"
+
+
 def test_nothing_changed_in_the_drawer_says_so_in_the_fragment(client, owner, board):
     task = make_task(board, "Ship it")
     client.force_login(owner)

@@ -109,7 +109,21 @@ def test_a_card_opens_the_drawer_a_change_moves_the_card_and_escape_returns_to_i
     page.keyboard.press("Escape")
     expect(drawer).to_be_hidden()
     expect(page).to_have_url(re.compile(re.escape(objects["board_url"]) + "$"))
-    expect(page.locator(".task-card h3 a", has_text=TITLE)).to_be_focused()
+    card_link = page.locator(".task-card h3 a", has_text=TITLE)
+    expect(card_link).to_be_focused()
+
+    # The card was replaced by the board's refresh; its new link opens the drawer too. The
+    # title is sent with Save changes, through the same form.
+    card_link.click()
+    expect(drawer).to_be_visible()
+    drawer.get_by_text("Title and description").click()
+    drawer.get_by_label("Title").fill("Release notes, final")
+    drawer.get_by_role("button", name="Save changes").click()
+    expect(drawer.get_by_role("heading", level=1)).to_have_text("Release notes, final")
+    expect(page.locator(".task-card h3 a", has_text="Release notes, final")).to_have_count(1)
+    drawer.get_by_role("button", name="Close").click()
+    expect(drawer).to_be_hidden()
+    expect(page.locator(".task-card h3 a", has_text="Release notes, final")).to_be_focused()
     assert page.problems.items == []
 
 
@@ -168,3 +182,19 @@ def test_without_javascript_the_card_opens_the_task_page(browser, live_server):
         assert page.get_by_role("heading", name="Comments").count() == 1
     finally:
         context.close()
+
+
+def test_signed_out_meanwhile_a_card_goes_to_the_sign_in_page_not_into_the_drawer(console_page):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    objects = _fill()
+    sign_in(page)
+    page.goto(objects["board_url"])
+    page.context.clear_cookies()
+    page.locator(".task-card h3 a", has_text=TITLE).click()
+    page.wait_for_url(re.compile(r"/login/"))
+    expect(page.get_by_label("Access token")).to_be_visible()
+    expect(page.locator("#task-drawer")).to_have_count(0)
+    assert page.problems.items == []
