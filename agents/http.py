@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from agents.models import Agent, User
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
     class PersonRequest(Request):
         """A user API request: a signed-in person (or a REST client acting for one)."""
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
         """A console page behind ``login_required``."""
 
         user: User
+        htmx: HtmxDetails
 else:
     PersonRequest = AgentRequest = PersonOrAgentRequest = Request
     ConsoleRequest = HttpRequest

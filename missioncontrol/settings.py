@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "ops.lean_paths.AuthenticationMiddleware",
     "ops.lean_paths.MessageMiddleware",
+    # request.htmx: whether a console request came from htmx (the task drawer), read lazily.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

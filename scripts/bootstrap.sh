@@ -33,3 +33,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
   echo "$want" > "$stamp"
 fi
+
+# htmx for the console's drawer and in-place edits, from the npm registry, hash-checked. Offline,
+# it prints one warning and the console works without it (scripts/htmx.py).
+.venv/bin/python scripts/htmx.py install || true

@@ -12,8 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
@@ -47,6 +48,10 @@ from missioncontrol.lookups import get_or_404, parse_uuid
 
 # Tasks offered in a task's dependency menu (besides its current dependencies).
 DEPENDENCY_CHOICES = 100
+# The event a change made in the task drawer sends (HX-Trigger): the board refreshes its columns.
+TASK_CHANGED_EVENT = "mc-task-changed"
+# Ids of the drawer's edit form: the board page has a new-task form with the same field names.
+DRAWER_AUTO_ID = "drawer-%s"
 
 
 def _refuse(request: ConsoleRequest, exc: Exception) -> None:
@@ -160,6 +165,8 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
         changes["assigned_agent_id"] = assignee.pk if assignee else None
     comment = form.cleaned_data["comment"] or None
     if not changes and comment is None:
+        if request.htmx:
+            return _task_page(request, board, task, notice="Nothing changed.")
         messages.info(request, "Nothing changed.")
         return redirect(back)
     try:
@@ -169,6 +176,12 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
         # What the task is now, beside what was asked of it.
         task.refresh_from_db()
         return _task_page(request, board, task, edit_form=form)
+    if request.htmx:
+        # The drawer shows the task as it is now; the board behind it refreshes its columns.
+        board, task = _get_task(request, board.pk, task.pk)
+        response = _task_page(request, board, task, notice="Task updated.")
+        response["HX-Trigger"] = TASK_CHANGED_EVENT
+        return response
     messages.success(request, "Task updated.")
     return redirect(back)
 
@@ -230,8 +243,11 @@ def _relations_form(board: Board, task: Task, data: Any = None, *, current_ids: 
 def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: TaskEditForm | None = None,
                comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
                relations_form: TaskRelationsForm | None = None,
-               fields_form: CustomFieldValuesForm | None = None) -> HttpResponse:
-    """The task's page; a form given is one that was refused, shown again as it was sent (422)."""
+               fields_form: CustomFieldValuesForm | None = None, notice: str = "") -> HttpResponse:
+    """The task's page; a form given is one that was refused, shown again as it was sent (422).
+
+    An htmx request (the board's task drawer) gets the drawer's fragment instead, made of the
+    page's own partials, with ``notice`` said in the drawer's status line."""
     agents = Agent.objects.filter(board=board).order_by("name")
     comments = list(TaskComment.objects.filter(task=task).select_related("author_user", "author_agent")
                     .order_by("created_at")[:200])
@@ -245,7 +261,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
                                                  fields_form))
     definitions = board_definitions(board)
     tags = list(task.tags.all())
-    return page(request, "agents/task.html", "boards", {
+    context: dict[str, Any] = {
         "board": board, "task": task, "comments": comments, "board_agents": list(agents), "depends_on": depends_on,
         "dependents": dependents, "blocked_by": [t for t in depends_on if t.status != Task.Status.DONE],
         "approvals": approvals, "history": describe_events(history, request.user), "tags": tags,
@@ -261,7 +277,17 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
         "fields_form": fields_form or CustomFieldValuesForm(definitions=definitions, values=task.custom_field_values),
         "field_values": [(d, task.custom_field_values.get(d.field_key)) for d in definitions],
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
-    }, status=422 if refused else 200)
+    }
+    status = 422 if refused else 200
+    if request.htmx:
+        context["edit_form"].auto_id = DRAWER_AUTO_ID
+        context.update(drawer=True, notice=notice)
+        response = render(request, "agents/_task_drawer.html", context, status=status)
+    else:
+        response = page(request, "agents/task.html", "boards", context, status=status)
+    # One URL, two answers (the page, the drawer's fragment): caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required

@@ -7,12 +7,60 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import template
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 register = template.Library()
+
+# htmx, placed by scripts/htmx.py (bootstrap); not in git, so a clone may lack it.
+HTMX_SCRIPT = "vendor/htmx.min.js"
+# htmx reads its configuration from this meta tag. Under our Content-Security-Policy it may
+# not add a <style> (indicator styles), evaluate code (hx-on, trigger filters, js: values)
+# or run scripts that come in a fragment, nor copy style attributes while it settles a swap
+# (attributesToSettle: setting one is an inline style too). History snapshots are off: Back loads the page
+# again instead of restoring a stale copy. A 422 is a refused form: its fragment is swapped
+# in like a 200, so the refusal shows where the form was.
+HTMX_CONFIG = json.dumps({
+    "includeIndicatorStyles": False,
+    "allowEval": False,
+    "allowScriptTags": False,
+    "attributesToSettle": ["class", "width", "height"],
+    "selfRequestsOnly": True,
+    "historyCacheSize": 0,
+    "refreshOnHistoryMiss": True,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "422", "swap": True},
+        {"code": "[45]..", "swap": False, "error": True},
+        {"code": "...", "swap": False},
+    ],
+}, separators=(",", ":"))
+
+
+def htmx_url() -> str | None:
+    """The URL of the htmx script, or None when this installation does not have it."""
+    if not (finders.find(HTMX_SCRIPT) or staticfiles_storage.exists(HTMX_SCRIPT)):
+        return None
+    try:
+        return staticfiles_storage.url(HTMX_SCRIPT)
+    except ValueError:  # the manifest storage was collected before the file came
+        return None
+
+
+@register.simple_tag
+def htmx_script() -> SafeString:
+    """The htmx config and script tags; nothing when the file is missing, and every page
+    then works as it does without JavaScript."""
+    url = htmx_url()
+    if url is None:
+        return SafeString("")
+    return format_html('<meta name="htmx-config" content="{}">\n  <script src="{}" defer></script>',
+                       HTMX_CONFIG, url)
 
 
 @register.simple_tag

@@ -70,6 +70,8 @@
 
   // ---- live regions: <section data-live-url="..."> polled with If-None-Match -------------
   // The server answers 304 while nothing changed, so idle pages cost one cheap query.
+  var liveTicks = [];
+
   function startLive(region) {
     var url = region.getAttribute("data-live-url");
     var interval = parseInt(region.getAttribute("data-live-interval") || "5000", 10);
@@ -99,6 +101,8 @@
           if (html !== null) {
             region.innerHTML = html;
             refreshTimes(region);
+            // New cards carry hx-get (the task drawer): htmx only sees what it is shown.
+            if (window.htmx) { window.htmx.process(region); }
           }
           if (note) { note.removeAttribute("data-state"); }
         })
@@ -108,11 +112,81 @@
         .then(function () { busy = false; });
     }
     setInterval(tick, interval);
+    liveTicks.push(tick);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { tick(); } });
   }
 
   var regions = document.querySelectorAll("[data-live-url]");
   for (var i = 0; i < regions.length; i++) { startLive(regions[i]); }
+  // A change made in the task drawer (its answer's HX-Trigger): refresh the board now.
+  document.addEventListener("mc-task-changed", function () {
+    for (var t = 0; t < liveTicks.length; t++) { liveTicks[t](); }
+  });
+
+  // ---- task drawer: with htmx, a board card opens its task in a <dialog> -----------------
+  // The card's link has hx-get and hx-push-url, so the address is the task's page (a deep
+  // link opens the full page). Escape or Close closes the drawer, puts the board's address
+  // back and returns focus to the card. Without htmx the link opens the page as before.
+  var drawer = document.getElementById("task-drawer");
+  if (drawer && window.htmx && typeof drawer.showModal === "function") {
+    var drawerBody = document.getElementById("task-drawer-body");
+    var opener = null;
+
+    document.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      if (elt && elt.matches && elt.matches("a[data-drawer-opener]")) { opener = elt.getAttribute("href"); }
+    });
+    document.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target === drawerBody && !drawer.open) {
+        drawer.showModal();
+        refreshTimes(drawer);
+      }
+    });
+    // Signed out meanwhile: the request was redirected (to the sign-in page). Go there
+    // instead of showing that page inside the drawer.
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var xhr = event.detail.xhr;
+      var config = event.detail.requestConfig;
+      if (!xhr || !xhr.responseURL || !config) { return; }
+      var asked = new URL(config.path, window.location.href).pathname;
+      if (new URL(xhr.responseURL).pathname !== asked) {
+        event.detail.shouldSwap = false;
+        window.location.assign(xhr.responseURL);
+      }
+    });
+    drawer.addEventListener("click", function (event) {
+      if (event.target.closest("[data-drawer-close]")) { drawer.close(); }
+    });
+    drawer.addEventListener("close", function () {
+      var boardUrl = drawer.getAttribute("data-board-url");
+      if (boardUrl && window.location.pathname !== boardUrl) {
+        window.history.replaceState(window.history.state, "", boardUrl);
+      }
+      drawerBody.innerHTML = "";
+      var notice = document.getElementById("task-drawer-notice");
+      if (notice) { notice.innerHTML = ""; }
+      // The board may have refreshed meanwhile: find the card's link again by its address.
+      var links = document.querySelectorAll("a[data-drawer-opener]");
+      for (var k = 0; k < links.length; k++) {
+        if (links[k].getAttribute("href") === opener) { links[k].focus(); break; }
+      }
+    });
+    // Back while the drawer is open: the address is the board's again, so close it.
+    window.addEventListener("popstate", function () {
+      if (drawer.open) { drawer.close(); }
+    });
+  }
+
+  // ---- in-place edits: a menu in <form data-autosave> sends its form when it changes -------
+  // The form has hx-post (the drawer), so htmx sends it and swaps the answer in; focus stays
+  // on the menu because the answer has a control with the same id.
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (window.htmx && target.matches && target.matches("select") && target.form &&
+        target.form.hasAttribute("data-autosave")) {
+      target.form.requestSubmit();
+    }
+  });
 
   // ---- kanban drag and drop: dropping a card on a column submits the card's move form ------
   // The select and button on each card stay the keyboard (and no-script) way to move it.

@@ -1,7 +1,8 @@
 """axe-core finds no accessibility violation on any console page, on a desktop (1280 x 860)
 and on a phone (390 x 844), with real data on each page: the sign-in page, every page the
 console's URL patterns serve to GET, a form refused with an error under its field, the
-pages shown once after a create (an agent's token, a webhook's secret) and the 404 page.
+pages shown once after a create (an agent's token, a webhook's secret), the board with a
+task open in its drawer and the 404 page.
 
 Each page is loaded twice: in the test's strict page (the product's CSP, any console error
 fails the test, a screenshot is saved) and in axe's page, which ignores CSP so axe can run
@@ -34,6 +35,8 @@ from agents.models import (
     Tag,
     User,
 )
+from agents.templatetags import console as console_tags
+from tests.conftest import skip_or_fail
 from tests.e2e.axe import AxeAuditor, axe_source, describe
 from tests.e2e.test_console_flow import sign_in
 from webhooks.models import Webhook, WebhookPayload
@@ -185,13 +188,26 @@ def _webhook_secret(page: Any, objects: dict[str, Any]) -> None:
     page.locator("#webhook-secret").wait_for()
 
 
+def _task_drawer(page: Any, objects: dict[str, Any]) -> None:
+    """The board with a task open in its drawer (htmx), after a change made there."""
+    if console_tags.htmx_url() is None:
+        skip_or_fail("needs htmx for the task drawer: run scripts/htmx.py install (bootstrap does)")
+    page.goto(f"/boards/{objects['board_id']}/")
+    page.locator(".task-card h3 a").first.click()
+    page.locator("#task-drawer[open] #task-heading").wait_for()
+    # Each page of the test changes it: the strict page first, then axe's.
+    priority = page.locator("#task-drawer").get_by_label("Priority")
+    priority.select_option("low" if priority.input_value() == "urgent" else "urgent")
+    page.locator("#task-drawer-notice").get_by_text("Task updated.").wait_for()
+
+
 def _not_found(page: Any, objects: dict[str, Any]) -> None:
     page.goto(f"/boards/{uuid.uuid4()}/")
 
 
 STATES: list[tuple[str, Callable[[Any, dict[str, Any]], None]]] = [
     ("tag-refused", _refused_tag), ("agent-token", _agent_token), ("webhook-secret", _webhook_secret),
-    ("not-found", _not_found),
+    ("task-drawer", _task_drawer), ("not-found", _not_found),
 ]
 
 

@@ -1,0 +1,235 @@
+"""The task drawer's server side: an htmx request for a task page gets the drawer's fragment
+(the page's own partials), a change made in it goes through the same view and rules and comes
+back as the fragment, a refusal as a 422 fragment with the rule's sentence; and the htmx
+script tag is there only when the file is, so a clone without it still renders every page."""
+
+from __future__ import annotations
+
+import html as html_lib
+import importlib.util
+import io
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from agents.models import ActivityEvent, Task
+from agents.templatetags import console as console_tags
+from tests.conftest import make_task
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
+
+HX = {"HTTP_HX_REQUEST": "true"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def edit_data(task: Task, **changes: str) -> dict[str, str]:
+    data = {"title": task.title, "description": task.description, "status": task.status,
+            "priority": task.priority, "assigned_agent": str(task.assigned_agent_id or ""), "due_at": "",
+            "comment": ""}
+    data.update(changes)
+    return data
+
+
+def test_an_htmx_request_for_a_task_gets_the_drawer_fragment_and_a_plain_one_the_page(client, owner, board):
+    task = make_task(board, "Write the launch post")
+    client.force_login(owner)
+    url = reverse("console:task", args=[board.pk, task.pk])
+
+    fragment = client.get(url, **HX)
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert "<html" not in body and "sidebar" not in body
+    assert '<h1 id="task-heading">Write the launch post</h1>' in body
+    # The edit form posts with htmx into the drawer, under ids of its own.
+    assert f'hx-post="{reverse("console:task_edit", args=[board.pk, task.pk])}"' in body
+    assert 'id="drawer-status"' in body and 'id="id_status"' not in body
+    assert "HX-Request" in fragment["Vary"]
+
+    full = client.get(url)
+    assert full.status_code == 200
+    page = full.content.decode()
+    assert "<html" in page and 'class="sidebar"' in page
+    assert '<h1 id="task-heading">Write the launch post</h1>' in page
+    assert "hx-post" not in page and 'id="id_status"' in page
+    assert "HX-Request" in full["Vary"]
+
+
+def test_a_change_in_the_drawer_goes_through_the_rules_and_answers_the_fragment(client, owner, board, worker):
+    task = make_task(board, "Ship it", status="inbox")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                           edit_data(task, status="in_progress", assigned_agent=str(worker.pk)), **HX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "mc-task-changed"
+    body = response.content.decode()
+    assert "<html" not in body
+    assert "Task updated." in body
+    assert re.search(r'<select[^>]*id="drawer-status"[^>]*>.*?<option value="in_progress" selected',
+                     body, re.S)
+    task.refresh_from_db()
+    assert task.status == "in_progress" and task.assigned_agent_id == worker.pk
+    # The same write path as the page's form: the rules recorded the change.
+    assert ActivityEvent.objects.filter(task_id=task.pk, event_type="task.status_changed").exists()
+
+
+def test_the_drawer_fragment_is_guarded_like_the_page(client, outsider, owner, board):
+    task = make_task(board, "Ship it")
+    url = reverse("console:task", args=[board.pk, task.pk])
+    # Signed out: the same redirect to sign in (console.js follows it out of the drawer).
+    response = client.get(url, **HX)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("console:login"))
+    client.force_login(outsider)
+    assert client.get(url, **HX).status_code == 404
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                           edit_data(task, status="done"), **HX)
+    assert response.status_code == 404
+    task.refresh_from_db()
+    assert task.status == "inbox"
+
+
+def test_nothing_changed_in_the_drawer_says_so_in_the_fragment(client, owner, board):
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]), edit_data(task), **HX)
+    assert response.status_code == 200
+    assert "Nothing changed." in response.content.decode()
+    assert "HX-Trigger" not in response
+
+
+def test_a_refused_change_in_the_drawer_is_a_422_fragment_with_the_rules_sentence(client, owner, board):
+    board.require_approval_for_done = True
+    board.save(update_fields=["require_approval_for_done"])
+    task = make_task(board, "Ship it", status="in_progress")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                           edit_data(task, status="done"), **HX)
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response
+    body = html_lib.unescape(response.content.decode())
+    assert "<html" not in body
+    assert "On this board a task needs an approved mark_done approval" in body
+    # What was asked for stays chosen, under the drawer's ids (focus returns to that menu).
+    assert re.search(r'<select[^>]*id="drawer-status"[^>]*>.*?<option value="done" selected', body, re.S)
+    task.refresh_from_db()
+    assert task.status == "in_progress"
+
+
+def test_without_htmx_the_same_form_still_redirects_to_the_page(client, owner, board):
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_edit", args=[board.pk, task.pk]),
+                           edit_data(task, priority="high"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:task", args=[board.pk, task.pk])
+
+
+def test_a_board_card_opens_the_drawer_and_its_link_still_opens_the_page(client, owner, board):
+    task = make_task(board, "Write the launch post")
+    client.force_login(owner)
+    body = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    url = reverse("console:task", args=[board.pk, task.pk])
+    assert f'<a href="{url}" hx-get="{url}" hx-target="#task-drawer-body"' in body
+    assert 'hx-push-url="true"' in body
+    assert '<dialog id="task-drawer"' in body
+
+
+def test_pages_carry_the_htmx_script_and_config_when_the_file_is_there(client, owner, board, settings, tmp_path):
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    (vendor / "htmx.min.js").write_text("/* stand-in */")
+    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, tmp_path]
+    client.force_login(owner)
+    body = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    assert '<script src="/static/vendor/htmx.min.js" defer></script>' in body
+    config = re.search(r'<meta name="htmx-config" content="([^"]+)">', body)
+    assert config is not None
+    text = html_lib.unescape(config.group(1))
+    assert '"allowEval":false' in text and '"includeIndicatorStyles":false' in text
+    # The meta tag comes before the script: htmx reads it when it loads.
+    assert body.index('name="htmx-config"') < body.index("vendor/htmx.min.js")
+
+
+def test_a_missing_htmx_file_leaves_the_script_out_and_every_page_works(client, owner, board, monkeypatch):
+    monkeypatch.setattr(console_tags, "HTMX_SCRIPT", "vendor/not-installed.min.js")
+    task = make_task(board, "Write the launch post")
+    client.force_login(owner)
+    for url in (reverse("console:board", args=[board.pk]), reverse("console:task", args=[board.pk, task.pk]),
+                reverse("console:dashboard")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert "htmx" not in body.split("</head>")[0], url
+        assert "console/console.js" in body
+
+
+def test_htmx_left_out_of_the_collected_manifest_is_no_500(settings, tmp_path):
+    """Production collects static files into a manifest; a file missing from it makes
+    ``{% static %}`` raise. The file is found but was not collected: the tag leaves it out."""
+    vendor = tmp_path / "src" / "vendor"
+    vendor.mkdir(parents=True)
+    (vendor / "htmx.min.js").write_text("/* stand-in */")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1", "hash": "x"}')
+    settings.STATICFILES_DIRS = [tmp_path / "src"]
+    settings.STATIC_ROOT = tmp_path / "root"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    assert console_tags.htmx_url() is None
+    assert console_tags.htmx_script() == ""
+
+
+# ---- scripts/htmx.py: what it refuses ----------------------------------------------------
+
+def load_installer():
+    spec = importlib.util.spec_from_file_location("htmx_installer", ROOT / "scripts" / "htmx.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tarball_with(member: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_the_installer_refuses_a_tarball_that_is_not_the_pinned_one(tmp_path, monkeypatch, capsys):
+    installer = load_installer()
+    monkeypatch.setattr(installer, "TARGET", tmp_path / "vendor" / "htmx.min.js")
+    monkeypatch.setattr(installer, "fetch", lambda url: tarball_with(installer.MEMBER, b"alert(1)"))
+    assert installer.install() == 1
+    assert not (tmp_path / "vendor" / "htmx.min.js").exists()
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1 and "does not have the pinned sha512" in err
+
+
+def test_the_installer_offline_warns_once_and_places_nothing(tmp_path, monkeypatch, capsys):
+    installer = load_installer()
+    monkeypatch.setattr(installer, "TARGET", tmp_path / "vendor" / "htmx.min.js")
+
+    def offline(url):
+        raise installer.InstallError(f"could not download {url}: no network")
+
+    monkeypatch.setattr(installer, "fetch", offline)
+    assert installer.install() == 1
+    assert not (tmp_path / "vendor").exists()
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1 and "could not download" in err and "works without it" in err
+
+
+def test_the_installer_refuses_a_script_whose_hash_differs_even_from_a_matching_tarball(monkeypatch):
+    installer = load_installer()
+    tarball = tarball_with(installer.MEMBER, b"not htmx")
+    import base64
+    import hashlib
+    monkeypatch.setattr(installer, "TARBALL_INTEGRITY",
+                        "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode())
+    with pytest.raises(installer.InstallError, match="does not have the pinned sha256"):
+        installer.script_from(tarball)

@@ -1,0 +1,200 @@
+"""The task drawer in a browser, on a desktop (1280 x 860) and a phone (390 x 844), under the
+product's CSP (the fixture fails the test on any console error, a CSP violation included):
+a card opens its task in the drawer and the address becomes the task's page; a status menu
+changed there saves at once, the card moves to its new column and focus stays on the menu;
+a refusal shows the rule's sentence in the drawer; Escape closes it, the board's address
+comes back and focus returns to the card. The task's address opened directly is the full
+page, and without JavaScript the card's link opens that page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from agents import rules
+from agents.identity import default_organization, local_operator
+from agents.models import Agent, Board, Gateway, Task
+from agents.templatetags import console as console_tags
+from tests.conftest import skip_or_fail
+from tests.e2e.test_console_flow import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("console_static", "transactional_db")]
+
+SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+TITLE = "Draft the release notes for every region and every product line"
+
+
+def require_htmx() -> None:
+    if console_tags.htmx_url() is None:
+        skip_or_fail("needs htmx: run scripts/htmx.py install (bootstrap does)")
+
+
+def _fill(*, approval_for_done: bool = False) -> dict[str, Any]:
+    operator = local_operator()
+    org = default_organization()
+    gateway = Gateway.objects.create(organization=org, name="Studio gateway", url="ws://127.0.0.1:9")
+    board = Board.objects.create(organization=org, name="Launch", slug="launch", gateway=gateway,
+                                 require_approval_for_done=approval_for_done)
+    worker = Agent.objects.create(organization=org, board=board, gateway=gateway, name="Documentation writer")
+    task = rules.create_task(operator, board, {"title": TITLE, "priority": "medium",
+                                               "description": "Every change since the last release."})
+    rules.create_task(operator, board, {"title": "Another task", "priority": "low"})
+    board_url = f"/boards/{board.pk}/"
+    return {"board_url": board_url, "task_url": f"{board_url}tasks/{task.pk}/", "task": task, "worker": worker}
+
+
+def _open_drawer(page: Any, objects: dict[str, Any]) -> Any:
+    from playwright.sync_api import expect
+
+    page.goto(objects["board_url"])
+    page.locator(".task-card h3 a", has_text=TITLE).click()
+    drawer = page.locator("#task-drawer")
+    expect(drawer).to_be_visible()
+    expect(drawer.get_by_role("heading", level=1)).to_have_text(TITLE)
+    expect(page).to_have_url(re.compile(re.escape(objects["task_url"]) + "$"))
+    return drawer
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_card_opens_the_drawer_a_change_moves_the_card_and_escape_returns_to_it(console_page, size):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    viewport = SIZES[size]
+    page.set_viewport_size(viewport)
+    objects = _fill()
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    # The dialog is modal: focus is inside it, on its Close button.
+    expect(drawer.get_by_role("button", name="Close")).to_be_focused()
+    page.shot(f"{size}-drawer-open")
+
+    if size == "phone":
+        box = drawer.bounding_box()
+        assert box is not None
+        assert (round(box["x"]), round(box["y"])) == (0, 0)
+        assert (round(box["width"]), round(box["height"])) == (viewport["width"], viewport["height"])
+        assert drawer.evaluate("d => d.scrollWidth <= d.clientWidth"), "the drawer scrolls sideways"
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+    # A person reaches the menu first (a click, or Tab); select_option alone does not focus it.
+    status = drawer.get_by_label("Status")
+    status.focus()
+    status.select_option("in_progress")
+    expect(page.locator("#task-drawer-notice")).to_have_text("Task updated.")
+    expect(drawer.get_by_label("Status")).to_be_focused()
+    # The board behind refreshed: the card is in its new column.
+    expect(page.locator('.column[data-status="in_progress"] .task-card', has_text=TITLE)).to_be_visible()
+    task = Task.objects.get(pk=objects["task"].pk)
+    assert task.status == "in_progress"
+
+    assignee = drawer.get_by_label("Assignee")
+    assignee.focus()
+    assignee.select_option(label="Documentation writer")
+    expect(drawer.locator("dl.props")).to_contain_text("Documentation writer")
+    expect(drawer.get_by_label("Assignee")).to_be_focused()
+    priority = drawer.get_by_label("Priority")
+    priority.focus()
+    priority.select_option("urgent")
+    expect(drawer.locator(".page-head")).to_contain_text("Urgent priority")
+    expect(drawer.get_by_label("Priority")).to_be_focused()
+    task.refresh_from_db()
+    assert (task.assigned_agent_id, task.priority) == (objects["worker"].pk, "urgent")
+    page.shot(f"{size}-drawer-edited")
+
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(page).to_have_url(re.compile(re.escape(objects["board_url"]) + "$"))
+    card_link = page.locator(".task-card h3 a", has_text=TITLE)
+    expect(card_link).to_be_focused()
+
+    # The card was replaced by the board's refresh; its new link opens the drawer too. The
+    # title is sent with Save changes, through the same form.
+    card_link.click()
+    expect(drawer).to_be_visible()
+    drawer.get_by_text("Title and description").click()
+    drawer.get_by_label("Title").fill("Release notes, final")
+    drawer.get_by_role("button", name="Save changes").click()
+    expect(drawer.get_by_role("heading", level=1)).to_have_text("Release notes, final")
+    expect(page.locator(".task-card h3 a", has_text="Release notes, final")).to_have_count(1)
+    drawer.get_by_role("button", name="Close").click()
+    expect(drawer).to_be_hidden()
+    expect(page.locator(".task-card h3 a", has_text="Release notes, final")).to_be_focused()
+    assert page.problems.items == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_refused_change_shows_the_rules_sentence_in_the_drawer(console_page, size):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    page.set_viewport_size(SIZES[size])
+    page.problems.expect_status("/edit", 422)
+    objects = _fill(approval_for_done=True)
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    drawer.get_by_label("Status").focus()
+    drawer.get_by_label("Status").select_option("done")
+    expect(drawer).to_contain_text("On this board a task needs an approved mark_done approval")
+    expect(drawer.get_by_label("Status")).to_be_focused()
+    expect(drawer.get_by_label("Status")).to_have_value("done")
+    page.shot(f"{size}-drawer-refused")
+    assert Task.objects.get(pk=objects["task"].pk).status == "inbox"
+    drawer.get_by_role("button", name="Close").click()
+    expect(drawer).to_be_hidden()
+    expect(page.locator(".task-card h3 a", has_text=TITLE)).to_be_focused()
+    assert page.problems.items == []
+
+
+def test_the_task_address_opened_directly_is_the_full_page(console_page):
+    from playwright.sync_api import expect
+
+    page = console_page
+    objects = _fill()
+    sign_in(page)
+    page.goto(objects["task_url"])
+    expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
+    expect(page.locator("#task-drawer")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.get_by_role("heading", name="Comments")).to_be_visible()
+    page.shot("task-page")
+    assert page.problems.items == []
+
+
+def test_without_javascript_the_card_opens_the_task_page(browser, live_server):
+    objects = _fill()
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("Access token").fill(settings.LOCAL_AUTH_TOKEN)
+        page.get_by_role("button", name="Sign in with token").click()
+        page.wait_for_url("**/")
+        page.goto(objects["board_url"])
+        page.locator(".task-card h3 a", has_text=TITLE).click()
+        page.wait_for_url(re.compile(re.escape(objects["task_url"]) + "$"))
+        assert page.get_by_role("heading", level=1).inner_text() == TITLE
+        assert page.get_by_role("heading", name="Comments").count() == 1
+    finally:
+        context.close()
+
+
+def test_signed_out_meanwhile_a_card_goes_to_the_sign_in_page_not_into_the_drawer(console_page):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    objects = _fill()
+    sign_in(page)
+    page.goto(objects["board_url"])
+    page.context.clear_cookies()
+    page.locator(".task-card h3 a", has_text=TITLE).click()
+    page.wait_for_url(re.compile(r"/login/"))
+    expect(page.get_by_label("Access token")).to_be_visible()
+    expect(page.locator("#task-drawer")).to_have_count(0)
+    assert page.problems.items == []
