@@ -8,7 +8,8 @@ unless their membership limits them to some (``Membership.all_boards_read`` /
 read is 404, one they may only read is 403 ``board_read_only`` for changes. A board
 group's memory speaks for all its boards, so a limited member reads it only when they
 read every board of the group and writes it only when they work on every one (403
-``board_group_memory_restricted`` / ``board_group_memory_read_only``). Owners and
+``board_group_memory_restricted`` / ``board_group_memory_read_only``). They see the
+agents of their boards only, not the organization's main agents. Owners and
 admins also create and change boards, board groups, gateways, agents, tags and custom
 fields (403 ``admin_required`` for a member who tries). Board agents reach their own
 board; the main agent reaches the boards of its organization.
@@ -222,7 +223,12 @@ def visible_gateways(user: User) -> QuerySet[Gateway]:
 
 
 def visible_agents(user: User) -> QuerySet[Agent]:
-    return _visible(Agent, user)
+    """The agents of the boards ``user`` may read, and the main agents (no board) of the
+    organizations where they reach every board: a main agent works on all of them."""
+    if not getattr(user, "is_authenticated", False):
+        return Agent.objects.none()
+    return Agent.objects.filter(Q(organization_id__in=_whole_organizations(user))
+                                | Q(board_id__in=_granted_boards(user)))
 
 
 def visible_tags(user: User) -> QuerySet[Tag]:

@@ -138,3 +138,19 @@ def test_an_empty_groups_memory_goes_by_the_whole_organization(member, org, boar
     assert access.group_memory_access_of(member, group) is None
     Membership.objects.filter(user=member).update(all_boards_read=True)
     assert access.group_memory_access_of(member, group) == "read"
+
+
+@pytest.mark.django_db
+def test_a_limited_member_sees_the_agents_of_their_boards_only(member, admin_user, org, board, gateway, worker,
+                                                               main_agent):
+    from tests.conftest import make_agent, make_board
+
+    hidden_agent = make_agent("Payroll worker", board=make_board(org, "Payroll"), gateway=gateway)
+    assert set(access.visible_agents(member)) == {worker, main_agent, hidden_agent}
+    _limit(member, org, {board: False})
+    assert list(access.visible_agents(member)) == [worker]
+    assert set(access.visible_agents(admin_user)) == {worker, main_agent, hidden_agent}
+    with pytest.raises(Http404):
+        access.get_agent_for(member, hidden_agent.pk)
+    with pytest.raises(Http404):
+        access.get_agent_for(member, main_agent.pk)
