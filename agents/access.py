@@ -153,6 +153,16 @@ def visible_activity(user: User) -> QuerySet[ActivityEvent]:
         | Q(board_id__in=_granted_boards(user)))
 
 
+def activity_of_visible_boards(user: User) -> QuerySet[ActivityEvent]:
+    """What the dashboard counts for ``user``: every event of the organizations where they
+    reach every board, elsewhere only the events of the boards granted to them (not the
+    organization-wide ones, such as the main agents' heartbeats: those agents are not theirs)."""
+    if not getattr(user, "is_authenticated", False):
+        return ActivityEvent.objects.none()
+    return ActivityEvent.objects.filter(Q(organization_id__in=_whole_organizations(user))
+                                        | Q(board_id__in=_granted_boards(user)))
+
+
 def board_access_of(user: User, board: Board) -> str | None:
     """``write``, ``read`` or None: what ``user`` may do on ``board`` as a person."""
     if not getattr(user, "is_authenticated", False):
