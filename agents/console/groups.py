@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -45,8 +45,10 @@ def groups(request: ConsoleRequest) -> HttpResponse:
                                           "edit page.")
                 return redirect("console:group", group_id=group.pk)
         status = 422
+    # Counted among the boards they see: a member limited to some boards is not told of others.
+    seen = Q(boards__in=access.visible_boards(request.user))
     listing = (access.visible_groups(request.user).select_related("organization")
-               .annotate(board_count=Count("boards")).order_by("name", "id"))
+               .annotate(board_count=Count("boards", filter=seen)).order_by("name", "id"))
     return page(request, "agents/groups.html", NAV, {"page_obj": paginate(request, listing), "form": form},
                 status=status)
 

@@ -3,6 +3,8 @@ creating, editing and deleting a group, and a board joining one from its edit pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -161,6 +163,8 @@ def test_a_member_limited_to_some_boards_sees_the_group_but_not_its_memory(clien
     assert "Launch" in html and "Payroll" not in html and "Raise salaries" not in html
     assert "Salaries go up" not in html and 'name="content"' not in html
     assert "may not read every one of them" in html
+    listing = client.get(reverse("console:groups")).content.decode()
+    assert re.findall(r'data-label="Boards" class="num">(\d+)<', listing) == ["1"]  # not the hidden one
     response = client.post(url, {"content": "Let me in", "is_chat": "on"})
     assert response.status_code == 403 and "may not read every one of them" in response.content.decode()
     assert not BoardGroupMemory.objects.filter(content="Let me in").exists()
