@@ -5,7 +5,9 @@ organization get 404 for anything of ours (and only their own objects in lists);
 work on the boards (tasks, comments, memory, approvals, group memory) and get 403
 ``admin_required`` only for boards, gateways, agents, tags, custom fields, board groups,
 members and invitations; admins may do all of it but hand over ownership (403
-``owner_required``), which owners do.
+``owner_required``), which owners do. A member limited to some boards still sees a group
+of boards hidden from them, but not its memory (403 ``board_group_memory_restricted``),
+and writes it only when they work on every board of the group.
 """
 
 from __future__ import annotations
