@@ -5,7 +5,11 @@ People reach the objects of the organizations they are members of; anything else
 memory, approvals and group memory (``agents.rules``), on every board of the organization
 unless their membership limits them to some (``Membership.all_boards_read`` /
 ``all_boards_write`` and one ``BoardAccess`` row per board granted): a board they may not
-read is 404, one they may only read is 403 ``board_read_only`` for changes. Owners and
+read is 404, one they may only read is 403 ``board_read_only`` for changes. A board
+group's memory speaks for all its boards, so a limited member reads it only when they
+read every board of the group and writes it only when they work on every one (403
+``board_group_memory_restricted`` / ``board_group_memory_read_only``). They see the
+agents of their boards only, not the organization's main agents. Owners and
 admins also create and change boards, board groups, gateways, agents, tags and custom
 fields (403 ``admin_required`` for a member who tries). Board agents reach their own
 board; the main agent reaches the boards of its organization.
@@ -16,7 +20,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from agents.models import (
     ActivityEvent,
@@ -148,6 +153,16 @@ def visible_activity(user: User) -> QuerySet[ActivityEvent]:
         | Q(board_id__in=_granted_boards(user)))
 
 
+def activity_of_visible_boards(user: User) -> QuerySet[ActivityEvent]:
+    """What the dashboard counts for ``user``: every event of the organizations where they
+    reach every board, elsewhere only the events of the boards granted to them (not the
+    organization-wide ones, such as the main agents' heartbeats: those agents are not theirs)."""
+    if not getattr(user, "is_authenticated", False):
+        return ActivityEvent.objects.none()
+    return ActivityEvent.objects.filter(Q(organization_id__in=_whole_organizations(user))
+                                        | Q(board_id__in=_granted_boards(user)))
+
+
 def board_access_of(user: User, board: Board) -> str | None:
     """``write``, ``read`` or None: what ``user`` may do on ``board`` as a person."""
     if not getattr(user, "is_authenticated", False):
@@ -165,12 +180,65 @@ def board_access_of(user: User, board: Board) -> str | None:
     return "read" if row["all_boards_read"] else None
 
 
+def group_standing(user: User, group: BoardGroup) -> tuple[str | None, str | None]:
+    """The role of ``user`` in the organization of ``group`` and what they may do with the
+    group's memory (see ``group_memory_access_of``), in one query."""
+    if not getattr(user, "is_authenticated", False):
+        return None, None
+    in_group = Q(board_access__board__group_id=group.pk)
+    group_boards = (Board.objects.filter(group_id=group.pk).order_by().values("group_id")
+                    .annotate(n=Count("pk")).values("n"))
+    row = (Membership.objects.filter(user_id=user.pk, organization_id=group.organization_id)
+           .annotate(granted=Count("board_access", filter=in_group),
+                     writable=Count("board_access", filter=in_group & Q(board_access__can_write=True)),
+                     boards=Coalesce(Subquery(group_boards), 0))
+           .values("role", "all_boards_read", "all_boards_write", "granted", "writable", "boards").first())
+    if row is None:
+        return None, None
+    role, boards = row["role"], row["boards"]
+    if role in ADMIN_ROLES or row["all_boards_write"] or (boards and row["writable"] == boards):
+        return role, "write"
+    if row["all_boards_read"] or (boards and row["granted"] == boards):
+        return role, "read"
+    return role, None
+
+
+def group_memory_access_of(user: User, group: BoardGroup) -> str | None:
+    """``write``, ``read`` or None: what ``user`` may do with the memory and chat of ``group``.
+
+    The memory is shared by every board of the group and read by all their agents, so it
+    takes reaching every board: reading each for ``read``, working on each for ``write``.
+    A group without boards keeps what its former boards wrote, so it goes by the whole
+    organization, like the history of a deleted board."""
+    return group_standing(user, group)[1]
+
+
+GROUP_MEMORY_RESTRICTED = ("This group's memory is shared by all its boards, and you may not read every one of "
+                           "them; ask an owner or admin for access to all the group's boards.")
+GROUP_MEMORY_READ_ONLY = ("You may read this group's memory but not write to it: that takes working on every board "
+                          "of the group; ask an owner or admin for write access to them all.")
+
+
+def check_group_memory(user: User, group: BoardGroup, *, write: bool = False) -> None:
+    """403 unless ``user`` may read (``write``: write) the memory of ``group``, which they see."""
+    reach = group_memory_access_of(user, group)
+    if reach is None:
+        raise RuleViolation(403, "board_group_memory_restricted", GROUP_MEMORY_RESTRICTED)
+    if write and reach != "write":
+        raise RuleViolation(403, "board_group_memory_read_only", GROUP_MEMORY_READ_ONLY)
+
+
 def visible_gateways(user: User) -> QuerySet[Gateway]:
     return _visible(Gateway, user)
 
 
 def visible_agents(user: User) -> QuerySet[Agent]:
-    return _visible(Agent, user)
+    """The agents of the boards ``user`` may read, and the main agents (no board) of the
+    organizations where they reach every board: a main agent works on all of them."""
+    if not getattr(user, "is_authenticated", False):
+        return Agent.objects.none()
+    return Agent.objects.filter(Q(organization_id__in=_whole_organizations(user))
+                                | Q(board_id__in=_granted_boards(user)))
 
 
 def visible_tags(user: User) -> QuerySet[Tag]:
@@ -195,7 +263,7 @@ def _get_for[M: (Board, Gateway, Agent, Tag, CustomFieldDefinition, BoardGroup)]
 
 def get_board_for(user: User, board_id: Any, *, admin: bool = False) -> Board:
     """The board if the user may see it (404 otherwise); ``admin=True`` also needs admin (403)."""
-    return _get_for(visible_boards(user).select_related("organization", "gateway"), user, board_id, admin)
+    return _get_for(visible_boards(user).select_related("organization", "gateway", "group"), user, board_id, admin)
 
 
 def get_gateway_for(user: User, gateway_id: Any, *, admin: bool = False) -> Gateway:

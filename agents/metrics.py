@@ -1,5 +1,6 @@
 """The dashboard figures: work by status, throughput, cycle time, agents, approvals, deliveries,
-and their trends per day over the chosen range.
+and their trends per day over the chosen range, counted within a ``Scope``: for a person,
+the boards, agents and activity they may see.
 
 Cycle time is read from the activity record (``task.created`` / ``task.status_changed``
 events), not from ``Task.in_progress_at``, which a later restart overwrites and which
@@ -28,7 +29,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Task
+from agents import access
+from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task, User
 
 RANGES: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "14d": timedelta(days=14),
                                  "30d": timedelta(days=30), "90d": timedelta(days=90)}
@@ -40,6 +42,35 @@ STATUS_CHANGED = "task.status_changed"
 CREATED = "task.created"
 DONE = Task.Status.DONE
 IN_PROGRESS = Task.Status.IN_PROGRESS
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the figures count: the boards (their tasks, approvals and deliveries), the agents
+    and the activity record. A person's scope is what they may see (``of_person``): a member
+    limited to some boards counts those boards alone."""
+
+    boards: QuerySet[Board]
+    agents: QuerySet[Agent]
+    events: QuerySet[ActivityEvent]
+
+    @classmethod
+    def of_person(cls, user: User) -> Scope:
+        return cls(boards=access.visible_boards(user), agents=access.visible_agents(user),
+                   events=access.activity_of_visible_boards(user))
+
+    @classmethod
+    def of_organizations(cls, organization_ids: Iterable[uuid.UUID]) -> Scope:
+        ids = list(organization_ids)
+        return cls(boards=Board.objects.filter(organization_id__in=ids),
+                   agents=Agent.objects.filter(organization_id__in=ids),
+                   events=ActivityEvent.objects.filter(organization_id__in=ids))
+
+    def narrowed_to(self, board_id: uuid.UUID | None) -> Scope:
+        if board_id is None:
+            return self
+        return Scope(boards=self.boards.filter(pk=board_id), agents=self.agents.filter(board_id=board_id),
+                     events=self.events.filter(board_id=board_id))
 
 
 @dataclass
@@ -160,22 +191,22 @@ def trend_days(range_key: str, end: datetime) -> tuple[list[date], datetime]:
 
 # Figures another app contributes (the webhooks app counts its deliveries), registered
 # from its AppConfig.ready() so that this module imports no other app.
-DeliveryCounter = Callable[[Any, "uuid.UUID | None", datetime], DeliveryFigures]
-DeliveryTrend = Callable[[Any, "uuid.UUID | None", datetime, datetime], dict[date, DayDeliveries]]
+DeliveryCounter = Callable[[QuerySet[Board], datetime], DeliveryFigures]
+DeliveryTrend = Callable[[QuerySet[Board], datetime, datetime], dict[date, DayDeliveries]]
 _delivery_counter: DeliveryCounter | None = None
 _delivery_trend: DeliveryTrend | None = None
 
 
 def register_delivery_figures(counter: DeliveryCounter, trend: DeliveryTrend | None = None) -> None:
-    """``counter(organization_ids, board_id, start)`` answers the webhook deliveries figures;
-    ``trend(organization_ids, board_id, start, end)`` the deliveries per UTC day."""
+    """``counter(boards, start)`` answers the webhook deliveries figures of those boards;
+    ``trend(boards, start, end)`` their deliveries per UTC day."""
     global _delivery_counter, _delivery_trend
     _delivery_counter = counter
     _delivery_trend = trend
 
 
-def _deliveries(organization_ids: Any, board_id: uuid.UUID | None, start: datetime) -> DeliveryFigures | None:
-    return _delivery_counter(organization_ids, board_id, start) if _delivery_counter is not None else None
+def _deliveries(boards: QuerySet[Board], start: datetime) -> DeliveryFigures | None:
+    return _delivery_counter(boards, start) if _delivery_counter is not None else None
 
 
 def _trends(days: list[date], since: datetime, end: datetime, events: QuerySet[ActivityEvent],
@@ -219,20 +250,18 @@ def _trends(days: list[date], since: datetime, end: datetime, events: QuerySet[A
     return series
 
 
-def dashboard(organization_ids: QuerySet[Any] | list[uuid.UUID], *, board_id: uuid.UUID | None = None,
-              range_key: str = DEFAULT_RANGE, now: datetime | None = None) -> Dashboard:
-    """The figures for the given organizations (and one board, when given)."""
+def dashboard(scope: Scope, *, board_id: uuid.UUID | None = None, range_key: str = DEFAULT_RANGE,
+              now: datetime | None = None) -> Dashboard:
+    """The figures of ``scope`` (and of one board of it, when given)."""
     end = now or timezone.now()
     start = end - RANGES[range_key]
     days, since = trend_days(range_key, end)
 
-    tasks = Task.objects.filter(board__organization_id__in=organization_ids)
-    agents = Agent.objects.filter(organization_id__in=organization_ids)
-    approvals = Approval.objects.filter(board__organization_id__in=organization_ids)
-    events = ActivityEvent.objects.filter(organization_id__in=organization_ids)
-    if board_id is not None:
-        tasks, agents = tasks.filter(board_id=board_id), agents.filter(board_id=board_id)
-        approvals, events = approvals.filter(board_id=board_id), events.filter(board_id=board_id)
+    scope = scope.narrowed_to(board_id)
+    boards = scope.boards.values("pk")
+    tasks = Task.objects.filter(board_id__in=boards)
+    approvals = Approval.objects.filter(board_id__in=boards)
+    agents, events = scope.agents, scope.events
 
     by_status = {status: 0 for status in Task.Status.values}
     for row in tasks.values("status").annotate(n=Count("id")).order_by():
@@ -250,8 +279,7 @@ def dashboard(organization_ids: QuerySet[Any] | list[uuid.UUID], *, board_id: uu
     in_range = [f for f in done if f.at >= start]
     finished = {f.task_id for f in in_range}
     samples = [f.cycle_seconds for f in in_range if f.cycle_seconds is not None]
-    delivery_days = (_delivery_trend(organization_ids, board_id, since, end) if _delivery_trend is not None
-                     else None)
+    delivery_days = _delivery_trend(scope.boards, since, end) if _delivery_trend is not None else None
 
     return Dashboard(
         range_key=range_key,
@@ -267,7 +295,7 @@ def dashboard(organization_ids: QuerySet[Any] | list[uuid.UUID], *, board_id: uu
                                     last_seen_at__gte=end - PRESENCE_ONLINE_WINDOW).count(),
         agents_total=agents.count(),
         pending_approvals=approvals.filter(status=Approval.Status.PENDING).count(),
-        webhook_deliveries=_deliveries(organization_ids, board_id, start),
+        webhook_deliveries=_deliveries(scope.boards, start),
         trends=_trends(days, since, end, events, approvals, done, delivery_days),
     )
 

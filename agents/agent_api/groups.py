@@ -112,6 +112,9 @@ class BoardGroupMemoryView(BoardGroupRouteView):
         if board.group_id is None:
             memory = BoardGroupMemory.objects.none()
         else:
+            caller = self.caller
+            if isinstance(caller, User):  # a person reaching only some of the group's boards: 403
+                access.check_group_memory(caller, _group(board))
             memory = BoardGroupMemory.objects.filter(group_id=board.group_id)
             if is_chat is not None:
                 memory = memory.filter(is_chat=is_chat)

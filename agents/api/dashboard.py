@@ -69,6 +69,8 @@ class DashboardView(PersonView):
                                         default=metrics.DEFAULT_RANGE),
                        OpenApiParameter("board_id", OpenApiTypes.UUID, description="Only this board."),
                    ],
+                   description="Counts the boards you can see (a member limited to some boards: those alone), "
+                               "their agents and their activity.",
                    responses={200: DashboardSerializer, **error_responses(401, 403, 404, 422)})
     def get(self, request: PersonRequest) -> Response:
         range_key = request.query_params.get("range_key") or metrics.DEFAULT_RANGE
@@ -77,6 +79,5 @@ class DashboardView(PersonView):
         board_id = query_uuid(request, "board_id")
         if board_id is not None:
             access.get_board_for(request.user, board_id)
-        org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
-        figures = metrics.dashboard(org_ids, board_id=board_id, range_key=range_key)
+        figures = metrics.dashboard(metrics.Scope.of_person(request.user), board_id=board_id, range_key=range_key)
         return Response(DashboardSerializer(figures.as_dict()).data)

@@ -81,9 +81,12 @@ class BoardGroupDetailView(PersonView):
 class BoardGroupMemoryView(PersonView):
     @extend_schema(operation_id="board_group_memory_list", tags=TAGS,
                    summary="Notes and chat of a board group, newest first", parameters=[IS_CHAT],
+                   description="Only for those who may read every board of the group (403 "
+                               "board_group_memory_restricted otherwise).",
                    responses={200: BoardGroupMemorySerializer(many=True), **error_responses(401, 403, 404, 422)})
     def get(self, request: PersonRequest, group_id: UUID) -> Response:
         group = access.get_group_for(request.user, group_id)
+        access.check_group_memory(request.user, group)
         memory = BoardGroupMemory.objects.filter(group=group)
         is_chat = query_bool(request, "is_chat")
         if is_chat is not None:
@@ -93,7 +96,9 @@ class BoardGroupMemoryView(PersonView):
     @extend_schema(operation_id="board_group_memory_create", tags=TAGS,
                    summary="Write a group note or, tagged `chat`, a group chat message",
                    description="Every agent of the group's boards reads it. Chat reaches the lead of each board "
-                               "and the agents it mentions; the tag `broadcast` or `@all` reaches every agent.",
+                               "and the agents it mentions; the tag `broadcast` or `@all` reaches every agent. "
+                               "Only for those who may work on every board of the group (403 "
+                               "board_group_memory_read_only or board_group_memory_restricted otherwise).",
                    request=BoardMemoryWriteSerializer,
                    responses={201: BoardGroupMemorySerializer, **error_responses(401, 403, 404, 422)})
     def post(self, request: PersonRequest, group_id: UUID) -> Response:

@@ -15,7 +15,7 @@ from agents.console.charts import duration, trend_charts
 from agents.console.common import etag_for, live_fragment, page
 from agents.console.events import describe_events
 from agents.http import ConsoleRequest
-from agents.models import PRESENCE_ONLINE_WINDOW, ActivityEvent, Agent, Approval, Board, Task
+from agents.models import PRESENCE_ONLINE_WINDOW, Approval, Board, Task
 from missioncontrol.lookups import parse_uuid
 
 RANGE_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "14d": "Last 14 days", "30d": "Last 30 days",
@@ -42,13 +42,10 @@ def context_for(user: Any, params: QueryDict) -> dict[str, Any]:
         range_note = (f"“{shown}” is not one of the ranges ({', '.join(RANGE_LABELS.values()).lower()}); "
                       f"showing the {RANGE_LABELS[range_key].lower()}.")
     boards, board = _scope(user, params)
-    org_ids = list(access.organizations(user).values_list("pk", flat=True))
-    figures = metrics.dashboard(org_ids, board_id=board.pk if board else None, range_key=range_key)
+    scope = metrics.Scope.of_person(user)
+    figures = metrics.dashboard(scope, board_id=board.pk if board else None, range_key=range_key)
 
-    agents = Agent.objects.filter(organization_id__in=org_ids)
-    if board is not None:
-        agents = agents.filter(board=board)
-    provisioning = agents.filter(last_seen_at__isnull=True).count()
+    provisioning = scope.narrowed_to(board.pk if board else None).agents.filter(last_seen_at__isnull=True).count()
     pending_list = list(Approval.objects.filter(board__in=boards, status=Approval.Status.PENDING)
                         .select_related("board", "agent").order_by("-created_at")[:5])
     events = access.visible_activity(user)
@@ -83,9 +80,11 @@ def fingerprint(user: Any) -> tuple[Any, ...]:
     presence moves with ``last_seen_at`` (and with the clock: the online count), and the
     trends move on a day at UTC midnight."""
     org_ids = list(access.organizations(user).values_list("pk", flat=True))
-    last_event = ActivityEvent.objects.filter(organization_id__in=org_ids).aggregate(last=Max("created_at"))["last"]
+    scope = metrics.Scope.of_person(user)
+    # Every event they may read, organization-wide ones too: a change to their board access is one.
+    last_event = access.visible_activity(user).aggregate(last=Max("created_at"))["last"]
     online_since = timezone.now() - PRESENCE_ONLINE_WINDOW
-    agents = Agent.objects.filter(organization_id__in=org_ids).aggregate(
+    agents = scope.agents.aggregate(
         last=Max("last_seen_at"), n=Count("id"), online=Count("id", filter=Q(last_seen_at__gte=online_since)))
     return (tuple(sorted(map(str, org_ids))), last_event, agents["last"], agents["n"], agents["online"],
             timezone.now().date())

@@ -54,9 +54,10 @@ def _gateway(request: ConsoleRequest, gateway_id: Any) -> Gateway:
     return access.get_gateway_for(request.user, gateway_id)
 
 
-def _body_context(gateway: Gateway) -> dict[str, Any]:
-    agents = list(Agent.objects.filter(gateway=gateway).select_related("board").order_by("board__name", "-is_board_lead",
-                                                                                          "name"))
+def _body_context(request: ConsoleRequest, gateway: Gateway) -> dict[str, Any]:
+    # A member limited to some boards sees the agents of those boards only (``visible_agents``).
+    agents = list(access.visible_agents(request.user).filter(gateway=gateway).select_related("board")
+                  .order_by("board__name", "-is_board_lead", "name"))
     return {"gateway": gateway, "agents": agents, "report": gateway.check_report or {},
             "sync": gateway.sync_report or {},
             "cleanups": list(GatewayCleanup.objects.filter(gateway=gateway).exclude(
@@ -74,7 +75,7 @@ def _fingerprint(gateway: Gateway) -> str:
 def gateway_detail(request: ConsoleRequest, gateway_id: Any) -> HttpResponse:
     gateway = _gateway(request, gateway_id)
     return page(request, "agents/gateway_detail.html", "gateways", {
-        **_body_context(gateway), "etag": _fingerprint(gateway), "device_id": device_id(),
+        **_body_context(request, gateway), "etag": _fingerprint(gateway), "device_id": device_id(),
         "can_manage": access.is_admin(request.user, gateway.organization_id)})
 
 
@@ -83,7 +84,7 @@ def gateway_live(request: ConsoleRequest, gateway_id: Any) -> HttpResponse:
     gateway = _gateway(request, gateway_id)
     return live_fragment(request, _fingerprint(gateway),
                          lambda: render(request, "agents/_gateway_body.html", {
-                             **_body_context(gateway),
+                             **_body_context(request, gateway),
                              "can_manage": access.is_admin(request.user, gateway.organization_id)}))
 
 

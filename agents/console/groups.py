@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -45,8 +45,10 @@ def groups(request: ConsoleRequest) -> HttpResponse:
                                           "edit page.")
                 return redirect("console:group", group_id=group.pk)
         status = 422
+    # Counted among the boards they see: a member limited to some boards is not told of others.
+    seen = Q(boards__in=access.visible_boards(request.user))
     listing = (access.visible_groups(request.user).select_related("organization")
-               .annotate(board_count=Count("boards")).order_by("name", "id"))
+               .annotate(board_count=Count("boards", filter=seen)).order_by("name", "id"))
     return page(request, "agents/groups.html", NAV, {"page_obj": paginate(request, listing), "form": form},
                 status=status)
 
@@ -55,6 +57,12 @@ def groups(request: ConsoleRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
     group = access.get_group_for(request.user, group_id)
+    # A member limited to some boards sees the group's boards they reach, but its memory
+    # only when they reach them all (``access.group_memory_access_of``).
+    role, reach = access.group_standing(request.user, group)
+    if request.method == "POST" and reach != "write":
+        return forbidden(request, access.GROUP_MEMORY_READ_ONLY if reach == "read"
+                         else access.GROUP_MEMORY_RESTRICTED, NAV)
     form = MemoryForm(request.POST or None)
     form.fields["content"].help_text = ("The agents of every board of the group read group memory on their "
                                         "heartbeat: what spans boards, decisions, answers.")
@@ -74,14 +82,18 @@ def group_detail(request: ConsoleRequest, group_id: Any) -> HttpResponse:
         status = 422
     snapshot = queries.group_snapshot(group, per_board_task_limit=3, within=access.visible_boards(request.user))
     notes = BoardGroupMemory.objects.filter(group=group).select_related("author_user", "author_agent", "board")
+    if reach is None:
+        notes = notes.none()
     chat_only = request.GET.get("chat") == "1"
     if chat_only:
         notes = notes.filter(is_chat=True)
     return page(request, "agents/group.html", NAV, {
         "group": group, "boards": snapshot["boards"], "form": form, "chat_only": chat_only,
-        "group_agents": list(Agent.objects.filter(board__group=group).order_by("name")),
+        "group_agents": list(Agent.objects.filter(board__group=group).order_by("name")) if reach else [],
         "page_obj": paginate(request, notes.order_by("-created_at", "id")),
-        "can_admin": access.is_admin(request.user, group.organization_id)}, status=status)
+        "can_admin": role in access.ADMIN_ROLES, "memory_reach": reach,
+        "memory_restricted": access.GROUP_MEMORY_RESTRICTED, "memory_read_only": access.GROUP_MEMORY_READ_ONLY},
+        status=status)
 
 
 @login_required

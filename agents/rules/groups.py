@@ -1,7 +1,8 @@
 """Board groups: boards of one organization that work together.
 
 Owners and admins create, change and delete groups and put boards in them (through the
-board's ``board_group_id``); every member reads a group and writes its memory. The
+board's ``board_group_id``); every member sees a group, and reads and writes its memory
+when they reach every board of it (a member limited to some boards may not). The
 group's memory and chat are read by the agents of all its boards, who write to it from
 their own board. A group's heartbeat setting is written into the heartbeat settings of
 the agents of its boards (workers, and leads when the group says so) when it changes and
@@ -224,7 +225,8 @@ def create_group_memory(actor: Actor, group: BoardGroup, data: dict[str, Any],
                         board: Board | None = None) -> BoardGroupMemory:
     """A note or chat message (tag ``chat``) in the group's memory.
 
-    People of the organization write it from the group or from any of its boards; an agent
+    People of the organization write it from the group or from any of its boards when they
+    work on every board of the group (``access.group_memory_access_of``); an agent
     writes it from its own board, which must be in the group (lead or worker: the main agent
     is refused). ``board`` is the board it was written from."""
     if board is not None:
@@ -237,6 +239,8 @@ def create_group_memory(actor: Actor, group: BoardGroup, data: dict[str, Any],
         raise RuleViolation(403, "board_agents_only", "Agents write to a group's memory from their own board.")
     elif access.role_in(actor, group.organization_id) is None:
         raise RuleViolation(404, "board_group_not_found", "No such board group.")
+    if isinstance(actor, User):
+        access.check_group_memory(actor, group, write=True)
     content = data.get("content")
     if not isinstance(content, str) or not content.strip():
         raise RuleViolation(422, "memory_content_required", "Group memory needs content.", field="content")

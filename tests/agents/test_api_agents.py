@@ -175,3 +175,25 @@ def test_identity_fields_of_the_wrong_type_are_422_with_the_field_named(admin, b
         refusal = assert_refused(response, 422)
         assert field in refusal["detail"], refusal
     assert not Agent.objects.filter(name="Odd").exists()
+
+
+def test_a_member_limited_to_some_boards_lists_and_opens_only_their_boards_agents(client_for, admin_user, member, org,
+                                                                                  board, gateway, worker, main_agent):
+    from agents import rules
+    from agents.models import Membership
+    from tests.conftest import make_board
+
+    hidden = make_agent("Payroll worker", board=make_board(org, "Payroll"), gateway=gateway)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+    client = client_for(member)
+
+    assert [item["id"] for item in client.get("/api/v1/agents").json()["items"]] == [str(worker.pk)]
+    assert client.get(f"/api/v1/agents?gateway_id={gateway.pk}").json()["total"] == 1
+    assert client.get(f"/api/v1/agents/{worker.pk}").status_code == 200
+    for agent in (hidden, main_agent):  # another board's agent, and the main agent of every board
+        assert_refused(client.get(f"/api/v1/agents/{agent.pk}"), 404)
+        assert_refused(client.patch(f"/api/v1/agents/{agent.pk}", {"name": "Mine"}, format="json"), 404)
+        assert_refused(client.delete(f"/api/v1/agents/{agent.pk}"), 404)
+    assert {item["id"] for item in client_for(admin_user).get("/api/v1/agents").json()["items"]} == {
+        str(worker.pk), str(hidden.pk), str(main_agent.pk)}

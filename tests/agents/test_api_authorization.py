@@ -5,7 +5,9 @@ organization get 404 for anything of ours (and only their own objects in lists);
 work on the boards (tasks, comments, memory, approvals, group memory) and get 403
 ``admin_required`` only for boards, gateways, agents, tags, custom fields, board groups,
 members and invitations; admins may do all of it but hand over ownership (403
-``owner_required``), which owners do.
+``owner_required``), which owners do. A member limited to some boards still sees a group
+of boards hidden from them, but not its memory (403 ``board_group_memory_restricted``),
+and writes it only when they work on every board of the group.
 """
 
 from __future__ import annotations
@@ -263,3 +265,62 @@ def test_the_matrix_lists_every_route_of_the_peoples_api():
     listed = {re.sub(r"\{[a-z_]+\}", "{}", route.path.split("?")[0]) for route in ROUTES}
     # The webhook's own path also takes the open ingest POST, tested in tests/webhooks.
     assert _person_routes() - listed == set()
+
+
+# A member limited to some boards, on a group of two boards: the group and its snapshot
+# (narrowed to their boards) stay theirs; its memory, shared by both boards, takes both.
+GROUP_MEMORY_ROUTES = [
+    Route("get", "/api/v1/board-groups/{group}/memory", 200, 200),
+    Route("post", "/api/v1/board-groups/{group}/memory", 201, 201, body={"content": "Release train Friday"}),
+    Route("get", B + "/group-memory", 200, 200),
+    Route("post", B + "/group-memory", 201, 201, body={"content": "Shared standup at nine"}),
+]
+GROUP_ROUTES = [Route("get", "/api/v1/board-groups/{group}", 200, 200),
+                Route("get", "/api/v1/board-groups/{group}/snapshot", 200, 200),
+                Route("get", B + "/group-snapshot", 200, 200)]
+
+
+def limited(admin_user, member, org, grants: dict[Any, bool]) -> None:
+    from agents import rules
+    from agents.models import Membership
+
+    rules.set_board_access(admin_user, Membership.objects.get(user=member, organization=org), {
+        "all_boards_read": False, "all_boards_write": False,
+        "boards": [{"board_id": str(b.pk), "can_write": w} for b, w in grants.items()]})
+
+
+@pytest.fixture
+def hidden_board(org, world):
+    from agents.models import BoardGroup
+    from tests.conftest import make_board
+
+    return make_board(org, "Payroll", group=BoardGroup.objects.get(pk=world["group"]))
+
+
+@pytest.mark.parametrize("route", GROUP_MEMORY_ROUTES, ids=str)
+def test_a_member_limited_to_some_boards_of_a_group_cannot_reach_its_memory(client_for, admin_user, member, org,
+                                                                           board, hidden_board, world, route):
+    limited(admin_user, member, org, {board: True})
+    body = assert_refused(call(client_for(member), route, world), 403, "board_group_memory_restricted")
+    assert "every one" in body["detail"]["message"]
+
+
+@pytest.mark.parametrize("route", GROUP_ROUTES, ids=str)
+def test_a_member_limited_to_some_boards_of_a_group_still_sees_the_group(client_for, admin_user, member, org, board,
+                                                                         hidden_board, world, route):
+    limited(admin_user, member, org, {board: True})
+    assert call(client_for(member), route, world).status_code == 200
+
+
+@pytest.mark.parametrize("route", GROUP_MEMORY_ROUTES, ids=str)
+def test_a_member_reading_every_board_of_a_group_reads_its_memory_but_writes_only_working_on_all(
+        client_for, admin_user, member, org, board, hidden_board, world, route):
+    limited(admin_user, member, org, {board: True, hidden_board: False})
+    response = call(client_for(member), route, world)
+    if route.method == "get":
+        assert response.status_code == 200, response.content
+    else:
+        assert_refused(response, 403, "board_group_memory_read_only")
+
+    limited(admin_user, member, org, {board: True, hidden_board: True})
+    assert call(client_for(member), route, world).status_code == route.member

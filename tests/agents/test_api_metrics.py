@@ -206,3 +206,52 @@ def test_the_24_hour_trends_show_yesterday_and_today(client_for, member, board):
     rows = figures(client_for(member))["trends"]
     today = timezone.now().date()
     assert [row["date"] for row in rows] == [(today - timedelta(days=1)).isoformat(), today.isoformat()]
+
+
+@pytest.fixture
+def limited_member(admin_user, member, org, board, gateway):
+    """``member`` limited to ``board``; a hidden board beside it with its own work."""
+    from agents import rules
+    from agents.models import Membership
+
+    hidden = make_board(org, "Payroll", gateway=gateway)
+    for n in range(3):
+        task = make_task(hidden, f"Pay {n}", status="done")
+        status_event(hidden, task, "in_progress", 3, created=True)
+        status_event(hidden, task, "done", 1)
+        pending_approval(hidden, task)
+    make_agent("Payroll worker", board=hidden, gateway=gateway, last_seen_at=timezone.now())
+    ActivityEvent.objects.create(event_type="agent.heartbeat", actor_type="agent", organization_id=org.pk,
+                                 actor_agent_id=make_agent("Main", gateway=gateway).pk)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+    return hidden
+
+
+def test_a_member_limited_to_some_boards_counts_only_those(client_for, admin_user, member, board, worker,
+                                                           limited_member):
+    task = make_task(board, "Mine", status="done")
+    status_event(board, task, "in_progress", 2, created=True)
+    status_event(board, task, "done", 1)
+    pending_approval(board, task)
+
+    mine = figures(client_for(member), range_key="7d")
+    everything = figures(client_for(admin_user), range_key="7d")
+
+    assert (mine["tasks_total"], mine["tasks_done_in_range"], mine["pending_approvals"]) == (1, 1, 1)
+    assert (everything["tasks_total"], everything["tasks_done_in_range"], everything["pending_approvals"]) == (4, 4, 4)
+    assert (mine["agents_total"], everything["agents_total"]) == (1, 3)
+    assert mine["median_cycle_time_seconds"] == pytest.approx(HOUR, abs=5)
+    assert everything["median_cycle_time_seconds"] == pytest.approx(2 * HOUR, abs=5)
+
+    def summed(body, name):  # over the days: the hours-old events may fall on yesterday
+        return sum(day[name] for day in body["trends"])
+
+    assert [summed(mine, n) for n in ("tasks_opened", "tasks_closed", "agents_active")] == [1, 1, 0]
+    # The main agent is not theirs: its organization-wide heartbeat counts for the admin only.
+    assert [summed(everything, n) for n in ("tasks_opened", "tasks_closed", "agents_active")] == [4, 4, 1]
+    assert (mine["trends"][-1]["approvals_waiting"], everything["trends"][-1]["approvals_waiting"]) == (1, 4)
+
+
+def test_a_limited_member_asking_for_a_hidden_boards_figures_gets_404(client_for, member, limited_member):
+    assert_refused(client_for(member).get(f"/api/v1/metrics/dashboard?board_id={limited_member.pk}"), 404)

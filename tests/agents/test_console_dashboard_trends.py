@@ -68,3 +68,33 @@ def test_the_live_fragment_carries_the_trends_of_the_range_in_its_url(client, me
     client.force_login(member)
     html = client.get(reverse("console:dashboard_live"), {"range_key": "7d"}).content.decode()
     assert html.count('<tr><th scope="row">') == 5 * 7 and 'id="chart-agents"' in html
+
+
+def test_a_member_limited_to_some_boards_sees_the_figures_of_those_boards_only(client, admin_user, member, org,
+                                                                               gateway, board, worker):
+    from django.http import QueryDict
+
+    from agents import rules
+    from agents.console.dashboard import context_for
+    from agents.models import Membership
+    from tests.agents.api_helpers import pending_approval
+    from tests.conftest import make_agent, make_board
+
+    hidden = make_board(org, "Payroll", gateway=gateway)
+    for n in range(3):
+        pending_approval(hidden, finished_today(hidden, f"Pay run {n}", 2))
+    make_agent("Payroll worker", board=hidden, gateway=gateway)
+    finished_today(board, "Launch post", 1)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+
+    mine, everything = context_for(member, QueryDict("range_key=7d")), context_for(admin_user, QueryDict("range_key=7d"))
+
+    assert (mine["task_total"], mine["done_in_range"], mine["pending_count"], mine["agents_total"]) == (1, 1, 0, 1)
+    assert (everything["task_total"], everything["done_in_range"], everything["pending_count"]) == (4, 4, 3)
+    assert mine["agents_provisioning"] == 1 and everything["agents_provisioning"] == 2
+    tasks_chart = next(chart for chart in mine["charts"] if chart.key == "tasks")
+    assert tasks_chart.summary.endswith(": 0 opened, 1 closed.")
+    client.force_login(member)
+    html = client.get(reverse("console:dashboard"), {"range_key": "7d"}).content.decode()
+    assert "Pay run" not in html and "Payroll" not in html

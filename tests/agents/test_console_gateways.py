@@ -42,3 +42,24 @@ def test_a_member_sees_gateways_but_cannot_register_one(client, member, gateway,
 
 def test_the_gateways_page_needs_sign_in(client):
     assert client.get(reverse("console:gateways")).status_code == 302
+
+
+def test_a_member_limited_to_some_boards_sees_only_their_boards_agents(client, admin_user, member, org, gateway,
+                                                                       board, worker, main_agent):
+    from agents import rules
+    from agents.models import Membership
+    from tests.conftest import make_agent, make_board
+
+    hidden = make_agent("Payroll worker", board=make_board(org, "Payroll"), gateway=gateway)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+    client.force_login(member)
+
+    for url in (reverse("console:agents"), reverse("console:gateway", args=[gateway.pk])):
+        html = client.get(url).content.decode()
+        assert worker.name in html and hidden.name not in html and "Payroll" not in html, url
+    for agent in (hidden, main_agent):
+        assert client.get(reverse("console:agent", args=[agent.pk])).status_code == 404
+        assert client.get(reverse("console:agent_edit", args=[agent.pk])).status_code == 404
+    client.force_login(admin_user)
+    assert hidden.name in client.get(reverse("console:agents")).content.decode()

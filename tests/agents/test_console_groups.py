@@ -3,6 +3,8 @@ creating, editing and deleting a group, and a board joining one from its edit pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -136,6 +138,53 @@ def test_a_board_joins_a_group_from_its_edit_page_and_links_to_it(client, owner,
     assert Board.objects.get(pk=board.pk).group_id == group.pk
     page = client.get(reverse("console:board", args=[board.pk])).content.decode()
     assert reverse("console:group", args=[group.pk]) in page
+
+
+def _limit_to(admin_user, member, grants) -> None:
+    from agents import rules
+    from agents.models import Membership
+
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False,
+        "boards": [{"board_id": str(b.pk), "can_write": w} for b, w in grants.items()]})
+
+
+def test_a_member_limited_to_some_boards_sees_the_group_but_not_its_memory(client, admin_user, member, org, gateway,
+                                                                           board, group):
+    hidden = make_board(org, "Payroll", gateway=gateway, group=group)
+    make_task(hidden, "Raise salaries")
+    BoardGroupMemory.objects.create(group=group, board=hidden, content="Salaries go up in May")
+    _limit_to(admin_user, member, {board: True})
+    client.force_login(member)
+    url = reverse("console:group", args=[group.pk])
+
+    html = client.get(url).content.decode()
+
+    assert "Launch" in html and "Payroll" not in html and "Raise salaries" not in html
+    assert "Salaries go up" not in html and 'name="content"' not in html
+    assert "may not read every one of them" in html
+    listing = client.get(reverse("console:groups")).content.decode()
+    assert re.findall(r'data-label="Boards" class="num">(\d+)<', listing) == ["1"]  # not the hidden one
+    response = client.post(url, {"content": "Let me in", "is_chat": "on"})
+    assert response.status_code == 403 and "may not read every one of them" in response.content.decode()
+    assert not BoardGroupMemory.objects.filter(content="Let me in").exists()
+
+
+def test_a_member_reading_every_board_of_a_group_reads_its_memory_but_may_not_write_it(client, admin_user, member,
+                                                                                        org, gateway, board, group):
+    hidden = make_board(org, "Payroll", gateway=gateway, group=group)
+    BoardGroupMemory.objects.create(group=group, board=hidden, content="Salaries go up in May")
+    _limit_to(admin_user, member, {board: True, hidden: False})
+    client.force_login(member)
+    url = reverse("console:group", args=[group.pk])
+
+    html = client.get(url).content.decode()
+
+    assert "Salaries go up in May" in html and 'name="content"' not in html
+    assert "but not write to it" in html
+    response = client.post(url, {"content": "Let me write"})
+    assert response.status_code == 403 and "but not write to it" in response.content.decode()
+    assert not BoardGroupMemory.objects.filter(content="Let me write").exists()
 
 
 def test_the_group_page_costs_the_same_queries_with_more_boards_and_notes(client, owner, org, gateway, group):

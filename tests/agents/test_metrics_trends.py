@@ -44,7 +44,7 @@ def moved(board, task, to, when):
 
 
 def trends(org, range_key="7d", **kwargs):
-    return metrics.dashboard([org.pk], range_key=range_key, now=NOW, **kwargs).trends
+    return metrics.dashboard(metrics.Scope.of_organizations([org.pk]), range_key=range_key, now=NOW, **kwargs).trends
 
 
 def by_day(rows):
@@ -129,7 +129,7 @@ def test_the_24_hour_range_shows_yesterday_whole_while_its_figures_keep_to_24_ho
     moved(board, task, "in_progress", at(days_ago(1), 1))
     moved(board, task, "done", at(days_ago(1), 2))  # 34 hours ago
 
-    figures = metrics.dashboard([org.pk], range_key="24h", now=NOW)
+    figures = metrics.dashboard(metrics.Scope.of_organizations([org.pk]), range_key="24h", now=NOW)
     assert figures.tasks_done_in_range == 0
     assert by_day(figures.trends)[days_ago(1)].median_cycle_time_seconds == pytest.approx(HOUR)
 
@@ -145,7 +145,7 @@ def test_approvals_waiting_are_counted_at_the_end_of_each_day(org, board):
     approval(at(days_ago(3)), "approved", at(days_ago(3), 15))               # asked and resolved the same day
     approval(at(TODAY, 9))                                                   # waiting now
 
-    figures = metrics.dashboard([org.pk], range_key="7d", now=NOW)
+    figures = metrics.dashboard(metrics.Scope.of_organizations([org.pk]), range_key="7d", now=NOW)
     rows = by_day(figures.trends)
     assert [rows[days_ago(n)].approvals_waiting for n in range(6, -1, -1)] == [1, 1, 2, 2, 1, 1, 2]
     assert [rows[days_ago(n)].approvals_opened for n in range(6, -1, -1)] == [0, 0, 1, 1, 0, 0, 1]
@@ -211,7 +211,7 @@ def _history(board, worker, size):
 def test_the_trends_cost_the_same_queries_for_3_rows_and_30(org, board, worker):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            rows = metrics.dashboard([org.pk], range_key="90d", now=NOW).trends
+            rows = metrics.dashboard(metrics.Scope.of_organizations([org.pk]), range_key="90d", now=NOW).trends
         assert len(rows) == 90
         return len(captured.captured_queries)
 

@@ -127,6 +127,25 @@ def test_a_person_of_another_organization_cannot_write_a_groups_memory(outsider,
         rules.create_group_memory(outsider, group, {"content": "Hello"})
 
 
+def test_a_member_who_does_not_work_on_every_board_of_the_group_cannot_write_its_memory(admin_user, member, org,
+                                                                                        board, group):
+    from agents.models import Membership
+
+    grouped(board, group)
+    payroll = make_board(org, "Payroll", group=group)
+    limit = {"all_boards_read": False, "all_boards_write": False}
+    rules.set_board_access(admin_user, Membership.objects.get(user=member),
+                           {**limit, "boards": [{"board_id": str(board.pk), "can_write": True}]})
+    for written_from in (None, board):
+        with refused(403, "board_group_memory_restricted"):
+            rules.create_group_memory(member, group, {"content": "Hello"}, board=written_from)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {**limit, "boards": [
+        {"board_id": str(board.pk), "can_write": True}, {"board_id": str(payroll.pk), "can_write": False}]})
+    with refused(403, "board_group_memory_read_only"):
+        rules.create_group_memory(member, group, {"content": "Hello"}, board=board)
+    assert not BoardGroupMemory.objects.exists()
+
+
 def test_a_worker_writes_group_memory_from_its_own_grouped_board(worker, board, group):
     grouped(board, group)
 
