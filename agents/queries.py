@@ -162,6 +162,21 @@ def _weight(field: str, weights: dict[Any, int]) -> Case:
                 default=Value(99), output_field=IntegerField())
 
 
+def status_rank() -> Case:
+    """0 for inbox up to 3 for done: the board's columns from left to right, as a sort key."""
+    return _weight("status", {value: rank for rank, value in enumerate(Task.Status.values)})
+
+
+def priority_rank() -> Case:
+    """0 for urgent up to 3 for low: the most pressing first, as a sort key."""
+    return _weight("priority", _PRIORITY_WEIGHT)
+
+
+# The order of a column of the board: tasks placed by hand (``position``) after those not
+# placed yet (new, or just moved there), which come latest change first; ``id`` makes it total.
+COLUMN_ORDER = (F("position").asc(nulls_first=True), F("updated_at").desc(), F("id").asc())
+
+
 GROUP_SNAPSHOT_PARAMETERS = [
     OpenApiParameter("include_done", OpenApiTypes.BOOL,
                      description="true: done tasks may be among each board's tasks too (default false)."),
