@@ -7,6 +7,7 @@ these; writes are in ``agents.rules``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -349,9 +350,14 @@ def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> A
             return int(text)
         except ValueError:
             try:
-                return float(text)
+                number = float(text)
             except ValueError:
+                number = math.nan
+            # 1e999 reads as infinity and nan as not a number: JSON has neither, and the
+            # database refuses to compare a stored value with them.
+            if not math.isfinite(number):
                 raise ValueError(f"{definition.label} is a number: type one, like 3 or 2.5.") from None
+            return number
     if definition.field_type == kind.BOOLEAN:
         words = {"true": True, "yes": True, "false": False, "no": False}
         if text.lower() not in words:

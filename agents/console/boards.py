@@ -235,8 +235,12 @@ def _attach_tags(tasks: list[Task]) -> None:
 def _board_body_context(request: ConsoleRequest, board: Board, filters: BoardFilters) -> dict[str, Any]:
     # Everyone who sees the board gets the move menus; agents.rules decides each move. The
     # up and down buttons order a whole column, so they show only on the unfiltered board.
+    # A card moved on a filtered kanban comes back to the same filters (the live fragment is
+    # asked with the page's query string, so both build the same address).
+    query = request.GET.urlencode()
+    back = reverse("console:board", args=[board.pk]) + (f"?{query}" if query else "")
     return {"board": board, "columns": _board_columns(board, filters), "statuses": STATUSES,
-            "filters": filters, "can_reorder": not filters.active}
+            "filters": filters, "can_reorder": not filters.active, "back": back}
 
 
 def _filters_for(request: ConsoleRequest, board: Board, agents: list[Agent],

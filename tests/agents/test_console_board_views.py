@@ -288,3 +288,29 @@ def test_the_list_and_the_kanban_cost_the_same_queries_for_5_or_60_tasks(client,
     _fill(board, worker, 55, start=5)
     assert cost() == small
     assert small <= 14
+
+
+def test_a_card_moved_on_a_filtered_kanban_comes_back_to_the_filters(signed_in, board, tasks):
+    html = signed_in.get(reverse("console:board", args=[board.pk]), {"view": "kanban", "tag": "docs"}).content.decode()
+    back = re.search(r'name="back" value="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert back == reverse("console:board", args=[board.pk]) + "?view=kanban&tag=docs"
+    response = signed_in.post(reverse("console:task_move", args=[board.pk, tasks["post"].pk]),
+                              {"status": "in_progress", "back": back})
+    assert response.status_code == 302 and response["Location"] == back
+
+
+def test_a_nul_character_in_the_query_string_is_a_400_with_a_sentence(signed_in, board, tasks):
+    response = signed_in.get(reverse("console:board", args=[board.pk]) + "?view=list&q=a%00b")
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+@pytest.mark.parametrize("typed", ["1e999", "9" * 400, "-1e400", "nan", "100000000000000000000000000000"])
+def test_a_number_too_big_to_compare_never_breaks_the_page(signed_in, board, tasks, org, typed):
+    CustomFieldDefinition.objects.create(organization=org, field_key="size", label="Size",
+                                         field_type="number").boards.add(board)
+    response = signed_in.get(reverse("console:board", args=[board.pk]), {"view": "list", "field": "size",
+                                                                         "value": typed})
+    assert response.status_code == 200
+    if typed in ("1e999", "-1e400", "nan"):
+        assert escape("Size is a number: type one, like 3 or 2.5.") in response.content.decode()
