@@ -165,3 +165,13 @@ def test_the_reorder_route_is_documented(db):
     assert operation["operationId"] == "tasks_reorder"
     assert set(operation["responses"]) >= {"200", "401", "403", "404", "409", "422"}
     assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("TaskReorderRequest")
+
+
+def test_the_timeline_says_which_way_a_task_moved_in_which_column(client, member, board, three):
+    import re
+
+    rules.move_task_within_column(member, three["B"], "up")
+    client.force_login(member)
+    html = client.get(reverse("console:activity")).content.decode()
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "moved “B” up in Inbox." in text
