@@ -472,6 +472,10 @@ class Task(models.Model):
     tags = models.ManyToManyField(Tag, related_name="tasks", blank=True)
     # Values of the board's custom fields by field key (``agents.rules.fields`` checks them).
     custom_field_values = models.JSONField(default=dict, blank=True)
+    # Place in its column once a person or the lead has ordered it (``move_task_within_column``);
+    # none until then, and again whenever the task changes column: such tasks come first, the
+    # latest change on top (``agents.queries.COLUMN_ORDER``).
+    position = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -490,6 +494,7 @@ class Task(models.Model):
             models.Index(fields=["board", "-created_at"]),
             models.Index(fields=["board", "-updated_at"]),
             models.Index(fields=["board", "due_at"]),
+            models.Index(fields=["board", "status", "position"]),
         ]
 
     def __str__(self) -> str:

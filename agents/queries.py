@@ -7,6 +7,7 @@ these; writes are in ``agents.rules``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -160,6 +161,21 @@ GROUP_SNAPSHOT_TASK_LIMIT = 100
 def _weight(field: str, weights: dict[Any, int]) -> Case:
     return Case(*(When(**{field: key}, then=Value(weight)) for key, weight in weights.items()),
                 default=Value(99), output_field=IntegerField())
+
+
+def status_rank() -> Case:
+    """0 for inbox up to 3 for done: the board's columns from left to right, as a sort key."""
+    return _weight("status", {value: rank for rank, value in enumerate(Task.Status.values)})
+
+
+def priority_rank() -> Case:
+    """0 for urgent up to 3 for low: the most pressing first, as a sort key."""
+    return _weight("priority", _PRIORITY_WEIGHT)
+
+
+# The order of a column of the board: tasks placed by hand (``position``) after those not
+# placed yet (new, or just moved there), which come latest change first; ``id`` makes it total.
+COLUMN_ORDER = (F("position").asc(nulls_first=True), F("updated_at").desc(), F("id").asc())
 
 
 GROUP_SNAPSHOT_PARAMETERS = [
@@ -334,9 +350,14 @@ def custom_field_filter_value(definition: CustomFieldDefinition, text: str) -> A
             return int(text)
         except ValueError:
             try:
-                return float(text)
+                number = float(text)
             except ValueError:
+                number = math.nan
+            # 1e999 reads as infinity and nan as not a number: JSON has neither, and the
+            # database refuses to compare a stored value with them.
+            if not math.isfinite(number):
                 raise ValueError(f"{definition.label} is a number: type one, like 3 or 2.5.") from None
+            return number
     if definition.field_type == kind.BOOLEAN:
         words = {"true": True, "yes": True, "false": False, "no": False}
         if text.lower() not in words:

@@ -309,6 +309,24 @@ class CommentWriteSerializer(StrictSerializer):
         return value
 
 
+class TaskReorderSerializer(StrictSerializer):
+    """Move a task one place within its column (``agents.rules.move_task_within_column``)."""
+
+    direction = serializers.ChoiceField(
+        choices=[("up", "up"), ("down", "down")], help_text="up: one place towards the top of the column; down: one "
+        "place towards the bottom.", error_messages={"invalid_choice": "direction must be up or down."})
+
+
+class TaskPlaceSerializer(serializers.Serializer):
+    """Where a task is in its column after a move."""
+
+    task_id = serializers.UUIDField(read_only=True)
+    status = serializers.ChoiceField(choices=Task.Status.choices, read_only=True,
+                                     help_text="The column: the task's status.")
+    position = serializers.IntegerField(read_only=True, min_value=0,
+                                        help_text="The task's place in its column, 0 for the top.")
+
+
 # --- board memory ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from agents.queries import TASK_FILTERS, filter_tasks
 from agents.serializers import (
     CommentSerializer,
     CommentWriteSerializer,
+    TaskPlaceSerializer,
+    TaskReorderSerializer,
     TaskSerializer,
     TaskUpdateSerializer,
     TaskWriteSerializer,
@@ -67,6 +69,23 @@ class TaskDetailView(PersonView):
         board = access.get_board_for(request.user, board_id)
         rules.delete_task(request.user, object_on_board(Task, board, task_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskReorderView(PersonView):
+    @extend_schema(operation_id="tasks_reorder", tags=TAGS, summary="Move a task one place up or down in its column",
+                   description=("The board shows each column in this order (the console's up and down buttons "
+                                "make the same move). A task that changes column goes to the top of the new one. "
+                                "Members of the organization may order any column; 409 when the task is already "
+                                "first (moving up) or last (moving down)."),
+                   request=TaskReorderSerializer,
+                   responses={200: TaskPlaceSerializer, **error_responses(401, 403, 404, 409, 422)})
+    def post(self, request: PersonRequest, board_id: UUID, task_id: UUID) -> Response:
+        board = access.get_board_for(request.user, board_id)
+        task = object_on_board(Task, board, task_id)
+        direction = validated(TaskReorderSerializer, request)["direction"]
+        position = rules.move_task_within_column(request.user, task, direction)
+        task.refresh_from_db(fields=["status"])
+        return Response({"task_id": str(task.pk), "status": task.status, "position": position})
 
 
 class CommentListView(PersonView):

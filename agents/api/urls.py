@@ -50,6 +50,8 @@ urlpatterns = [
     path("boards/<uuid:board_id>/snapshot", boards.BoardSnapshotView.as_view(), name="api-board-snapshot"),
     path("boards/<uuid:board_id>/tasks", tasks.TaskListView.as_view(), name="api-tasks"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>", tasks.TaskDetailView.as_view(), name="api-task"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/reorder", tasks.TaskReorderView.as_view(),
+         name="api-task-reorder"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/comments", tasks.CommentListView.as_view(),
          name="api-task-comments"),
     path("boards/<uuid:board_id>/approvals", approvals.ApprovalListView.as_view(), name="api-approvals"),

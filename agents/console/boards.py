@@ -8,20 +8,38 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
+from agents.console.board_filters import (
+    DUE_FILTERS,
+    UNASSIGNED,
+    BoardFilters,
+    read_filters,
+    sort_links,
+    view_urls,
+)
 from agents.console.common import (
     admin_only,
     etag_for,
@@ -48,6 +66,7 @@ from agents.models import (
     CustomFieldDefinition,
     Tag,
     Task,
+    TaskComment,
     TaskDependency,
 )
 from agents.refusals import RuleViolation
@@ -63,6 +82,10 @@ class Card:
     # The move menu's choice already selected: the next step of the workflow, or where a
     # done card already is (reopening one is a decision, never the default).
     move_to: str
+    reorder_url: str
+    # First or last of its column: no up, or no down button.
+    first: bool
+    last: bool
 
 
 # Cards per kanban column; the rest of a column is one click away, paged.
@@ -71,8 +94,6 @@ STATUSES = list(Task.Status.choices)
 # The card's move menu lists the columns in the board's order, with this one selected.
 MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: Task.Status.REVIEW,
            Task.Status.REVIEW: Task.Status.DONE, Task.Status.DONE: Task.Status.DONE}
-# The board's due date filter (``?due=``): its choices and the list heading of each.
-DUE_FILTERS = [("", "Any time"), ("overdue", "Overdue"), ("week", "Due in the next 7 days")]
 
 
 @login_required
@@ -152,41 +173,57 @@ def board_edit(request: ConsoleRequest, board_id: Any) -> HttpResponse:
 
 
 def board_tasks(board: Board) -> QuerySet[Task]:
-    """Tasks with what a card shows: assignee, blocked and pending-approval flags."""
+    """Tasks with what a card shows: assignee, blocked and pending-approval flags, comment count."""
     unfinished_dependency = TaskDependency.objects.filter(task=OuterRef("pk")).exclude(
         depends_on__status=Task.Status.DONE)
     pending_approval = ApprovalTask.objects.filter(task=OuterRef("pk"), is_pending=True)
+    # A subquery, not a join: the count stays right whatever else the query joins.
+    comments = (TaskComment.objects.filter(task=OuterRef("pk")).order_by().values("task")
+                .annotate(n=Count("pk")).values("n"))
     return (Task.objects.filter(board=board).select_related("assigned_agent")
-            .annotate(blocked=Exists(unfinished_dependency), awaiting_approval=Exists(pending_approval)))
+            .annotate(blocked=Exists(unfinished_dependency), awaiting_approval=Exists(pending_approval),
+                      comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), 0)))
 
 
 def board_fingerprint(board: Board) -> tuple[Any, ...]:
-    """Changes whenever a card would: any task, approval link or dependency of the board."""
-    tasks = Task.objects.filter(board=board).aggregate(n=Count("id"), last=Max("updated_at"))
+    """Changes whenever a card would: any task, comment, approval link or dependency of the board."""
+    tasks = Task.objects.filter(board=board).aggregate(n=Count("id", distinct=True), last=Max("updated_at"),
+                                                       comments=Count("comments"))
     approvals = Approval.objects.filter(board=board).aggregate(n=Count("id"), last=Max("resolved_at"))
-    return (board.pk, board.updated_at, tasks["n"], tasks["last"], approvals["n"], approvals["last"])
+    return (board.pk, board.updated_at, tasks["n"], tasks["last"], tasks["comments"], approvals["n"],
+            approvals["last"])
 
 
-def _board_columns(board: Board) -> list[dict[str, Any]]:
-    counts = dict(Task.objects.filter(board=board).values_list("status").annotate(n=Count("id")).order_by())
-    columns = []
-    base = board_tasks(board).order_by("-updated_at")
+def _board_columns(board: Board, filters: BoardFilters) -> list[dict[str, Any]]:
+    # One query for every column: each column's first cards in its order and its total, as
+    # windows over the tasks of each status (a column of 10,000 sends only its first few).
+    ranked = (filters.apply(board_tasks(board))
+              .annotate(rank=Window(RowNumber(), partition_by=[F("status")], order_by=list(queries.COLUMN_ORDER)),
+                        column_total=Window(Count("id"), partition_by=[F("status")]))
+              .filter(rank__lte=COLUMN_LIMIT).order_by("status", "rank"))
+    by_status: dict[str, list[Task]] = {value: [] for value, _ in STATUSES}
+    for task in ranked:
+        by_status[task.status].append(task)
+    columns: list[dict[str, Any]] = []
     board_url = reverse("console:board", args=[board.pk])
     for value, name in STATUSES:
-        total = counts.get(value, 0)
-        tasks = list(base.filter(status=value)[:COLUMN_LIMIT]) if total else []
+        tasks = by_status[value]
+        total: int = getattr(tasks[0], "column_total", 0) if tasks else 0
         # Links built once here: a reverse() per card and link is most of a big board's render time.
         cards = [Card(task, f"{board_url}tasks/{task.pk}/", f"{board_url}tasks/{task.pk}/move",
-                      MOVE_TO[Task.Status(task.status)]) for task in tasks]
+                      MOVE_TO[Task.Status(task.status)], f"{board_url}tasks/{task.pk}/reorder",
+                      first=index == 0, last=index == total - 1) for index, task in enumerate(tasks)]
         columns.append({"status": value, "label": name, "cards": cards, "total": total,
                         "hidden": max(0, total - len(tasks))})
-    _attach_tags([card.task for column in columns for card in column["cards"]])
+    _attach_tags([task for column in by_status.values() for task in column])
     return columns
 
 
 def _attach_tags(tasks: list[Task]) -> None:
     """Each card's tags (``loaded_tags``), in one query for the whole board."""
     tags: dict[Any, list[Tag]] = {task.pk: [] for task in tasks}
+    if not tags:
+        return
     rows = (Task.tags.through.objects.filter(task_id__in=list(tags)).order_by("tag__name", "tag_id")
             .values_list("task_id", "tag_id", "tag__name", "tag__color"))
     for task_id, tag_id, name, color in rows:
@@ -195,9 +232,21 @@ def _attach_tags(tasks: list[Task]) -> None:
         task.loaded_tags = tags[task.pk]
 
 
-def _board_body_context(request: ConsoleRequest, board: Board) -> dict[str, Any]:
-    # Everyone who sees the board gets the move menus; agents.rules decides each move.
-    return {"board": board, "columns": _board_columns(board), "statuses": STATUSES}
+def _board_body_context(request: ConsoleRequest, board: Board, filters: BoardFilters) -> dict[str, Any]:
+    # Everyone who sees the board gets the move menus; agents.rules decides each move. The
+    # up and down buttons order a whole column, so they show only on the unfiltered board.
+    # A card moved on a filtered kanban comes back to the same filters (the live fragment is
+    # asked with the page's query string, so both build the same address).
+    query = request.GET.urlencode()
+    back = reverse("console:board", args=[board.pk]) + (f"?{query}" if query else "")
+    return {"board": board, "columns": _board_columns(board, filters), "statuses": STATUSES,
+            "filters": filters, "can_reorder": not filters.active, "back": back}
+
+
+def _filters_for(request: ConsoleRequest, board: Board, agents: list[Agent],
+                 definitions: list[CustomFieldDefinition]) -> tuple[BoardFilters, list[Tag]]:
+    tags = list(Tag.objects.filter(organization_id=board.organization_id).order_by("name", "id"))
+    return read_filters(request.GET, agents=agents, tags=tags, definitions=definitions), tags
 
 
 @login_required
@@ -207,83 +256,54 @@ def board_detail(request: ConsoleRequest, board_id: Any) -> HttpResponse:
 
 def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreateForm | None = None,
                fields_form: CustomFieldValuesForm | None = None, status_code: int = 200) -> HttpResponse:
-    """The board's page; ``create_form`` and ``fields_form``: the new-task form as it was sent,
-    when it was refused."""
-    status = request.GET.get("status")
-    agents = Agent.objects.filter(board=board).order_by("name")
+    """The board's page, as kanban columns or as a list (``?view=list``), with its filters;
+    ``create_form`` and ``fields_form``: the new-task form as it was sent, when it was refused."""
+    agents = list(Agent.objects.filter(board=board).order_by("name", "id"))
     definitions = list(board.custom_fields.order_by("label", "id"))
+    filters, tags = _filters_for(request, board, agents, definitions)
     context: dict[str, Any] = {"board": board, "statuses": STATUSES,
-                               "create_form": create_form or TaskCreateForm(agents=agents),
+                               "create_form": create_form or TaskCreateForm(
+                                   agents=Agent.objects.filter(board=board)).offer(agents),
                                "fields_form": fields_form or CustomFieldValuesForm(definitions=definitions),
                                "create_refused": create_form is not None,
-                               "definitions": definitions,
+                               "definitions": definitions, "tags": tags, "filters": filters,
+                               "priorities": Task.Priority.choices, "due_filters": DUE_FILTERS,
+                               "unassigned": UNASSIGNED,
                                "rules": [(RULE_LABELS[name], getattr(board, name), text)
                                          for name, text in RULE_HELP.items()],
                                "agents": agents, "can_admin": access.is_admin(request.user, board.organization_id),
-                               "paused": queries.board_paused(board)}
-    context.update({"due_filters": DUE_FILTERS, "goal_metrics": [
+                               "paused": queries.board_paused(board),
+                               # Each view with the same filters; the filter form keeps the view.
+                               "view_urls": view_urls(request.GET),
+                               "clear_url": "?view=list" if filters.view == "list" else "?"}
+    context["goal_metrics"] = [
         (name, target if isinstance(target, str) else json.dumps(target, ensure_ascii=False))
-        for name, target in (board.success_metrics or {}).items()]})
-    filtered = _custom_field_filter(request, board, definitions, context)
-    due = _due_filter(request, board, context)
-    if due is not None:
-        context["page_obj"] = paginate(request, due.order_by("due_at", "id"))
-    elif filtered is not None:
-        context["page_obj"] = paginate(request, filtered.order_by("-updated_at"))
-    elif status in Task.Status.values:
-        # One column in full, paged: the kanban only shows the most recent cards of each.
-        context["list_status"] = status
-        context["list_label"] = Task.Status(status).label
-        context["page_obj"] = paginate(request, board_tasks(board).filter(status=status).order_by("-updated_at"))
+        for name, target in (board.success_metrics or {}).items()]
+    if filters.view == "list":
+        tasks = paginate(request, filters.ordered(filters.apply(board_tasks(board))))
+        tasks.object_list = list(tasks.object_list)
+        _attach_tags(tasks.object_list)
+        context.update({"page_obj": tasks, "sorts": sort_links(filters), "list_heading":
+                        " · ".join(filters.headings()) or "All tasks", "empty_sentence": filters.empty_sentence()})
     else:
-        context.update(_board_body_context(request, board))
-        context["etag"] = etag_for("board", *board_fingerprint(board))
+        context.update(_board_body_context(request, board, filters))
+        context["etag"] = etag_for("board", *board_fingerprint(board), request.GET.urlencode())
+        context["live_query"] = request.GET.urlencode()
     return page(request, "agents/board.html", "boards", context, status=status_code)
-
-
-def _due_filter(request: ConsoleRequest, board: Board, context: dict[str, Any]) -> QuerySet[Task] | None:
-    """The board's overdue tasks (``?due=overdue``) or the unfinished ones due within a week
-    (``?due=week``), soonest first; None without that filter."""
-    choice = request.GET.get("due", "")
-    labels = dict(DUE_FILTERS)
-    if not choice or choice not in labels:
-        return None
-    context.update({"due_filter": choice, "list_status": "due", "list_label": labels[choice]})
-    now = timezone.now()
-    tasks = board_tasks(board)
-    if choice == "overdue":
-        return tasks.filter(queries.overdue_condition(now))
-    return tasks.filter(due_at__gte=now, due_at__lt=now + timedelta(days=7)).exclude(status=Task.Status.DONE)
-
-
-def _custom_field_filter(request: ConsoleRequest, board: Board, definitions: list[CustomFieldDefinition],
-                         context: dict[str, Any]) -> QuerySet[Task] | None:
-    """The board's tasks with the custom field value of ``?field=<key>&value=<text>``, or None
-    when no filter applies (a value that cannot be the field's is said on the page)."""
-    key = request.GET.get("field")
-    definition = next((d for d in definitions if d.field_key == key), None)
-    if definition is None:
-        return None
-    text = request.GET.get("value", "")
-    context.update({"filter_field": definition, "filter_value": text})
-    try:
-        value = queries.custom_field_filter_value(definition, text)
-    except ValueError as exc:
-        context["filter_error"] = str(exc)
-        return None
-    context["list_label"] = f"{definition.label}: {text.strip()}"
-    context["list_status"] = "custom_field"
-    return queries.filter_by_custom_field(board_tasks(board), definition, value)
 
 
 @login_required
 def board_live(request: ConsoleRequest, board_id: Any) -> HttpResponse:
     board = access.get_board_for(request.user, board_id)
-    etag = etag_for("board", *board_fingerprint(board))
-    return live_fragment(request, etag, lambda: render(request, "agents/_board_columns.html",
-                                                       _board_body_context(request, board)))
+    etag = etag_for("board", *board_fingerprint(board), request.GET.urlencode())
 
+    def fragment() -> HttpResponse:
+        agents = list(Agent.objects.filter(board=board).order_by("name", "id")) if "assignee" in request.GET else []
+        definitions = list(board.custom_fields.order_by("label", "id")) if "field" in request.GET else []
+        filters, _ = _filters_for(request, board, agents, definitions)
+        return render(request, "agents/_board_columns.html", _board_body_context(request, board, filters))
 
+    return live_fragment(request, etag, fragment)
 
 
 @login_required

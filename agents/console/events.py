@@ -141,6 +141,9 @@ def _task_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> Sa
         return format_html("{} commented on {}.", actor, task)
     if kind == "task.deleted":
         return format_html("{} deleted the task {}.", actor, task)
+    if kind == "task.updated" and data.get("changes") == ["position"] and data.get("direction") in ("up", "down"):
+        return format_html("{} moved {} {} in {}.", actor, task, data["direction"],
+                           status_word(str(data.get("status", ""))))
     if kind == "task.updated":
         words = [TASK_FIELD_WORDS.get(name, str(name).replace("_", " ")) for name in data.get("changes", [])
                  if name != "comment"]

@@ -364,6 +364,14 @@ class TaskCreateForm(RuleForm):
         super().__init__(*args, **kwargs)
         set_choices(self, "assigned_agent", agents)
 
+    def offer(self, agents: list[Agent]) -> TaskCreateForm:
+        """Shows ``agents``, already loaded for the page, in the assignee menu instead of
+        reading them again; what is sent is still checked against the queryset."""
+        field = self.fields["assigned_agent"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.choices = [("", field.empty_label or ""), *((agent.pk, agent.name) for agent in agents)]
+        return self
+
 
 class TaskMoveForm(RuleForm):
     status = forms.ChoiceField(choices=Task.Status.choices, label="Move to")

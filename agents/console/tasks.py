@@ -142,6 +142,22 @@ def task_move(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
 
 @login_required
 @require_POST
+def task_reorder(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    """The card's up and down buttons: the same rule as the API's reorder route."""
+    board, task = _get_task(request, board_id, task_id)
+    direction = request.POST.get("direction", "")
+    back = reverse("console:board", args=[board.pk]) + f"#task-{task.pk}"
+    try:
+        rules.move_task_within_column(request.user, task, direction)
+    except RuleViolation as exc:
+        messages.error(request, refusal_text(exc))
+        return redirect(back)
+    messages.success(request, f"“{task.title}” moved {direction} in {Task.Status(task.status).label}.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
 def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
     board, task = _get_task(request, board_id, task_id)
     form = TaskEditForm(request.POST, agents=Agent.objects.filter(board=board))

@@ -38,6 +38,7 @@ urlpatterns = [
     path("boards/<uuid:board_id>/tasks/new", tasks.task_create, name="task_create"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/", tasks.task_detail, name="task"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/move", tasks.task_move, name="task_move"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/reorder", tasks.task_reorder, name="task_reorder"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/edit", tasks.task_edit, name="task_edit"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/delete", tasks.task_delete, name="task_delete"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/relations", tasks.task_relations, name="task_relations"),

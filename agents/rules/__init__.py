@@ -71,7 +71,7 @@ from agents.rules.roster import (
     update_agent,
 )
 from agents.rules.tags import create_tag, delete_tag, update_tag
-from agents.rules.tasks import create_task, delete_task, update_task
+from agents.rules.tasks import create_task, delete_task, move_task_within_column, update_task
 
 __all__ = [
     "accept_invitation", "change_member_role", "create_invitation", "create_organization", "find_invitation",
@@ -83,5 +83,5 @@ __all__ = [
     "delete_agent", "delete_board", "delete_custom_field", "delete_gateway", "delete_tag", "delete_task",
     "priority_from_word", "request_approval", "resend_message", "request_check", "request_sync", "resolve_approval", "retry_provisioning", "rotate_token",
     "save_agent", "set_board_custom_fields", "update_agent", "update_board", "update_custom_field", "update_gateway", "update_tag",
-    "update_task",
+    "update_task", "move_task_within_column",
 ]

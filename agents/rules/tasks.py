@@ -26,7 +26,7 @@ from django.utils import timezone
 from agents import activity
 from agents.gateway import events
 from agents.models import Agent, Board, Tag, Task, TaskComment, TaskDependency, User
-from agents.queries import board_lead
+from agents.queries import COLUMN_ORDER, board_lead
 from agents.refusals import RuleViolation
 from agents.rules.actors import Actor, actor_role, check_worker_may_touch, refuse_main
 from agents.rules.comments import check_may_comment, comment_text, record_comment, write_comment
@@ -179,6 +179,8 @@ def _apply_transition(role: str, actor: Actor, board: Board, task: Task, old_sta
     new_status = changes.get("status", old_status)
     if new_status == old_status:
         return
+    # A task entering a column has no place in it yet: it shows first until someone orders it.
+    task.position = None
     if new_status == Status.IN_PROGRESS:
         task.in_progress_at = timezone.now()
     if left_done_or_review(old_status, new_status):
@@ -210,7 +212,8 @@ def _reopen_dependents(actor: Actor, task: Task) -> None:
             continue
         previous = dependent.status
         dependent.status, dependent.assigned_agent, dependent.updated_at = Status.INBOX, None, now
-        fields = ["status", "assigned_agent", "updated_at"]
+        dependent.position = None
+        fields = ["status", "assigned_agent", "updated_at", "position"]
         if left_done_or_review(previous, Status.INBOX):
             dependent.reopened_at = now
             fields.append("reopened_at")
@@ -365,3 +368,53 @@ def delete_task(actor: Actor, task: Task) -> None:
         activity.record("task.deleted", actor=actor, task=task_id, board=board, message=f"Deleted {title}",
                         data={"title": title})
 
+
+
+# Where ``move_task_within_column`` moves a task: one place towards the top or the bottom.
+DIRECTIONS = ("up", "down")
+
+
+def move_task_within_column(actor: Actor, task: Task, direction: Any) -> int:
+    """Move ``task`` one place ``up`` or ``down`` in its column; the board's people and its
+    lead order columns. Returns the task's new place, 0 for the top.
+
+    The first move in a column numbers every task of it in the order the board shows; later
+    moves swap two numbers. A task that changes column loses its number (``_apply_transition``)."""
+    board = task.board
+    role = actor_role(actor, board)
+    if role == "main":
+        raise refuse_main()
+    if role == "worker":
+        raise RuleViolation(403, "lead_required", "Only the board lead or a person of the organization orders a column.")
+    if direction not in DIRECTIONS:
+        raise RuleViolation(422, "invalid_direction", "direction must be up or down.", field="direction")
+    with transaction.atomic():
+        status = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first() or task.status
+        # The whole column, locked in the order it is shown: two people ordering the same
+        # column at once take their turns instead of numbering it twice.
+        rows = list(Task.objects.select_for_update().filter(board_id=board.pk, status=status)
+                    .order_by(*COLUMN_ORDER).values_list("id", "position"))
+        ids = [task_id for task_id, _ in rows]
+        if task.pk not in ids:
+            raise RuleViolation(409, "task_moved_meanwhile",
+                                "The task changed column meanwhile; look at the board again and retry.")
+        label = Status(status).label
+        index = ids.index(task.pk)
+        target = index - 1 if direction == "up" else index + 1
+        if target < 0:
+            raise RuleViolation(409, "task_already_first", f"“{task.title}” is already first in {label}.")
+        if target >= len(ids):
+            raise RuleViolation(409, "task_already_last", f"“{task.title}” is already last in {label}.")
+        ids[index], ids[target] = ids[target], ids[index]
+        old = dict(rows)
+        positions = [position for _, position in rows]
+        # Distinct numbers in order already: the two tasks swap theirs and nothing else is written.
+        numbers = positions if None not in positions and len(set(positions)) == len(positions) else range(len(ids))
+        changed = [Task(id=task_id, position=number) for task_id, number in zip(ids, numbers, strict=True)
+                   if old[task_id] != number]
+        Task.objects.bulk_update(changed, ["position"], batch_size=500)
+        # The board's live view and list notice a change by the tasks' latest update.
+        Task.objects.filter(pk=task.pk).update(updated_at=timezone.now())
+        activity.record("task.updated", actor=actor, task=task, board=board, message=f"Updated {task.title}",
+                        data={"changes": ["position"], "direction": direction, "status": status, "position": target})
+    return target

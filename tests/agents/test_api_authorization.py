@@ -64,6 +64,8 @@ ROUTES = [
     Route("get", B + "/tasks/{task}", 200, 200),
     Route("patch", B + "/tasks/{task}", 200, 200, body={"title": "Renamed task"}),
     Route("delete", B + "/tasks/{task}", 204, 204),
+    # The task was made before "Publish", so it is second in the inbox and can go up.
+    Route("post", B + "/tasks/{task}/reorder", 200, 200, body={"direction": "up"}),
     Route("get", B + "/tasks/{task}/comments", 200, 200),
     Route("post", B + "/tasks/{task}/comments", 201, 201, body={"message": "Looks good"}),
     Route("get", B + "/approvals", 200, 200),

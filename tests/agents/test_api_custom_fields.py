@@ -236,3 +236,7 @@ def test_both_task_lists_filter_by_a_custom_field_value(admin, org, board, worke
         assert "number" in not_a_number["detail"]["custom_field_value"][0]
         assert_refused(client.get(url, {"custom_field_value": "Beta"}), 422)
         assert_refused(client.get(url, {"custom_field": "stage"}), 422)
+        # Infinity and not-a-number read as floats but are no JSON value to compare with.
+        for typed in ("1e999", "-1e400", "nan"):
+            endless = assert_refused(client.get(url, {"custom_field": "points", "custom_field_value": typed}), 422)
+            assert "number" in endless["detail"]["custom_field_value"][0]

@@ -65,6 +65,8 @@ ROUTES = [
     Page("console:task_create", "post", DONE, DONE, body={"title": "New task", "priority": "medium"}),
     Page("console:task", "get", OK, OK),
     Page("console:task_move", "post", DONE, DONE, body={"status": "in_progress"}),
+    # Members order columns as the lead does; the task is second in the inbox, after "Publish".
+    Page("console:task_reorder", "post", DONE, DONE, body={"direction": "up"}),
     Page("console:task_edit", "post", DONE, DONE, body={"title": "Renamed", "status": "inbox", "priority": "high"}),
     Page("console:task_delete", "post", DONE, DONE),
     Page("console:task_relations", "post", DONE, DONE, body={"tags": "{tag}"}),

@@ -65,9 +65,15 @@ def test_an_operator_defines_a_field_sets_it_on_tasks_and_filters_the_board(cons
     # The board filters by it.
     page.goto(f"/boards/{board.pk}/")
     page.get_by_label("Custom field", exact=True).select_option(label="Stage")
-    page.get_by_label("Value").fill("Review")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_label("Field value").fill("Review")
+    page.get_by_role("button", name="Apply filters").click()
+    # The kanban stays a kanban, with only the matching cards.
+    expect(page.locator(".task-card", has_text="Plan the webinar")).to_be_visible()
+    expect(page.get_by_role("link", name="Write the launch post")).to_have_count(0)
+    page.shot("board-filtered")
+    # The list view with the same filter names it in its heading.
+    page.get_by_role("link", name="List", exact=True).click()
     expect(page.get_by_role("heading", name="Stage: Review")).to_be_visible()
     expect(page.get_by_role("link", name="Plan the webinar")).to_be_visible()
     expect(page.get_by_role("link", name="Write the launch post")).to_have_count(0)
-    page.shot("board-filtered")
+    page.shot("board-filtered-list")

@@ -52,7 +52,11 @@ def test_an_operator_sets_a_goal_and_sees_overdue_tasks(console_page):
 
     # The board's filter lists the overdue task only.
     page.get_by_label("Due", exact=True).select_option(label="Overdue")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator(".task-card", has_text="Write the announcement")).to_be_visible()
+    expect(page.get_by_role("link", name="Plan the webinar")).to_have_count(0)
+    # The list view with the same filter names it in its heading.
+    page.get_by_role("link", name="List", exact=True).click()
     expect(page.get_by_role("heading", name="Overdue")).to_be_visible()
     expect(page.get_by_role("link", name="Write the announcement")).to_be_visible()
     expect(page.get_by_role("link", name="Plan the webinar")).to_have_count(0)

@@ -60,6 +60,9 @@ def _fill() -> dict[str, str]:
     return {
         "dashboard": "/", "boards": "/boards/", "board form": "/boards/new",
         "board": f"/boards/{board.pk}/", "board column": f"/boards/{board.pk}/?status=inbox",
+        "board list": f"/boards/{board.pk}/?view=list&sort=priority",
+        "board list filtered": f"/boards/{board.pk}/?view=list&q=review&tag=infra&due=none&priority=oops",
+        "board kanban filtered": f"/boards/{board.pk}/?view=kanban&priority=urgent&q=quarterly",
         "board edit": f"/boards/{board.pk}/edit", "board memory": f"/boards/{board.pk}/memory",
         "task": f"/boards/{board.pk}/tasks/{task.pk}/",
         "approvals": "/approvals/", "agents": "/agents/", "agent": f"/agents/{lead.pk}/",
