@@ -103,8 +103,12 @@
     });
   }
 
-  function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-mention-names]"), function (form) {
+  // ``root``: the page, or content htmx swapped in (the task drawer); each box once.
+  function start(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var forms = Array.prototype.slice.call(scope.querySelectorAll("form[data-mention-names]"));
+    if (scope.matches && scope.matches("form[data-mention-names]")) { forms.push(scope); }
+    forms.forEach(function (form) {
       var names;
       try {
         names = JSON.parse(form.getAttribute("data-mention-names"));
@@ -112,13 +116,18 @@
         return;
       }
       if (!Array.isArray(names) || !names.length) { return; }
-      Array.prototype.forEach.call(form.querySelectorAll("textarea"), function (area) { attach(area, names); });
+      Array.prototype.forEach.call(form.querySelectorAll("textarea"), function (area) {
+        if (area.hasAttribute("data-mentions-ready")) { return; }
+        area.setAttribute("data-mentions-ready", "");
+        attach(area, names);
+      });
     });
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", function () { start(document); });
   } else {
-    start();
+    start(document);
   }
+  document.addEventListener("htmx:load", function (event) { start(event.target); });
 })();

@@ -198,3 +198,21 @@ def test_signed_out_meanwhile_a_card_goes_to_the_sign_in_page_not_into_the_drawe
     expect(page.get_by_label("Access token")).to_be_visible()
     expect(page.locator("#task-drawer")).to_have_count(0)
     assert page.problems.items == []
+
+
+def test_the_drawers_comment_box_suggests_the_boards_agents(console_page):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    objects = _fill()
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    box = drawer.get_by_role("textbox", name="Comment (optional)")
+    box.click()
+    box.press_sequentially("Over to @Doc")
+    suggestions = drawer.get_by_role("listbox", name="People and agents to mention")
+    expect(suggestions.get_by_role("option")).to_have_text(["@Documentation writer"])
+    box.press("Tab")
+    expect(box).to_have_value("Over to @Documentation writer ")
+    page.shot("desktop-drawer-mention")
