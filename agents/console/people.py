@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -329,4 +330,7 @@ def profile(request: ConsoleRequest) -> HttpResponse:
                 messages.success(request, "Profile saved.")
                 return redirect("console:profile")
         status = 422
-    return page(request, "agents/profile.html", "profile", {"form": form}, status=status)
+    # The zone this page was rendered in: the saved one (the middleware activated it) or UTC.
+    return page(request, "agents/profile.html", "profile", {
+        "form": form, "shown_zone": timezone.get_current_timezone_name(), "now": timezone.localtime(),
+    }, status=status)
