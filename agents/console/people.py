@@ -91,26 +91,32 @@ def organizations(request: ConsoleRequest) -> HttpResponse:
     return page(request, "agents/organizations.html", NAV, {"organizations": listing, "form": form}, status=status)
 
 
-def _back_after_switch(request: HttpRequest, org: Organization) -> str:
+def _back_after_switch(request: HttpRequest, org: Organization | None) -> str:
     """The page the switcher was used on, when it is one of this site's (never another
     site's, whatever ``next`` says); another organization's page gives way to the chosen one's."""
+    chosen = reverse("console:organization", args=[org.pk]) if org is not None else reverse("console:dashboard")
     candidate = request.POST.get("next", "")
     if not candidate or not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
                                                             require_https=request.is_secure()):
-        return reverse("console:organization", args=[org.pk])
+        return chosen
     try:
         match = resolve(urlsplit(candidate).path)
     except Resolver404:
         return reverse("console:dashboard")
-    if match.view_name == "console:organization":
-        return reverse("console:organization", args=[org.pk])
+    if match.view_name == "console:organization" and org is not None:
+        return chosen
     return candidate
 
 
 @login_required
 @require_POST
 def organization_switch(request: ConsoleRequest) -> HttpResponse:
-    """The navigation's switcher: the chosen organization is the one the console's lists show."""
+    """The navigation's switcher: the chosen organization is the one the console's lists
+    show; *All organizations* (an empty choice) shows every one of the person's again."""
+    if not request.POST.get("organization"):
+        rules.update_profile(request.user, {"active_organization_id": None})
+        messages.success(request, "The lists show all your organizations.")
+        return redirect(_back_after_switch(request, None))
     org = access.get_organization_for(request.user, request.POST.get("organization"))
     rules.update_profile(request.user, {"active_organization_id": org.pk})
     workspace.forget(request)

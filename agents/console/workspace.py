@@ -2,8 +2,9 @@
 
 A person in several organizations picks one with the switcher of the navigation
 (``User.active_organization``); the dashboard, boards, agents, approvals and activity
-pages then show that organization's objects only. A person in one organization sees it
-whole, as before. Pages of one object (a board, a task, an agent) stay reachable by link
+pages then show that organization's objects only. Until they pick one (or after they pick
+*All organizations*, or leave the one they had picked) the lists show every organization
+of theirs, as they always did; so does everything for a person in one organization. Pages of one object (a board, a task, an agent) stay reachable by link
 whichever organization is chosen: the choice narrows lists, it is not a permission.
 
 The person's organizations are read once per request, in the query that also counts the
@@ -27,8 +28,7 @@ _CACHE_ATTRIBUTE = "_console_organizations"
 
 def organizations(request: HttpRequest) -> list[Organization]:
     """The person's organizations by name, each with ``caller_role``, ``pending_approvals``
-    (on the boards they may read) and ``is_active`` (the one the console works in: the
-    chosen one while they are still a member of it, else the first)."""
+    (on the boards they may read) and ``is_active`` (the one they chose, if still a member)."""
     cached: list[Organization] | None = getattr(request, _CACHE_ATTRIBUTE, None)
     if cached is not None:
         return cached
@@ -38,9 +38,9 @@ def organizations(request: HttpRequest) -> list[Organization]:
                .order_by().values("board__organization_id").annotate(n=Count("pk")).values("n"))
     found: list[Organization] = list(access.organizations_with_role(user).annotate(pending_approvals=Coalesce(Subquery(pending), 0))
                  .order_by("name", "id"))
-    active = next((org for org in found if org.pk == user.active_organization_id), found[0] if found else None)
     for org in found:
-        org.is_active = org is active  # type: ignore[attr-defined]  # read by the switcher and working_organization
+        # Read by the switcher and by working_organization.
+        org.is_active = org.pk == user.active_organization_id  # type: ignore[attr-defined]
     setattr(request, _CACHE_ATTRIBUTE, found)
     return found
 
@@ -52,11 +52,12 @@ def forget(request: HttpRequest) -> None:
 
 
 def working_organization(request: HttpRequest) -> Organization | None:
-    """The organization lists are narrowed to, or None when the person has one (or none)."""
+    """The organization lists are narrowed to, or None: they show all of the person's (one,
+    or several when none is chosen)."""
     found = organizations(request)
     if len(found) < 2:
         return None
-    return next(org for org in found if org.is_active)  # type: ignore[attr-defined]
+    return next((org for org in found if org.is_active), None)  # type: ignore[attr-defined]
 
 
 def organization_ids(request: HttpRequest) -> list[uuid.UUID]:

@@ -102,11 +102,36 @@ def test_the_navigation_counts_the_pending_approvals_of_the_chosen_organization(
     assert 'title="2 pending"' in _html(client, "boards")
 
 
-def test_without_a_choice_the_first_organization_is_the_working_one(client, member, two_organizations):
+def test_without_a_choice_the_lists_show_every_organization(client, member, two_organizations):
     User.objects.filter(pk=member.pk).update(active_organization=None)
     client.force_login(member)
     boards = _html(client, "boards")
-    assert "Acme board" in boards and "Initech board" not in boards
+    assert "Acme board" in boards and "Initech board" in boards
+    assert '<option value="" selected>All organizations</option>' in boards
+    assert "(lists show this one)" not in boards and 'title="2 pending"' in boards
+
+
+def test_choosing_all_organizations_shows_every_one_again(client, member, two_organizations):
+    _, initech = two_organizations
+    client.force_login(member)
+    _switch(client, initech)
+    response = client.post(reverse("console:organization_switch"), {"organization": "", "next": "/approvals/"})
+    assert response.status_code == 302 and response["Location"] == "/approvals/"
+    assert User.objects.get(pk=member.pk).active_organization_id is None
+    approvals = _html(client, "approvals")
+    assert "Acme reasoning" in approvals and "Initech reasoning" in approvals
+
+
+def test_a_choice_one_is_no_longer_a_member_of_shows_every_organization(client, member, two_organizations):
+    acme, initech = two_organizations
+    client.force_login(member)
+    _switch(client, initech)
+    Membership.objects.filter(user=member, organization=initech).delete()  # as the admin site would
+    third = make_org("Umbrella")
+    Membership.objects.create(user=member, organization=third, role="member")
+    _furnish(third, "Umbrella")
+    boards = _html(client, "boards")
+    assert "Acme board" in boards and "Umbrella board" in boards and "Initech board" not in boards
 
 
 def test_a_person_in_one_organization_sees_all_of_it_and_no_scoping_note(client, member, org, board):
@@ -114,7 +139,7 @@ def test_a_person_in_one_organization_sees_all_of_it_and_no_scoping_note(client,
     client.force_login(member)
     boards = _html(client, "boards")
     assert "Acme board" in boards and board.name in boards
-    assert "(lists show this one)" not in boards
+    assert "(lists show this one)" not in boards and "All organizations" not in boards
     assert 'title="1 pending"' in boards
 
 
