@@ -123,6 +123,8 @@ MIDDLEWARE = [
     "ops.lean_paths.MessageMiddleware",
     # request.htmx: whether a console request came from htmx (the task drawer), read lazily.
     "django_htmx.middleware.HtmxMiddleware",
+    # After authentication: it reads the signed-in person's time zone.
+    "agents.console.time_zone.PersonTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

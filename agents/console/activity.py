@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 
 from agents import access
+from agents.console import workspace
 from agents.console.common import page, paginate
 from agents.console.events import describe_events
 from agents.http import ConsoleRequest
@@ -21,10 +22,10 @@ EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Ag
 
 @login_required
 def activity_timeline(request: ConsoleRequest) -> HttpResponse:
-    org_ids = list(access.organizations(request.user).values_list("pk", flat=True))
-    events = access.visible_activity(request.user)
-    boards = list(access.visible_boards(request.user).only("id", "name").order_by("name"))
-    agents = list(access.visible_agents(request.user).only("id", "name").order_by("name"))
+    org_ids = workspace.organization_ids(request)
+    events = access.visible_activity(request.user).filter(organization_id__in=org_ids)
+    boards = list(workspace.narrow(request, access.visible_boards(request.user)).only("id", "name").order_by("name"))
+    agents = list(workspace.narrow(request, access.visible_agents(request.user)).only("id", "name").order_by("name"))
     people = list(User.objects.filter(memberships__organization_id__in=org_ids).distinct()
                   .only("id", "username", "first_name", "last_name").order_by("username"))
 

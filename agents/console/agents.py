@@ -23,6 +23,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, rules
+from agents.console import workspace
 from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
 from agents.console.forms import AgentCreateForm, AgentEditForm
 from agents.gateway import tasks
@@ -41,7 +42,8 @@ def _form(request: ConsoleRequest, data: Any = None) -> AgentCreateForm:
 
 
 def _list_context(request: ConsoleRequest) -> dict[str, Any]:
-    agents = access.visible_agents(request.user).select_related("board", "gateway").order_by("name")
+    agents = (workspace.narrow(request, access.visible_agents(request.user)).select_related("board", "gateway")
+              .order_by("name"))
     board_id = parse_uuid(request.GET.get("board_id"))
     if board_id:
         agents = agents.filter(board_id=board_id)
@@ -59,7 +61,8 @@ def _list_context(request: ConsoleRequest) -> dict[str, Any]:
     return {"page_obj": paginate(request, agents), "presence": presence,
             "presence_choices": [("online", "Online"), ("offline", "Offline"),
                                  ("provisioning", "Never connected")],
-            "board_choices": list(access.visible_boards(request.user).only("id", "name").order_by("name")),
+            "board_choices": list(workspace.narrow(request, access.visible_boards(request.user))
+                                  .only("id", "name").order_by("name")),
             "board_id": str(board_id or ""),
             # Rotating is per agent: an admin of one organization may be a member of another.
             "admin_org_ids": admin_org_ids, "can_manage": bool(admin_org_ids)}

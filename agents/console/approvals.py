@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents import access, rules
+from agents.console import workspace
 from agents.console.common import etag_for, live_fragment, page, paginate, refusal_text
 from agents.http import ConsoleRequest
 from agents.models import Approval, Task
@@ -26,7 +27,7 @@ def _queryset(request: ConsoleRequest) -> tuple[QuerySet[Approval], str, Any]:
     status = request.GET.get("status") or "pending"
     if status not in dict(FILTERS):
         status = "pending"
-    boards = access.visible_boards(request.user)
+    boards = workspace.narrow(request, access.visible_boards(request.user))
     board_id = parse_uuid(request.GET.get("board_id"))
     queryset = Approval.objects.filter(board__in=boards)
     if board_id:
@@ -42,7 +43,7 @@ def _queryset(request: ConsoleRequest) -> tuple[QuerySet[Approval], str, Any]:
 
 
 def _fingerprint(request: ConsoleRequest) -> str:
-    boards = access.visible_boards(request.user)
+    boards = workspace.narrow(request, access.visible_boards(request.user))
     numbers = Approval.objects.filter(board__in=boards).aggregate(n=Count("id"), created=Max("created_at"),
                                                                    resolved=Max("resolved_at"))
     return etag_for("approvals", request.GET.urlencode(), numbers["n"], numbers["created"], numbers["resolved"])
@@ -60,7 +61,8 @@ def _context(request: ConsoleRequest) -> dict[str, Any]:
 @login_required
 def approvals(request: ConsoleRequest) -> HttpResponse:
     context = _context(request)
-    context["board_choices"] = list(access.visible_boards(request.user).only("id", "name").order_by("name"))
+    context["board_choices"] = list(workspace.narrow(request, access.visible_boards(request.user))
+                                    .only("id", "name").order_by("name"))
     context["etag"] = _fingerprint(request)
     return page(request, "agents/approvals.html", "approvals", context)
 

@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
+from agents.console import workspace
 from agents.console.board_filters import (
     DUE_FILTERS,
     UNASSIGNED,
@@ -98,7 +99,8 @@ MOVE_TO = {Task.Status.INBOX: Task.Status.IN_PROGRESS, Task.Status.IN_PROGRESS: 
 
 @login_required
 def boards(request: ConsoleRequest) -> HttpResponse:
-    queryset = (access.visible_boards(request.user).select_related("organization", "gateway", "group")
+    queryset = (workspace.narrow(request, access.visible_boards(request.user))
+                .select_related("organization", "gateway", "group")
                 .annotate(task_count=Count("tasks", distinct=True),
                           open_count=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE), distinct=True))
                 .order_by("name"))

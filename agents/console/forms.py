@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import pretty_name
+from django.utils import timezone
 
 from agents.models import (
     Agent,
@@ -341,10 +342,16 @@ class TagForm(RuleForm):
 
 
 def due_field() -> forms.DateTimeField:
+    # Shown and read in the reader's time zone (the console activates it); the label names it.
     return forms.DateTimeField(
         required=False, label="Due (UTC)",
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
         help_text="When the task should be done; past it, an unfinished task shows as overdue.")
+
+
+def name_due_zone(form: forms.Form) -> None:
+    """Put the time zone the due date is read in into its label: ``Due (Asia/Tokyo)``."""
+    form.fields["due_at"].label = f"Due ({timezone.get_current_timezone_name()})"
 
 
 TASK_API_FIELDS = {"assigned_agent_id": "assigned_agent", "depends_on_task_ids": "depends_on", "tag_ids": "tags"}
@@ -363,6 +370,7 @@ class TaskCreateForm(RuleForm):
     def __init__(self, *args: Any, agents: QuerySet[Agent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "assigned_agent", agents)
+        name_due_zone(self)
 
     def offer(self, agents: list[Agent]) -> TaskCreateForm:
         """Shows ``agents``, already loaded for the page, in the assignee menu instead of
@@ -396,6 +404,7 @@ class TaskEditForm(RuleForm):
     def __init__(self, *args: Any, agents: QuerySet[Agent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "assigned_agent", agents)
+        name_due_zone(self)
 
 
 class CommentForm(RuleForm):

@@ -8,6 +8,7 @@ Changes go through ``agents.rules.people``, as the API's do.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,12 +16,15 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import access, queries, rules
+from agents.console import workspace
 from agents.console.common import forbidden, page, refusal_text
 from agents.console.forms import (
     BoardReachForm,
@@ -87,13 +91,37 @@ def organizations(request: ConsoleRequest) -> HttpResponse:
     return page(request, "agents/organizations.html", NAV, {"organizations": listing, "form": form}, status=status)
 
 
+def _back_after_switch(request: HttpRequest, org: Organization | None) -> str:
+    """The page the switcher was used on, when it is one of this site's (never another
+    site's, whatever ``next`` says); another organization's page gives way to the chosen one's."""
+    chosen = reverse("console:organization", args=[org.pk]) if org is not None else reverse("console:dashboard")
+    candidate = request.POST.get("next", "")
+    if not candidate or not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                            require_https=request.is_secure()):
+        return chosen
+    try:
+        match = resolve(urlsplit(candidate).path)
+    except Resolver404:
+        return reverse("console:dashboard")
+    if match.view_name == "console:organization" and org is not None:
+        return chosen
+    return candidate
+
+
 @login_required
 @require_POST
 def organization_switch(request: ConsoleRequest) -> HttpResponse:
+    """The navigation's switcher: the chosen organization is the one the console's lists
+    show; *All organizations* (an empty choice) shows every one of the person's again."""
+    if not request.POST.get("organization"):
+        rules.update_profile(request.user, {"active_organization_id": None})
+        messages.success(request, "The lists show all your organizations.")
+        return redirect(_back_after_switch(request, None))
     org = access.get_organization_for(request.user, request.POST.get("organization"))
     rules.update_profile(request.user, {"active_organization_id": org.pk})
+    workspace.forget(request)
     messages.success(request, f"You are working in “{org.name}”.")
-    return redirect("console:organization", org.pk)
+    return redirect(_back_after_switch(request, org))
 
 
 def _organization_page(request: ConsoleRequest, org: Organization, *, status: int = 200,
@@ -329,4 +357,7 @@ def profile(request: ConsoleRequest) -> HttpResponse:
                 messages.success(request, "Profile saved.")
                 return redirect("console:profile")
         status = 422
-    return page(request, "agents/profile.html", "profile", {"form": form}, status=status)
+    # The zone this page was rendered in: the saved one (the middleware activated it) or UTC.
+    return page(request, "agents/profile.html", "profile", {
+        "form": form, "shown_zone": timezone.get_current_timezone_name(), "now": timezone.localtime(),
+    }, status=status)

@@ -104,12 +104,14 @@ def relative_phrase(value: datetime, now: datetime | None = None) -> str:
 
 @register.simple_tag
 def reltime(value: datetime | None, empty: str = "never") -> SafeString:
-    """A ``<time>`` with relative words and the exact UTC time on hover."""
+    """A ``<time>`` with relative words and, on hover, the exact time in the reader's zone
+    (the one the console activated for them) with its abbreviation; ``datetime`` stays UTC."""
     if value is None:
         return format_html('<span class="muted">{}</span>', empty)
-    value = value.astimezone(UTC)
+    local = timezone.localtime(value)
     return format_html('<time datetime="{}" title="{}" data-relative>{}</time>',
-                       value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), relative_phrase(value))
+                       value.astimezone(UTC).isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                       relative_phrase(value))
 
 
 @register.filter
