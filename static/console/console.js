@@ -99,7 +99,19 @@
         })
         .then(function (html) {
           if (html !== null) {
+            // Focus on a link or button of the region (a card, say) stays on its new copy.
+            var focused = region.contains(document.activeElement) ? document.activeElement : null;
+            var focusId = focused && focused.id;
+            var focusHref = focused && focused.getAttribute("href");
             region.innerHTML = html;
+            if (focusId && document.getElementById(focusId)) {
+              document.getElementById(focusId).focus();
+            } else if (focusHref) {
+              var again = region.querySelectorAll("a[href]");
+              for (var f = 0; f < again.length; f++) {
+                if (again[f].getAttribute("href") === focusHref) { again[f].focus(); break; }
+              }
+            }
             refreshTimes(region);
             // New cards carry hx-get (the task drawer): htmx only sees what it is shown.
             if (window.htmx) { window.htmx.process(region); }

@@ -14,6 +14,7 @@ import pytest
 
 from agents.tokens import mint_token
 from tests.agents.agent_client import HEADER_FORMS, agent_client
+from tests.agents.api_helpers import listed_paths, routes_with_modules
 from tests.conftest import make_task
 
 pytestmark = pytest.mark.django_db
@@ -270,19 +271,5 @@ def test_no_agent_reaches_the_organization_and_people_routes(method, path, calle
 
 
 def test_the_matrix_lists_every_agent_route():
-    import re
-
-    from django.urls import URLResolver, get_resolver
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            else:
-                view = getattr(pattern.callback, "view_class", pattern.callback)
-                yield prefix + str(pattern.pattern), view.__module__
-
-    routes = {"/" + re.sub(r"<[^>]+>", "{}", route) for route, module in walk(get_resolver().url_patterns)
-              if ".agent_api" in module}
-    listed = {re.sub(r"\{[a-z_]+\}", "{}", route.path.split("?")[0]) for route in ROUTES}
-    assert routes - listed == set()
+    routes = {path for path, module in routes_with_modules() if ".agent_api" in module}
+    assert routes - listed_paths(route.path for route in ROUTES) == set()

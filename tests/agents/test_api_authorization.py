@@ -17,8 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.agents.api_helpers import assert_refused, pending_approval
-from tests.conftest import make_task
+from tests.agents.api_helpers import (
+    assert_refused,
+    authorization_world,
+    listed_paths,
+    routes_with_modules,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,26 +143,9 @@ ROUTES = [
 
 @pytest.fixture
 def world(org, owner, board, gateway, lead, worker):
-    from agents import rules
-    from agents.models import BoardGroup, CustomFieldDefinition, Tag
-    from tests.conftest import make_user
-    from webhooks.models import Webhook, WebhookPayload
-
-    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
-    board.group = group
-    board.save()
-    task = make_task(board, "Write the launch post")
-    approval = pending_approval(board, make_task(board, "Publish"))
-    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
-    custom_field = CustomFieldDefinition.objects.create(organization=org, field_key="points", label="Points")
-    custom_field.boards.add(board)
-    bystander = make_user("bystander", org, "member").memberships.get()
-    invitation, token = rules.create_invitation(owner, org, {"role": "member"})
-    webhook = Webhook.objects.create(board=board, description="Deploys")
-    payload = WebhookPayload.objects.create(webhook=webhook, board=board, payload={"ref": "main"})
-    return {"webhook": webhook.pk, "payload": payload.pk, "board": board.pk, "gateway": gateway.pk, "task": task.pk, "approval": approval.pk,
-            "agent": worker.pk, "tag": tag.pk, "custom_field": custom_field.pk, "group": group.pk, "org": org.pk,
-            "membership": bystander.pk, "invitation": invitation.pk, "invitation_token": token}
+    made = authorization_world(org, owner, board, worker)
+    names = {name: getattr(value, "pk", value) for name, value in made.items()}
+    return {**names, "board": board.pk, "gateway": gateway.pk, "agent": worker.pk, "org": org.pk}
 
 
 def _fill(value: Any, names: dict[str, Any]) -> Any:
@@ -241,32 +228,13 @@ def test_an_authenticated_agent_is_refused_by_the_people_routes(worker, board):
     assert "agent" in str(response.data["detail"]).lower()
 
 
-def _person_routes() -> set[str]:
-    """Every path of the people's API, as ``/api/v1/...`` with ``{}`` for each parameter."""
-    import re
-
-    from django.urls import URLResolver, get_resolver
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            else:
-                view = getattr(pattern.callback, "view_class", pattern.callback)
-                yield prefix + str(pattern.pattern), view.__module__
-
-    # Agents' routes (agents.agent_api, webhooks.agent_api, the legacy heartbeats among
-    # them) have their own matrix: tests/agents/test_agent_access_matrix.py.
-    return {"/" + re.sub(r"<[^>]+>", "{}", route) for route, module in walk(get_resolver().url_patterns)
-            if route.startswith("api/v1/") and ".agent_api" not in module}
-
-
 def test_the_matrix_lists_every_route_of_the_peoples_api():
-    import re
-
-    listed = {re.sub(r"\{[a-z_]+\}", "{}", route.path.split("?")[0]) for route in ROUTES}
-    # The webhook's own path also takes the open ingest POST, tested in tests/webhooks.
-    assert _person_routes() - listed == set()
+    # Agents' routes (agents.agent_api, webhooks.agent_api, the legacy heartbeats among
+    # them) have their own matrix: tests/agents/test_agent_access_matrix.py. The webhook's
+    # own path also takes the open ingest POST, tested in tests/webhooks.
+    routes = {path for path, module in routes_with_modules()
+              if path.startswith("/api/v1/") and ".agent_api" not in module}
+    assert routes - listed_paths(route.path for route in ROUTES) == set()
 
 
 # A member limited to some boards, on a group of two boards: the group and its snapshot

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from tests.agents.api_helpers import pending_approval
-from tests.conftest import make_task, make_user
+from tests.agents.api_helpers import authorization_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_static")]
 
@@ -154,31 +153,19 @@ PUBLIC = {"console:login", "console:logout", "console:invitation"}
 
 @pytest.fixture
 def world(org, owner, board, gateway, lead, worker):
-    from agents import rules
-    from agents.models import AgentMessage, BoardGroup, CustomFieldDefinition, Tag
-    from webhooks.models import Webhook, WebhookPayload
+    from agents.models import AgentMessage
 
-    group = BoardGroup.objects.create(organization=org, name="Web", slug="web")
-    board.group = group
-    board.save()
-    task = make_task(board, "Write the launch post")
-    approval = pending_approval(board, make_task(board, "Publish"))
-    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
-    custom_field = CustomFieldDefinition.objects.create(organization=org, field_key="points", label="Points")
-    custom_field.boards.add(board)
-    bystander = make_user("bystander", org, "member").memberships.get()
-    invitation, _ = rules.create_invitation(owner, org, {"role": "member"})
-    webhook = Webhook.objects.create(board=board, description="Deploys")
-    payload = WebhookPayload.objects.create(webhook=webhook, board=board, payload={"ref": "main"})
+    made = authorization_world(org, owner, board, worker)
     message = AgentMessage.objects.create(agent=worker, board_id=board.pk, kind="task.assigned", text="Hello",
                                           status=AgentMessage.Status.DEAD)
-    return {"board_id": board.pk, "task_id": task.pk, "group_id": group.pk,
-            "approval_id": approval.pk, "agent_id": worker.pk, "gateway_id": gateway.pk, "tag_id": tag.pk,
-            "field_id": custom_field.pk, "organization_id": org.pk, "invitation_id": invitation.pk,
-            "membership_id": bystander.pk, "webhook_id": webhook.pk, "payload_id": payload.pk,
-            "message_id": message.pk,
+    return {"board_id": board.pk, "task_id": made["task"].pk, "group_id": made["group"].pk,
+            "approval_id": made["approval"].pk, "agent_id": worker.pk, "gateway_id": gateway.pk,
+            "tag_id": made["tag"].pk, "field_id": made["custom_field"].pk, "organization_id": org.pk,
+            "invitation_id": made["invitation"].pk, "membership_id": made["membership"].pk,
+            "webhook_id": made["webhook"].pk, "payload_id": made["payload"].pk, "message_id": message.pk,
             # Form values
-            "org": org.pk, "board": board.pk, "gateway": gateway.pk, "tag": tag.pk, "membership": bystander.pk}
+            "org": org.pk, "board": board.pk, "gateway": gateway.pk, "tag": made["tag"].pk,
+            "membership": made["membership"].pk}
 
 
 def _url(route: Page, names: dict[str, Any]) -> str:
