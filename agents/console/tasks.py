@@ -193,11 +193,7 @@ def task_edit(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
         task.refresh_from_db()
         return _task_page(request, board, task, edit_form=form)
     if request.htmx:
-        # The drawer shows the task as it is now; the board behind it refreshes its columns.
-        board, task = _get_task(request, board.pk, task.pk)
-        response = _task_page(request, board, task, notice="Task updated.")
-        response["HX-Trigger"] = TASK_CHANGED_EVENT
-        return response
+        return _drawer_after_change(request, board, task, "Task updated.")
     messages.success(request, "Task updated.")
     return redirect(back)
 
@@ -256,6 +252,14 @@ def _relations_form(board: Board, task: Task, data: Any = None, *, current_ids: 
         initial={"depends_on": current_ids, "tags": tag_ids})
 
 
+def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, notice: str) -> HttpResponse:
+    """The drawer shows the task as it is now; the board behind it refreshes its columns."""
+    board, task = _get_task(request, board.pk, task.pk)
+    response = _task_page(request, board, task, notice=notice)
+    response["HX-Trigger"] = TASK_CHANGED_EVENT
+    return response
+
+
 def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: TaskEditForm | None = None,
                comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
                relations_form: TaskRelationsForm | None = None,
@@ -297,6 +301,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
     status = 422 if refused else 200
     if request.htmx:
         context["edit_form"].auto_id = DRAWER_AUTO_ID
+        context["fields_form"].auto_id = DRAWER_AUTO_ID
         context.update(drawer=True, notice=notice)
         response = render(request, "agents/_task_drawer.html", context, status=status)
     else:
@@ -356,6 +361,8 @@ def task_custom_fields(request: ConsoleRequest, board_id: Any, task_id: Any) -> 
     if form.is_valid():
         changes = form.changes(task.custom_field_values)
         if not changes:
+            if request.htmx:
+                return _task_page(request, board, task, notice="Nothing changed.")
             messages.info(request, "Nothing changed.")
             return redirect(back + "#custom-fields")
         try:
@@ -363,6 +370,8 @@ def task_custom_fields(request: ConsoleRequest, board_id: Any, task_id: Any) -> 
         except (RuleViolation, ApiValidationError) as exc:
             _refuse_on(form, exc)
         else:
+            if request.htmx:
+                return _drawer_after_change(request, board, task, "Custom fields saved.")
             messages.success(request, "Custom fields saved.")
             return redirect(back + "#custom-fields")
     return _task_page(request, board, task, fields_form=form)

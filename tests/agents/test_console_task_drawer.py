@@ -233,3 +233,51 @@ def test_the_installer_refuses_a_script_whose_hash_differs_even_from_a_matching_
                         "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode())
     with pytest.raises(installer.InstallError, match="does not have the pinned sha256"):
         installer.script_from(tarball)
+
+
+def _points_field(board, **fields):
+    from agents.models import CustomFieldDefinition
+
+    definition = CustomFieldDefinition.objects.create(organization=board.organization, field_key="points",
+                                                      label="Story points", field_type="number", **fields)
+    definition.boards.add(board)
+    return definition
+
+
+def test_the_drawer_shows_and_saves_the_boards_custom_fields(client, owner, board):
+    _points_field(board)
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    body = client.get(reverse("console:task", args=[board.pk, task.pk]), **HX).content.decode()
+    assert "Story points" in body
+    assert re.search(r'<form[^>]*hx-post="[^"]*/fields"[^>]*hx-target="#task-drawer-body"', body)
+    assert 'id="drawer-cf_points"' in body  # the drawer's ids, apart from the board page's forms
+
+    response = client.post(reverse("console:task_custom_fields", args=[board.pk, task.pk]), {"cf_points": "5"}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "mc-task-changed"
+    assert "Custom fields saved." in response.content.decode() and "<html" not in response.content.decode()
+    task.refresh_from_db()
+    assert task.custom_field_values == {"points": 5}
+    response = client.post(reverse("console:task_custom_fields", args=[board.pk, task.pk]), {"cf_points": "5"}, **HX)
+    assert "Nothing changed." in response.content.decode() and "HX-Trigger" not in response
+
+
+def test_a_refused_custom_field_in_the_drawer_is_a_422_fragment_with_its_sentence(client, owner, board):
+    _points_field(board)
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_custom_fields", args=[board.pk, task.pk]), {"cf_points": "many"},
+                           **HX)
+    assert response.status_code == 422
+    body = html_lib.unescape(response.content.decode())
+    assert "<html" not in body and "Story points must be a number." in body
+    task.refresh_from_db()
+    assert task.custom_field_values == {}
+
+
+def test_a_board_without_custom_fields_has_no_such_section_in_the_drawer(client, owner, board):
+    task = make_task(board, "Ship it")
+    client.force_login(owner)
+    body = client.get(reverse("console:task", args=[board.pk, task.pk]), **HX).content.decode()
+    assert 'id="custom-fields"' not in body

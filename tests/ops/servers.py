@@ -253,13 +253,29 @@ def _has_user(name: str) -> bool:
     return True
 
 
+def _stop_leftover_postgres(port: int) -> None:
+    """A private cluster of an earlier run that was killed before its cleanup still holds
+    ``port``: stop it and remove its folder, so this run can start its own."""
+    for pid_file in Path(tempfile.gettempdir()).glob("mc-pg-*/data/postmaster.pid"):
+        try:
+            lines = pid_file.read_text().splitlines()
+        except OSError:
+            continue
+        if len(lines) > 3 and lines[3].strip() == str(port):
+            PrivatePostgres(pid_file.parent.parent, port).stop()
+            shutil.rmtree(pid_file.parent.parent, ignore_errors=True)
+
+
 @contextmanager
 def private_postgres(port: int, *, durable_commits: bool = False) -> Iterator[PrivatePostgres]:
+    _stop_leftover_postgres(port)
     folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
     server = PrivatePostgres(folder, port, durable_commits=durable_commits)
     try:
         server.create()
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
