@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -43,8 +43,12 @@ def gateways(request: ConsoleRequest) -> HttpResponse:
                                  f"Gateway “{gateway.name}” registered. Boards and main agents can use it now.")
                 return redirect("console:gateways")
         status = 422
+    # Counted as the person sees them: a member limited to some boards counts only theirs.
     listing = (access.visible_gateways(request.user).select_related("organization")
-               .annotate(board_count=Count("boards", distinct=True), agent_count=Count("agents", distinct=True))
+               .annotate(board_count=Count("boards", distinct=True,
+                                           filter=Q(boards__in=access.visible_boards(request.user))),
+                         agent_count=Count("agents", distinct=True,
+                                           filter=Q(agents__in=access.visible_agents(request.user))))
                .order_by("name"))
     return page(request, "agents/gateways.html", "gateways",
                 {"page_obj": paginate(request, listing), "form": form}, status=status)

@@ -63,3 +63,31 @@ def test_a_member_limited_to_some_boards_sees_only_their_boards_agents(client, a
         assert client.get(reverse("console:agent_edit", args=[agent.pk])).status_code == 404
     client.force_login(admin_user)
     assert hidden.name in client.get(reverse("console:agents")).content.decode()
+
+
+def test_the_gateway_list_counts_only_the_boards_and_agents_a_limited_member_sees(client, admin_user, member, org,
+                                                                                  gateway, board, worker, lead,
+                                                                                  main_agent):
+    import re
+
+    from agents import rules
+    from agents.models import Membership
+    from tests.conftest import make_agent, make_board
+
+    hidden_board = make_board(org, "Payroll", gateway=gateway)
+    make_agent("Payroll worker", board=hidden_board, gateway=gateway)
+    rules.set_board_access(admin_user, Membership.objects.get(user=member), {
+        "all_boards_read": False, "all_boards_write": False, "boards": [{"board_id": str(board.pk)}]})
+
+    def counts(user) -> tuple[str, str]:
+        client.force_login(user)
+        html = client.get(reverse("console:gateways")).content.decode()
+        found = re.search(r'data-label="Boards" class="num">(\d+)</td>\s*<td data-label="Agents" class="num">(\d+)',
+                          html)
+        assert found is not None
+        return found[1], found[2]
+
+    # The limited member: their board, its lead and worker (no main agent, no Payroll).
+    assert counts(member) == ("1", "2")
+    # An admin: both boards; the lead, the worker, the Payroll worker and the main agent.
+    assert counts(admin_user) == ("2", "4")
