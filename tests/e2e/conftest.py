@@ -117,8 +117,11 @@ def screenshots(pytestconfig) -> Path:
     started = pytestconfig.stash[RUN_STARTED]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.iterdir():
-        if old.is_file() and old.stat().st_mtime < started:
-            old.unlink(missing_ok=True)
+        try:
+            if old.is_file() and old.stat().st_mtime < started:
+                old.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass  # another worker's clean-up removed it between the listing and the look
     return SCREENSHOTS
 
 
