@@ -354,14 +354,19 @@ def _record_update(actor: Actor, task: Task, old_status: str, wanted: dict[str, 
                         message=f"Updated {task.title}", data=data)
 
 
-def delete_task(actor: Actor, task: Task) -> None:
-    """Remove a task; leads and people of the organization delete. Its activity stays."""
-    board = task.board
+def _require_lead_or_person(actor: Actor, board: Board, sentence: str) -> None:
+    """The main agent is refused as everywhere; a worker with 403 ``lead_required`` and ``sentence``."""
     role = actor_role(actor, board)
     if role == "main":
         raise refuse_main()
     if role == "worker":
-        raise RuleViolation(403, "lead_required", "Only the board lead deletes tasks.")
+        raise RuleViolation(403, "lead_required", sentence)
+
+
+def delete_task(actor: Actor, task: Task) -> None:
+    """Remove a task; leads and people of the organization delete. Its activity stays."""
+    board = task.board
+    _require_lead_or_person(actor, board, "Only the board lead deletes tasks.")
     with transaction.atomic():
         task_id, title = task.pk, task.title
         task.delete()
@@ -381,11 +386,7 @@ def move_task_within_column(actor: Actor, task: Task, direction: Any) -> int:
     The first move in a column numbers every task of it in the order the board shows; later
     moves swap two numbers. A task that changes column loses its number (``_apply_transition``)."""
     board = task.board
-    role = actor_role(actor, board)
-    if role == "main":
-        raise refuse_main()
-    if role == "worker":
-        raise RuleViolation(403, "lead_required", "Only the board lead or a person of the organization orders a column.")
+    _require_lead_or_person(actor, board, "Only the board lead or a person of the organization orders a column.")
     if direction not in DIRECTIONS:
         raise RuleViolation(422, "invalid_direction", "direction must be up or down.", field="direction")
     with transaction.atomic():
