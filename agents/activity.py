@@ -13,6 +13,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from agents import live
 from agents.models import ActivityEvent, Agent, Board, Organization, Task, User
 from ops.signals import operation_recorded
 
@@ -73,7 +74,14 @@ def record(
     row = event(event_type, actor=actor, board=board, task=task, agent=agent, organization=organization,
                 message=message, data=data)
     row.save(force_insert=True)
+    changed(row)
     return row
+
+
+def changed(row: ActivityEvent) -> None:
+    """Open console pages of the event's board and organization learn of it after the commit
+    (``agents.live``); a caller that inserts :func:`event`'s row itself calls this too."""
+    live.bump(live.scopes_of(board_id=row.board_id, organization_id=row.organization_id))
 
 
 def event(

@@ -628,6 +628,14 @@ class BoardGroupMemory(models.Model):
         ]
 
 
+class ChangeStamp(models.Model):
+    """How many times a board or an organization changed (``agents.live``): open console pages
+    compare it with what they last saw instead of rebuilding what they show."""
+
+    scope = models.CharField(max_length=40, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+
 class ActivityEvent(models.Model):
     """Append-only audit record. Ids are plain values, not foreign keys, so deleting a
     board, task or agent leaves its history in place."""

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agents import activity
+from agents import activity, live
 from agents.gateway import lifecycle
-from agents.models import Agent
+from agents.models import PRESENCE_ONLINE_WINDOW, Agent
 
 SEEN_REFRESH = timedelta(seconds=30)
 HEARTBEAT_LOG_INTERVAL = timedelta(minutes=1)
@@ -34,12 +34,21 @@ def mark_seen(agent: Agent, now: datetime | None = None) -> bool:
         return True
     if agent.last_seen_at is not None and now - agent.last_seen_at < SEEN_REFRESH:
         return False
+    before = agent.last_seen_at
     updated = (Agent.objects.filter(pk=agent.pk)
                .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_REFRESH))
                .update(last_seen_at=now))
     if updated:
         agent.last_seen_at = now
+        _shown_online(agent, before, now)
     return bool(updated)
+
+
+def _shown_online(agent: Agent, before: datetime | None, now: datetime) -> None:
+    """An agent that pages showed offline is online again: they learn of it (``agents.live``).
+    Refreshes of an agent already online change nothing a page shows but a relative time."""
+    if before is None or now - before > PRESENCE_ONLINE_WINDOW:
+        live.bump(live.scopes_of(board_id=agent.board_id, organization_id=agent.organization_id))
 
 
 def _end_transient_state(agent: Agent, now: datetime) -> None:
@@ -69,8 +78,10 @@ def heartbeat(agent: Agent, now: datetime | None = None) -> Agent:
     with transaction.atomic():
         # Authentication may have written it a moment ago; one write per heartbeat is enough.
         if agent.last_seen_at is None or now - agent.last_seen_at >= timedelta(seconds=1):
+            before = agent.last_seen_at
             Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
             agent.last_seen_at = now
+            _shown_online(agent, before, now)
         _end_transient_state(agent, now)
         if _claim_heartbeat_log(agent, now):
             activity.record("agent.heartbeat", actor=agent, agent=agent, board=agent.board_id,

@@ -1,24 +1,25 @@
 """Benchmark: what 200 open console pages cost the server while nothing changes, and how
 soon a change reaches them.
 
-Every console page that refreshes itself (board, dashboard, approvals, agent, gateway)
-polls its fragment URL with ``If-None-Match`` at the interval the page names
-(``data-live-interval``, 5 s by default); the answer is ``304`` while nothing changed.
-This script runs the server as in production (gunicorn with 2 workers, Postgres,
-``manage.py db_worker`` running) on a scratch database, signs one person in, opens
-``--pages`` pages spread evenly over the five kinds (each a thread with its own
-keep-alive connection, polling the URL the page's HTML names, from a random offset), and
-for ``--seconds`` measures:
+Every console page that refreshes itself (board, dashboard, approvals, agent, gateway,
+activity, board memory, the agents list) does what ``static/console/console.js`` does:
+every ``agents.live.POLL_SECONDS`` it asks ``/live/changes`` with its signed ticket (204
+while nothing changed in its scopes), and only when the answer says something did, or
+every ``FULL_CHECK_SECONDS`` anyway, it asks its fragment URL with ``If-None-Match``
+(304 while what it shows is the same). This script runs the server as in production
+(gunicorn with 2 workers, Postgres, ``manage.py db_worker`` running) on a scratch
+database, signs one person in, opens ``--pages`` pages spread evenly over the kinds (each
+a thread with its own connection, from a random offset), and for ``--seconds`` measures:
 
-- requests per second the pages cause, and how many answered 304;
+- requests per second the pages cause, by answer (204 change questions, 304 fragments...);
 - CPU per request and in all (% of one core) of the web workers, the job worker and the
   Postgres backends, from ``/proc/<pid>/stat`` before and after;
 - queries per poll of each kind (``pg_stat_database.xact_commit`` is not per request, so
   these come from Django's query log of one in-process poll of each URL).
 
-Then a second phase changes one task through the API every 2 s for ``--seconds`` and
-reports, per board page, the delay from the change to the first poll that saw it (a new
-ETag), median and maximum. The issue's target: under 5% of one core while nothing changes,
+Then a second phase changes one task through the rules every 2 s for ``--seconds`` and
+reports, for the pages that show it (board, dashboard, activity), the delay from the change
+to the first fragment with a new ETag, median and maximum. The issue's target: under 5% of one core while nothing changes,
 and a change on every page within 2 s.
 
     .venv/bin/python bench/bench_live.py [--pages 200] [--seconds 30] [--port 18710]
@@ -42,10 +43,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HZ = os.sysconf("SC_CLK_TCK")
-KINDS = ("board", "dashboard", "approvals", "agent", "gateway")
+KINDS = ("board", "dashboard", "approvals", "agent", "gateway", "activity", "memory", "agents")
+# The kinds whose fragment changes when a task of the board does.
+SHOWS_TASKS = ("board", "dashboard", "activity")
 
 
 def cpu_ticks(pids: list[int]) -> int:
@@ -70,38 +74,68 @@ def psql(url: str, sql: str) -> str:
 
 @dataclass
 class Poller:
+    """One open page, doing what console.js does for its live region."""
+
     kind: str
     url: str
-    interval: float
+    ticket: str
+    etag: str
     cookie: str
     port: int
-    etag: str = ""
-    statuses: dict[int, int] = field(default_factory=dict)
-    # (time of the poll, whether its ETag was new)
+    interval: float
+    full_every: float
+    version: str | None = None
+    last_full: float = 0.0
+    # Answers by kind of request and status: ("changes", 204), ("fragment", 304)...
+    statuses: dict[tuple[str, int], int] = field(default_factory=dict)
+    # When a fragment came back with a new ETag.
     changes: list[float] = field(default_factory=list)
+
+    def _get(self, conn: http.client.HTTPConnection, what: str, url: str,
+             headers: dict[str, str]) -> http.client.HTTPResponse | None:
+        try:
+            conn.request("GET", url, headers=headers)
+            response = conn.getresponse()
+            response.body = response.read()  # type: ignore[attr-defined]
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self.statuses[(what, 0)] = self.statuses.get((what, 0), 0) + 1
+            return None
+        self.statuses[(what, response.status)] = self.statuses.get((what, response.status), 0) + 1
+        return response
+
+    def check(self, conn: http.client.HTTPConnection) -> None:
+        self.last_full = time.monotonic()
+        headers = {"Cookie": self.cookie}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        response = self._get(conn, "fragment", self.url, headers)
+        if response is None:
+            return
+        self.ticket = response.getheader("X-Live-Ticket") or self.ticket
+        etag = response.getheader("ETag") or ""
+        if response.status == 200 and etag != self.etag:
+            self.changes.append(time.time())
+        self.etag = etag or self.etag
+
+    def ask(self, conn: http.client.HTTPConnection) -> None:
+        query = {"t": self.ticket} if self.version is None else {"t": self.ticket, "v": self.version}
+        response = self._get(conn, "changes", "/live/changes?" + urlencode(query), {})
+        if response is None or response.status == 204:
+            return
+        if response.status == 200:
+            self.version = response.body.decode()  # type: ignore[attr-defined]
+        self.check(conn)
 
     def run(self, until: float, start_after: float) -> None:
         time.sleep(start_after)
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         while time.monotonic() < until:
             started = time.monotonic()
-            headers = {"Cookie": self.cookie}
-            if self.etag:
-                headers["If-None-Match"] = self.etag
-            try:
-                conn.request("GET", self.url, headers=headers)
-                response = conn.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                self.statuses[0] = self.statuses.get(0, 0) + 1
-                continue
-            self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
-            etag = response.getheader("ETag") or ""
-            if response.status == 200 and self.etag and etag != self.etag:
-                self.changes.append(time.time())
-            self.etag = etag or self.etag
+            if time.monotonic() - self.last_full >= self.full_every:
+                self.check(conn)
+            else:
+                self.ask(conn)
             time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
         conn.close()
 
@@ -146,7 +180,8 @@ def main() -> int:
         pollers = open_pages(args.pages, args.port, cookie, names)
         intervals = sorted({p.interval for p in pollers})
         print(f"== {len(pollers)} open pages ({', '.join(f'{k}: {sum(p.kind == k for p in pollers)}' for k in KINDS)}),"
-              f" polling every {', '.join(f'{i:g}' for i in intervals)} s; {args.seconds:g} s per phase")
+              f" asking for changes every {', '.join(f'{i:g}' for i in intervals)} s and checking their fragment"
+              f" every {pollers[0].full_every:g} s anyway; {args.seconds:g} s per phase")
         print(f"   load before: {os.getloadavg()[0]:.2f}")
 
         quiet = phase(pollers, args.seconds, server.pid, worker.pid, pg_url, db_name, change=None)
@@ -158,15 +193,19 @@ def main() -> int:
         busy = phase(pollers, args.seconds, server.pid, worker.pid, pg_url, db_name,
                      change=lambda: changes.append(change_task(names)))
         report("a task changes every 2 s", busy, args.seconds, queries)
-        delays = []
-        for poller in (p for p in pollers if p.kind == "board"):
-            for moment in changes:
-                seen = next((t for t in poller.changes if t >= moment), None)
-                if seen is not None:
-                    delays.append(seen - moment)
-        if delays:
-            print(f"   board pages saw a change after: median {statistics.median(delays):.2f} s, "
-                  f"max {max(delays):.2f} s ({len(delays)} sightings of {len(changes)} changes)")
+        for kind in SHOWS_TASKS:
+            delays, missed = [], 0
+            for poller in (p for p in pollers if p.kind == kind):
+                for moment in changes:
+                    seen = next((t for t in poller.changes if t >= moment), None)
+                    if seen is None:
+                        missed += 1
+                    else:
+                        delays.append(seen - moment)
+            if delays:
+                print(f"   {kind} pages saw a change after: median {statistics.median(delays):.2f} s, "
+                      f"max {max(delays):.2f} s ({len(delays)} sightings, {missed} missed, "
+                      f"{len(changes)} changes)")
         print(f"   load after: {os.getloadavg()[0]:.2f}")
     finally:
         for process in processes:
@@ -213,21 +252,28 @@ def page_paths(names: dict[str, object]) -> dict[str, str]:
     return {"board": reverse("console:board", args=[names["board"].pk]),  # type: ignore[attr-defined]
             "dashboard": reverse("console:dashboard"), "approvals": reverse("console:approvals"),
             "agent": reverse("console:agent", args=[names["agent"].pk]),  # type: ignore[attr-defined]
-            "gateway": reverse("console:gateway", args=[names["gateway"].pk])}  # type: ignore[attr-defined]
+            "gateway": reverse("console:gateway", args=[names["gateway"].pk]),  # type: ignore[attr-defined]
+            "activity": reverse("console:activity"),
+            "memory": reverse("console:board_memory", args=[names["board"].pk]),  # type: ignore[attr-defined]
+            "agents": reverse("console:agents")}
 
 
-LIVE = re.compile(r'data-live-url="([^"]+)"')
-INTERVAL = re.compile(r'data-live-interval="(\d+)"')
+REGION = re.compile(r'<[a-z]+ data-live-url="([^"]+)"[^>]*>')
 
 
-def live_url(html: str) -> tuple[str, float]:
+def live_region(html: str) -> tuple[str, str, str]:
+    """The live region's fragment URL, ticket and ETag, as the page's HTML names them."""
     import html as entities
 
-    found = LIVE.search(html)
+    found = REGION.search(html)
     if found is None:
         raise SystemExit("a page names no live URL")
-    interval = INTERVAL.search(html[found.start():found.start() + 600])
-    return entities.unescape(found[1]), (int(interval[1]) if interval else 5000) / 1000
+
+    def attribute(name: str) -> str:
+        value = re.search(name + r'="([^"]*)"', found[0])
+        return entities.unescape(value[1]) if value else ""
+
+    return entities.unescape(found[1]), attribute("data-live-ticket"), attribute("data-etag")
 
 
 def queries_per_poll(owner: object, names: dict[str, object]) -> dict[str, tuple[int, int]]:
@@ -240,7 +286,7 @@ def queries_per_poll(owner: object, names: dict[str, object]) -> dict[str, tuple
     client.force_login(owner)  # type: ignore[arg-type]
     found = {}
     for kind, path in page_paths(names).items():
-        url, _ = live_url(client.get(path).content.decode())
+        url, _, _ = live_region(client.get(path).content.decode())
         with CaptureQueriesContext(connection) as fresh:
             etag = client.get(url)["ETag"]
         with CaptureQueriesContext(connection) as same:
@@ -271,9 +317,12 @@ def open_pages(count: int, port: int, cookie: str, names: dict[str, object]) -> 
         body = response.read().decode()
         if response.status != 200:
             raise SystemExit(f"{path} answered {response.status}")
-        targets[kind] = live_url(body)
+        targets[kind] = live_region(body)
     conn.close()
-    return [Poller(kind, *targets[kind], cookie=cookie, port=port)
+    from agents import live
+
+    return [Poller(kind, *targets[kind], cookie=cookie, port=port, interval=live.POLL_SECONDS,
+                   full_every=live.FULL_CHECK_SECONDS, last_full=time.monotonic())
             for kind in (KINDS[n % len(KINDS)] for n in range(count))]
 
 
@@ -289,7 +338,7 @@ def change_task(names: dict[str, object]) -> float:
 @dataclass
 class Figures:
     requests: int
-    statuses: dict[int, int]
+    statuses: dict[tuple[str, int], int]
     web: int
     worker: int
     db: int
@@ -328,7 +377,7 @@ def phase(pollers: list[Poller], seconds: float, server: int, worker: int, pg_ur
         thread.join()
     web, worker_used = cpu_ticks(children(server)) - web0, cpu_ticks([worker]) - worker0
     db = sum(cpu_ticks([pid]) - pg_before.get(pid, 0) for pid in backends())
-    statuses: dict[int, int] = {}
+    statuses: dict[tuple[str, int], int] = {}
     for poller in pollers:
         for status, n in poller.statuses.items():
             statuses[status] = statuses.get(status, 0) + n
@@ -340,11 +389,11 @@ def report(label: str, figures: Figures, seconds: float, queries: dict[str, tupl
     per = {name: ticks * 1000 / HZ / max(figures.requests, 1) for name, ticks in
            (("web", figures.web), ("worker", figures.worker), ("postgres", figures.db))}
     core = (figures.web + figures.worker + figures.db) / HZ / seconds * 100
-    shown = ", ".join(f"{status}: {n}" for status, n in sorted(figures.statuses.items()))
+    shown = ", ".join(f"{what} {status}: {n}" for (what, status), n in sorted(figures.statuses.items()))
     print(f"-- {label}: {rate:.1f} req/s ({shown})")
     print("   CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
           + f"; in all {core:.1f}% of one core (target < 5%)")
-    print("   queries per poll (304 / fragment): "
+    print("   queries per fragment check (304 / 200; a change question is 1): "
           + ", ".join(f"{kind} {same}/{fresh}" for kind, (same, fresh) in queries.items()))
 
 

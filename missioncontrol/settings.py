@@ -104,6 +104,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Open console pages ask /live/changes every couple of seconds; answered here, before the
+    # rest (agents.live): one signature check and one SELECT.
+    "agents.live.LiveChangesMiddleware",
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestTimingMiddleware",
     "ops.middleware.JsonErrorMiddleware",

@@ -80,6 +80,7 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
                                   data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
                                         "delivery_id": str(delivery.pk), "source_ip": incoming.source_ip})
         insert_rows([stored, note, delivery, received])
+        activity.changed(received)
         if not waits and not awaits_pickup:
             enqueue_delivery(delivery)
     return stored

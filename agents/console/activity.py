@@ -6,10 +6,17 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.shortcuts import render
 
 from agents import access
 from agents.console import workspace
-from agents.console.common import page, paginate
+from agents.console.common import (
+    organization_scopes,
+    page,
+    paginate,
+    stamped_fragment,
+    stamped_live,
+)
 from agents.console.events import describe_events
 from agents.http import ConsoleRequest
 from agents.models import ActivityEvent, User
@@ -22,6 +29,20 @@ EVENT_FAMILIES = [("task.", "Tasks"), ("approval.", "Approvals"), ("agent.", "Ag
 
 @login_required
 def activity_timeline(request: ConsoleRequest) -> HttpResponse:
+    context = _timeline_context(request)
+    context.update(stamped_live(request, "activity", organization_scopes(request)))
+    return page(request, "agents/activity.html", "activity", context)
+
+
+@login_required
+def activity_live(request: ConsoleRequest) -> HttpResponse:
+    """The timeline's live fragment: a new event in the organizations it shows moves it on."""
+    return stamped_fragment(request, "activity", organization_scopes(request),
+                            lambda: render(request, "agents/activity.html#activity_timeline",
+                                           _timeline_context(request)))
+
+
+def _timeline_context(request: ConsoleRequest) -> dict[str, Any]:
     org_ids = workspace.organization_ids(request)
     events = access.visible_activity(request.user).filter(organization_id__in=org_ids)
     boards = list(workspace.narrow(request, access.visible_boards(request.user)).only("id", "name").order_by("name"))
@@ -57,4 +78,4 @@ def activity_timeline(request: ConsoleRequest) -> HttpResponse:
         "board_id": str(board_id or ""), "type": family, "actor": actor,
         "filtered": bool(board_id or family or actor),
     }
-    return page(request, "agents/activity.html", "activity", context)
+    return context

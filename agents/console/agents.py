@@ -22,9 +22,19 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access, rules
+from agents import access, live, rules
 from agents.console import workspace
-from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
+from agents.console.common import (
+    admin_only,
+    etag_for,
+    forbidden,
+    live_fragment,
+    organization_scopes,
+    page,
+    paginate,
+    stamped_fragment,
+    stamped_live,
+)
 from agents.console.forms import AgentCreateForm, AgentEditForm
 from agents.gateway import tasks
 from agents.http import ConsoleRequest
@@ -75,7 +85,21 @@ def agents(request: ConsoleRequest) -> HttpResponse:
         return _create(request)
     context = _list_context(request)
     context["form"] = _form(request) if context["can_manage"] else None
+    context.update(stamped_live(request, "agents", organization_scopes(request), _presence_minute()))
     return page(request, "agents/agents.html", "agents", context)
+
+
+@login_required
+def agents_live(request: ConsoleRequest) -> HttpResponse:
+    """The agents table as it changes: events of their organizations, and presence, which also
+    moves with the clock (an agent silent for ten minutes turns offline by itself)."""
+    return stamped_fragment(request, "agents", organization_scopes(request),
+                            lambda: render(request, "agents/agents.html#agents_table", _list_context(request)),
+                            _presence_minute())
+
+
+def _presence_minute() -> int:
+    return int(timezone.now().timestamp() // 60)
 
 
 def _create(request: ConsoleRequest) -> HttpResponse:
@@ -142,14 +166,20 @@ def _fingerprint(agent: Agent) -> str:
 def agent_detail(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
     return page(request, "agents/agent_detail.html", "agents",
-                {**_agent_context(request, agent), "etag": _fingerprint(agent)})
+                {**_agent_context(request, agent), "etag": _fingerprint(agent),
+                 "live_ticket": live.ticket(_scopes(agent))})
 
 
 @login_required
 def agent_live(request: ConsoleRequest, agent_id: Any) -> HttpResponse:
     agent = access.get_agent_for(request.user, agent_id)
     return live_fragment(request, _fingerprint(agent),
-                         lambda: render(request, "agents/_agent_body.html", _agent_context(request, agent)))
+                         lambda: render(request, "agents/_agent_body.html", _agent_context(request, agent)),
+                         _scopes(agent))
+
+
+def _scopes(agent: Agent) -> list[str]:
+    return live.scopes_of(board_id=agent.board_id, organization_id=agent.organization_id)
 
 
 @login_required

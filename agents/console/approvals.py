@@ -12,9 +12,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agents import access, rules
+from agents import access, live, rules
 from agents.console import workspace
-from agents.console.common import etag_for, live_fragment, page, paginate, refusal_text
+from agents.console.common import (
+    etag_for,
+    live_fragment,
+    organization_scopes,
+    page,
+    paginate,
+    refusal_text,
+)
 from agents.http import ConsoleRequest
 from agents.models import Approval, Task
 from agents.refusals import RuleViolation
@@ -64,13 +71,15 @@ def approvals(request: ConsoleRequest) -> HttpResponse:
     context["board_choices"] = list(workspace.narrow(request, access.visible_boards(request.user))
                                     .only("id", "name").order_by("name"))
     context["etag"] = _fingerprint(request)
+    context["live_ticket"] = live.ticket(organization_scopes(request))
     return page(request, "agents/approvals.html", "approvals", context)
 
 
 @login_required
 def approvals_live(request: ConsoleRequest) -> HttpResponse:
     return live_fragment(request, _fingerprint(request),
-                         lambda: render(request, "agents/_approvals_list.html", _context(request)))
+                         lambda: render(request, "agents/_approvals_list.html", _context(request)),
+                         organization_scopes(request))
 
 
 @login_required

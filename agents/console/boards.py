@@ -31,7 +31,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access, queries, rules
+from agents import access, live, queries, rules
 from agents.console import workspace
 from agents.console.board_filters import (
     DUE_FILTERS,
@@ -290,6 +290,7 @@ def board_page(request: ConsoleRequest, board: Board, *, create_form: TaskCreate
     else:
         context.update(_board_body_context(request, board, filters))
         context["etag"] = etag_for("board", *board_fingerprint(board), request.GET.urlencode())
+        context["live_ticket"] = live.ticket([live.board_scope(board.pk)])
         context["live_query"] = request.GET.urlencode()
     return page(request, "agents/board.html", "boards", context, status=status_code)
 
@@ -305,7 +306,7 @@ def board_live(request: ConsoleRequest, board_id: Any) -> HttpResponse:
         filters, _ = _filters_for(request, board, agents, definitions)
         return render(request, "agents/_board_columns.html", _board_body_context(request, board, filters))
 
-    return live_fragment(request, etag, fragment)
+    return live_fragment(request, etag, fragment, [live.board_scope(board.pk)])
 
 
 @login_required

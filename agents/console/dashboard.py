@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 
-from agents import access, metrics
+from agents import access, live, metrics
 from agents.console import workspace
 from agents.console.charts import duration, trend_charts
-from agents.console.common import etag_for, live_fragment, page
+from agents.console.common import etag_for, live_fragment, organization_scopes, page
 from agents.console.events import describe_events
 from agents.http import ConsoleRequest
 from agents.models import PRESENCE_ONLINE_WINDOW, Approval, Board, Task
@@ -111,6 +111,7 @@ def fingerprint(request: ConsoleRequest) -> tuple[Any, ...]:
 @login_required
 def dashboard_page(request: ConsoleRequest) -> HttpResponse:
     context = context_for(request.user, request.GET, request)
+    context["live_ticket"] = live.ticket(organization_scopes(request))
     return page(request, "agents/dashboard.html", "dashboard", context)
 
 
@@ -122,6 +123,6 @@ def dashboard_live(request: ConsoleRequest) -> HttpResponse:
     def render_fragment() -> HttpResponse:
         return render(request, "agents/_dashboard_body.html", context_for(request.user, params, request))
 
-    return live_fragment(request, etag, render_fragment)
+    return live_fragment(request, etag, render_fragment, organization_scopes(request))
 
 

@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents import access, rules
+from agents import access, live, rules
 from agents.console.common import admin_only, etag_for, forbidden, live_fragment, page, paginate
 from agents.console.forms import GatewayForm
 from agents.gateway.device import device_id
@@ -80,6 +80,7 @@ def gateway_detail(request: ConsoleRequest, gateway_id: Any) -> HttpResponse:
     gateway = _gateway(request, gateway_id)
     return page(request, "agents/gateway_detail.html", "gateways", {
         **_body_context(request, gateway), "etag": _fingerprint(gateway), "device_id": device_id(),
+        "live_ticket": live.ticket([live.organization_scope(gateway.organization_id)]),
         "can_manage": access.is_admin(request.user, gateway.organization_id)})
 
 
@@ -89,7 +90,8 @@ def gateway_live(request: ConsoleRequest, gateway_id: Any) -> HttpResponse:
     return live_fragment(request, _fingerprint(gateway),
                          lambda: render(request, "agents/_gateway_body.html", {
                              **_body_context(request, gateway),
-                             "can_manage": access.is_admin(request.user, gateway.organization_id)}))
+                             "can_manage": access.is_admin(request.user, gateway.organization_id)}),
+                         [live.organization_scope(gateway.organization_id)])
 
 
 @login_required

@@ -68,71 +68,170 @@
   refreshTimes(document);
   setInterval(function () { refreshTimes(document); }, 30000);
 
-  // ---- live regions: <section data-live-url="..."> polled with If-None-Match -------------
-  // The server answers 304 while nothing changed, so idle pages cost one cheap query.
-  var liveTicks = [];
+  // ---- live regions: <section data-live-url="..." data-live-ticket="..."> -----------------
+  // Every POLL ms the page asks /live/changes whether anything in its scopes changed (a signed
+  // ticket names them; the server answers 204 from one SELECT, before any session work). Only
+  // when something did, or every FULL ms anyway, does it ask its fragment with If-None-Match:
+  // 304 while what it shows is the same. Each fragment answer carries the next ticket.
+  var liveRegions = [];
+
+  function typingIn(root) {
+    var active = document.activeElement;
+    return !!active && active !== document.body && root.contains(active) &&
+      /^(SELECT|INPUT|TEXTAREA)$/.test(active.tagName);
+  }
+
+  function edited(root) {
+    // A field whose value differs from what the server sent: someone is filling it in.
+    var fields = root.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") { continue; }
+      if (field.tagName === "SELECT") {
+        for (var o = 0; o < field.options.length; o++) {
+          if (field.options[o].selected !== field.options[o].defaultSelected) { return true; }
+        }
+      } else if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) { return true; }
+      } else if (field.value !== field.defaultValue) { return true; }
+    }
+    return false;
+  }
+
+  function settle(root) {
+    refreshTimes(root);
+    // New cards carry hx-get (the task drawer): htmx only sees what it is shown.
+    if (window.htmx) { window.htmx.process(root); }
+  }
+
+  // Replace the region's content; returns false when part of it was left alone because
+  // someone is typing there (the region asks again later).
+  function swapRegion(region, html) {
+    if (region.hasAttribute("data-live-parts")) {
+      var incoming = document.createElement("template");
+      incoming.innerHTML = html;
+      var complete = true;
+      var parts = incoming.content.querySelectorAll("[data-live-part]");
+      for (var p = 0; p < parts.length; p++) {
+        var name = parts[p].getAttribute("data-live-part");
+        var old = region.querySelector('[data-live-part="' + name + '"]');
+        if (!old) { continue; }
+        if (typingIn(old) || edited(old)) { complete = false; continue; }
+        var fresh = document.importNode(parts[p], true);
+        old.replaceWith(fresh);
+        settle(fresh);
+      }
+      return complete;
+    }
+    // Focus on a link or button of the region (a card, say) stays on its new copy.
+    var focused = region.contains(document.activeElement) ? document.activeElement : null;
+    var focusId = focused && focused.id;
+    var focusHref = focused && focused.getAttribute("href");
+    region.innerHTML = html;
+    if (focusId && document.getElementById(focusId)) {
+      document.getElementById(focusId).focus();
+    } else if (focusHref) {
+      var again = region.querySelectorAll("a[href]");
+      for (var f = 0; f < again.length; f++) {
+        if (again[f].getAttribute("href") === focusHref) { again[f].focus(); break; }
+      }
+    }
+    settle(region);
+    return true;
+  }
 
   function startLive(region) {
     var url = region.getAttribute("data-live-url");
-    var interval = parseInt(region.getAttribute("data-live-interval") || "5000", 10);
-    var etag = region.getAttribute("data-etag") || "";
+    var poll = parseInt(region.getAttribute("data-live-interval") || "1500", 10);
+    var full = parseInt(region.getAttribute("data-live-full-interval") || "120000", 10);
+    var live = { region: region, etag: region.getAttribute("data-etag") || "",
+                 ticket: region.getAttribute("data-live-ticket") || "", version: null,
+                 lastFull: Date.now(), stale: false, busy: false };
     var note = document.querySelector("[data-live-note]");
-    var busy = false;
 
-    function tick() {
-      if (busy || document.hidden) { return; }
+    function paused(on) {
+      if (!note) { return; }
+      if (on) { note.setAttribute("data-state", "paused"); } else { note.removeAttribute("data-state"); }
+    }
+
+    function check() {
       // Never swap the content under someone who is filling in a form inside it.
-      if (region.contains(document.activeElement) && document.activeElement !== document.body &&
-          /^(SELECT|INPUT|TEXTAREA)$/.test(document.activeElement.tagName)) { return; }
-      busy = true;
+      if (!region.hasAttribute("data-live-parts") && typingIn(region)) { live.stale = true; return; }
+      live.busy = true;
+      live.lastFull = Date.now();
       var headers = { "X-Requested-With": "fetch" };
-      if (etag) { headers["If-None-Match"] = etag; }
+      if (live.etag) { headers["If-None-Match"] = live.etag; }
       fetch(url, { headers: headers, credentials: "same-origin", cache: "no-cache" })
         .then(function (response) {
-          if (response.status === 304) { return null; }
+          live.ticket = response.headers.get("X-Live-Ticket") || live.ticket;
+          if (response.status === 304) { live.stale = false; return null; }
           // Signed out meanwhile (the fragment redirected to the sign-in page): reload, so the
           // person lands on sign-in instead of seeing it inside the board.
           if (response.redirected) { window.location.reload(); return null; }
           if (!response.ok) { throw new Error("live refresh answered " + response.status); }
-          etag = response.headers.get("ETag") || "";
+          var etag = response.headers.get("ETag") || "";
+          return response.text().then(function (html) {
+            if (swapRegion(region, html)) { live.etag = etag; live.stale = false; } else { live.stale = true; }
+          });
+        })
+        .then(function () { paused(false); })
+        .catch(function () { paused(true); })
+        .then(function () { live.busy = false; });
+    }
+
+    function ask() {
+      live.busy = true;
+      var address = "/live/changes?t=" + encodeURIComponent(live.ticket) +
+        (live.version !== null ? "&v=" + encodeURIComponent(live.version) : "");
+      fetch(address, { credentials: "omit", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 204) { return null; }
+          if (response.status === 410) { return "expired"; }
+          if (!response.ok) { throw new Error("change question answered " + response.status); }
           return response.text();
         })
-        .then(function (html) {
-          if (html !== null) {
-            // Focus on a link or button of the region (a card, say) stays on its new copy.
-            var focused = region.contains(document.activeElement) ? document.activeElement : null;
-            var focusId = focused && focused.id;
-            var focusHref = focused && focused.getAttribute("href");
-            region.innerHTML = html;
-            if (focusId && document.getElementById(focusId)) {
-              document.getElementById(focusId).focus();
-            } else if (focusHref) {
-              var again = region.querySelectorAll("a[href]");
-              for (var f = 0; f < again.length; f++) {
-                if (again[f].getAttribute("href") === focusHref) { again[f].focus(); break; }
-              }
-            }
-            refreshTimes(region);
-            // New cards carry hx-get (the task drawer): htmx only sees what it is shown.
-            if (window.htmx) { window.htmx.process(region); }
-          }
-          if (note) { note.removeAttribute("data-state"); }
+        .then(function (answer) {
+          live.busy = false;
+          paused(false);
+          if (answer === null) { return; }
+          if (answer !== "expired") { live.version = answer; }
+          check();
         })
-        .catch(function () {
-          if (note) { note.setAttribute("data-state", "paused"); }
-        })
-        .then(function () { busy = false; });
+        .catch(function () { live.busy = false; paused(true); });
     }
-    setInterval(tick, interval);
-    liveTicks.push(tick);
+
+    function tick() {
+      // A region htmx replaced (a task drawer closed or opened on another task) stops asking.
+      if (!document.contains(region)) {
+        clearInterval(timer);
+        liveRegions.splice(liveRegions.indexOf(live), 1);
+        return;
+      }
+      if (live.busy || document.hidden) { return; }
+      if (!live.ticket || live.stale || Date.now() - live.lastFull >= full) { check(); } else { ask(); }
+    }
+    live.now = function () { live.stale = true; if (!live.busy) { check(); } };
+    var timer = setInterval(tick, poll);
+    region.setAttribute("data-live-started", "");
+    liveRegions.push(live);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { tick(); } });
   }
 
-  var regions = document.querySelectorAll("[data-live-url]");
-  for (var i = 0; i < regions.length; i++) { startLive(regions[i]); }
+  function startAll(root) {
+    var regions = root.querySelectorAll("[data-live-url]:not([data-live-started])");
+    for (var i = 0; i < regions.length; i++) { startLive(regions[i]); }
+  }
+  startAll(document);
+  // Content htmx brings in (the task drawer) may hold a live region of its own.
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.querySelectorAll) { return; }
+    if (elt.matches("[data-live-url]:not([data-live-started])")) { startLive(elt); }
+    startAll(elt);
+  });
   // A change made in the task drawer (its answer's HX-Trigger): refresh the board now.
   document.addEventListener("mc-task-changed", function () {
-    for (var t = 0; t < liveTicks.length; t++) { liveTicks[t](); }
+    for (var t = 0; t < liveRegions.length; t++) { liveRegions[t].now(); }
   });
 
   // ---- task drawer: with htmx, a board card opens its task in a <dialog> -----------------

@@ -60,6 +60,7 @@ ROUTES = [
     Page("console:board_pause", "post", DONE, DONE),
     Page("console:board_live", "get", OK, OK),
     Page("console:board_memory", "get", OK, OK),
+    Page("console:board_memory_live", "get", OK, OK),
     Page("console:board_memory", "post", DONE, DONE, body={"content": "Standup at nine", "is_chat": "on"}),
     Page("console:task_create", "post", DONE, DONE, body={"title": "New task", "priority": "medium"}),
     Page("console:task", "get", OK, OK),
@@ -84,6 +85,7 @@ ROUTES = [
     Page("console:approvals_live", "get", OK, OK, OK),
     Page("console:approval_resolve", "post", DONE, DONE, body={"status": "approved"}),
     Page("console:agents", "get", OK, OK, OK),
+    Page("console:agents_live", "get", OK, OK, OK),
     # A new agent's token and a new webhook's address are shown once, on the answer itself.
     Page("console:agents", "post", REFUSED, OK, INVALID, body={"name": "Helper", "board": "{board}"}),
     Page("console:agent", "get", OK, OK),
@@ -119,6 +121,7 @@ ROUTES = [
          body={**ORG_FORM, "label": "Story points", "field_key": "points", "field_type": "text"}),
     Page("console:custom_field_delete", "post", REFUSED, DONE),
     Page("console:activity", "get", OK, OK, OK),
+    Page("console:activity_live", "get", OK, OK, OK),
     Page("console:organization_home", "get", DONE, DONE, DONE),
     Page("console:organizations", "get", OK, OK, OK),
     Page("console:organizations", "post", DONE, DONE, DONE, body={"name": "Side project"}),

@@ -94,6 +94,9 @@ NOT_PAGES = {
     "console:approvals_live": "live fragment of the approvals",
     "console:agent_live": "live fragment of the agent page",
     "console:gateway_live": "live fragment of the gateway page",
+    "console:activity_live": "live fragment of the activity timeline",
+    "console:board_memory_live": "live fragment of the board memory page",
+    "console:agents_live": "live fragment of the agents list",
     "console:login": "checked signed out, before the others",
     "console:organization_home": "sends the person on to their organization's page",
 }

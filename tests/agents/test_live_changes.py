@@ -1,0 +1,211 @@
+"""Change stamps and the change question (agents.live): what an open console page polls."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from agents import activity, live, presence
+from agents.models import Agent, ChangeStamp
+from tests.conftest import make_task
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_static")]
+
+
+def stamp(scope: str) -> int:
+    row = ChangeStamp.objects.filter(scope=scope).first()
+    return row.version if row else 0
+
+
+def ask(client, ticket: str, version: str | None = None):
+    query = {"t": ticket} if version is None else {"t": ticket, "v": version}
+    return client.get(live.PATH, query)
+
+
+def ticket_of(html: str) -> str:
+    match = re.search(r'data-live-ticket="([^"]+)"', html)
+    assert match, "the page has no live ticket"
+    return unescape(match.group(1))
+
+
+def test_an_event_moves_its_board_and_organization_on_after_the_commit(board):
+    board_scope, org_scope = live.board_scope(board.pk), live.organization_scope(board.organization_id)
+    with transaction.atomic():
+        activity.record("task.created", actor=None, board=board, message="One.")
+        activity.record("task.updated", actor=None, board=board, message="Two.")
+        # Not before the commit: a page asking now must not fetch what it cannot see yet.
+        assert stamp(board_scope) == 0
+    # Once per transaction, however many events it wrote.
+    assert (stamp(board_scope), stamp(org_scope)) == (1, 1)
+    activity.record("task.updated", actor=None, board=board, message="Three.")
+    assert (stamp(board_scope), stamp(org_scope)) == (2, 2)
+
+
+def test_a_rolled_back_change_moves_nothing(board):
+    scope = live.board_scope(board.pk)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        activity.record("task.created", actor=None, board=board, message="Gone.")
+        raise RuntimeError("rolled back")
+    assert stamp(scope) == 0
+
+
+def test_the_version_sums_its_scopes_and_counts_unknown_ones_as_zero(board, other_board):
+    a, b = live.board_scope(board.pk), live.board_scope(other_board.pk)
+    assert live.version([a, b]) == "0"
+    live.bump([a])
+    live.bump([a, b])
+    assert (live.version([a]), live.version([b]), live.version([a, b])) == ("2", "1", "3")
+
+
+def test_a_ticket_holds_its_scopes_until_it_expires(board):
+    scopes = [live.board_scope(board.pk)]
+    ticket = live.ticket(scopes, now=1_000_000)
+    assert live.read_ticket(ticket, now=1_000_000 + live.TICKET_SECONDS - 1) == scopes
+    with pytest.raises(live.BadTicket, match="expired"):
+        live.read_ticket(ticket, now=1_000_000 + live.TICKET_SECONDS + 1)
+    forged = ticket.replace(scopes[0], live.board_scope("00000000-0000-0000-0000-000000000001"))
+    with pytest.raises(live.BadTicket, match="not valid"):
+        live.read_ticket(forged)
+    with pytest.raises(live.BadTicket, match="nothing"):
+        live.read_ticket(live.ticket([]))
+
+
+def test_the_question_answers_204_until_something_changes(client, board, django_assert_num_queries):
+    ticket = live.ticket([live.board_scope(board.pk)])
+    first = ask(client, ticket)
+    assert first.status_code == 200 and first.content == b"0"
+    assert first["Cache-Control"] == "no-store"
+    # No session, no user: one SELECT.
+    with django_assert_num_queries(1):
+        assert ask(client, ticket, "0").status_code == 204
+    make_task(board, "New")  # a model write alone is not an event
+    assert ask(client, ticket, "0").status_code == 204
+    activity.record("task.created", actor=None, board=board, message="Created.")
+    changed = ask(client, ticket, "0")
+    assert changed.status_code == 200 and changed.content == b"1"
+
+
+def test_a_bad_ticket_or_method_gets_a_json_refusal(client, board):
+    expired = live.ticket([live.board_scope(board.pk)], now=0)
+    for ticket in ["", "nonsense", expired]:
+        response = ask(client, ticket)
+        assert response.status_code == 410
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["detail"].startswith("The live ticket")
+    posted = client.post(live.PATH + "?t=" + live.ticket([live.board_scope(board.pk)]))
+    assert posted.status_code == 405 and posted["Allow"] == "GET, HEAD"
+
+
+def test_the_question_answers_503_while_the_database_is_away(client, board, monkeypatch):
+    from django.db import OperationalError
+
+    def away(scopes):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(live, "version", away)
+    response = ask(client, live.ticket([live.board_scope(board.pk)]))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "database" in response.json()["detail"]
+
+
+def test_a_failed_bump_is_logged_and_the_change_still_stands(board, monkeypatch, caplog):
+    monkeypatch.setattr(live, "_upsert_sql", lambda vendor, count: "INSERT INTO no_such_table VALUES (%s)")
+    with caplog.at_level(logging.WARNING, logger="agents.live"):
+        with transaction.atomic():
+            event = activity.record("task.created", actor=None, board=board, message="Kept.")
+    assert type(event).objects.filter(pk=event.pk).exists()
+    assert "next full check" in caplog.text
+
+
+def test_a_board_page_ticket_sees_a_change_made_through_the_api(client, api_client, owner, board, worker):
+    from agents.tokens import assign_new_token
+
+    task = make_task(board, "Watched", assigned_agent=worker)
+    client.force_login(owner)
+    ticket = ticket_of(client.get(reverse("console:board", args=[board.pk])).content.decode())
+    before = ask(client, ticket).content.decode()
+    token = assign_new_token(worker)
+    worker.save()
+    answer = api_client.patch(f"/api/v1/agent/boards/{board.pk}/tasks/{task.pk}", {"status": "in_progress"},
+                              format="json", HTTP_X_AGENT_TOKEN=token)
+    assert answer.status_code == 200, answer.content
+    after = ask(client, ticket, before)
+    assert after.status_code == 200 and int(after.content) > int(before)
+
+
+def test_every_live_page_and_fragment_hands_out_a_ticket_for_its_scopes(client, owner, board, worker, gateway):
+    client.force_login(owner)
+    board_scope, org_scope = live.board_scope(board.pk), live.organization_scope(board.organization_id)
+    pages = {
+        reverse("console:board", args=[board.pk]): ({board_scope}, reverse("console:board_live", args=[board.pk])),
+        reverse("console:dashboard"): ({org_scope}, reverse("console:dashboard_live")),
+        reverse("console:approvals"): ({org_scope}, reverse("console:approvals_live")),
+        reverse("console:agent", args=[worker.pk]): ({board_scope, org_scope},
+                                                     reverse("console:agent_live", args=[worker.pk])),
+        reverse("console:gateway", args=[gateway.pk]): ({org_scope}, reverse("console:gateway_live", args=[gateway.pk])),
+    }
+    for url, (scopes, fragment_url) in pages.items():
+        assert set(live.read_ticket(ticket_of(client.get(url).content.decode()))) == scopes, url
+        fragment = client.get(fragment_url)
+        assert set(live.read_ticket(fragment["X-Live-Ticket"])) == scopes, fragment_url
+        unchanged = client.get(fragment_url, HTTP_IF_NONE_MATCH=fragment["ETag"])
+        assert unchanged.status_code == 304
+        assert set(live.read_ticket(unchanged["X-Live-Ticket"])) == scopes, fragment_url
+
+
+def test_an_ingested_event_moves_its_board_on(client, board):
+    from webhooks.models import Webhook
+
+    webhook = Webhook.objects.create(board=board, description="Events.")
+    before = stamp(live.board_scope(board.pk))
+    response = client.post(webhook.endpoint_path, {"hello": "world"}, content_type="application/json")
+    assert response.status_code == 202
+    assert stamp(live.board_scope(board.pk)) == before + 1
+
+
+def test_an_agent_coming_back_online_moves_its_pages_on_but_a_refresh_does_not(board):
+    agent = Agent.objects.create(organization=board.organization, board=board, name="Returner",
+                                 last_seen_at=timezone.now() - timedelta(hours=1))
+    scope = live.board_scope(board.pk)
+    presence.mark_seen(agent)
+    assert stamp(scope) == 1
+    presence.mark_seen(agent, now=timezone.now() + presence.SEEN_REFRESH + timedelta(seconds=1))
+    assert stamp(scope) == 1
+
+
+def test_activity_memory_and_agents_pages_are_live(client, owner, board, worker, django_assert_max_num_queries):
+    from agents import rules
+
+    client.force_login(owner)
+    fragments = {
+        reverse("console:activity"): reverse("console:activity_live"),
+        reverse("console:board_memory", args=[board.pk]): reverse("console:board_memory_live", args=[board.pk]),
+        reverse("console:agents"): reverse("console:agents_live"),
+    }
+    etags = {}
+    for url, fragment_url in fragments.items():
+        html = client.get(url).content.decode()
+        assert f'data-live-url="{fragment_url}?' in html, url
+        etag = re.search(r'data-etag="([^"]+)"', html).group(1)
+        etags[fragment_url] = unescape(etag)
+        with django_assert_max_num_queries(4):
+            unchanged = client.get(fragment_url, HTTP_IF_NONE_MATCH=etags[fragment_url])
+        assert unchanged.status_code == 304, fragment_url
+
+    rules.create_memory(owner, board, {"content": "Standup moved to ten", "tags": ["chat"], "source": "console"})
+    rules.update_agent(owner, worker, {"name": "Renamed worker"})
+    expected = {reverse("console:activity_live"): "Renamed worker",
+                reverse("console:board_memory_live", args=[board.pk]): "Standup moved to ten",
+                reverse("console:agents_live"): "Renamed worker"}
+    for fragment_url, text in expected.items():
+        changed = client.get(fragment_url, HTTP_IF_NONE_MATCH=etags[fragment_url])
+        assert changed.status_code == 200, fragment_url
+        body = changed.content.decode()
+        assert text in body and "<html" not in body, fragment_url
