@@ -209,3 +209,12 @@ def test_activity_memory_and_agents_pages_are_live(client, owner, board, worker,
         assert changed.status_code == 200, fragment_url
         body = changed.content.decode()
         assert text in body and "<html" not in body, fragment_url
+
+
+def test_the_pages_ask_as_often_as_the_server_and_the_benchmark_assume():
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "static" / "console" / "console.js").read_text()
+    assert f'getAttribute("data-live-interval") || "{int(live.POLL_SECONDS * 1000)}"' in script
+    assert f'getAttribute("data-live-full-interval") || "{live.FULL_CHECK_SECONDS * 1000}"' in script
+    assert f'"{live.PATH}?t="' in script
