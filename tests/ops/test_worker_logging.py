@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -16,18 +19,33 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return result
 
 
-@pytest.fixture
-def worker_env(tmp_path):
-    database = servers.migrated_sqlite(tmp_path / "worker.sqlite3")
+def env_for(database: Path) -> dict[str, str]:
     return servers.clean_env({"DATABASE_URL": f"sqlite:///{database}", "DB_AUTO_MIGRATE": "false"})
 
 
-def run_two_jobs(env: dict[str, str], log_level: str, *worker_args: str) -> str:
-    env = {**env, "LOG_LEVEL": log_level}
-    # Two jobs that end without doing anything (their delivery does not exist).
+@pytest.fixture(scope="module")
+def two_jobs_queued():
+    """A migrated database with two queued jobs that end without doing anything (their
+    delivery does not exist), made once; each test's worker runs on a copy of it."""
+    folder = Path(tempfile.mkdtemp(prefix="mc-worker-logging-"))
+    database = servers.migrated_sqlite(folder / "queued.sqlite3")
     run(["shell", "-v", "0", "-c", "from webhooks.tasks import deliver_payload\n"
-         "for _ in range(2): deliver_payload.enqueue('00000000-0000-0000-0000-000000000000', 1, 1)"], env)
-    result = run(["db_worker", "--batch", "--no-startup-delay", "--interval", "0", *worker_args], env)
+         "for _ in range(2): deliver_payload.enqueue('00000000-0000-0000-0000-000000000000', 1, 1)"],
+        env_for(database))
+    yield database
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def worker_env(tmp_path, two_jobs_queued):
+    database = tmp_path / "worker.sqlite3"
+    shutil.copyfile(two_jobs_queued, database)
+    return env_for(database)
+
+
+def run_two_jobs(env: dict[str, str], log_level: str, *worker_args: str) -> str:
+    result = run(["db_worker", "--batch", "--no-startup-delay", "--interval", "0", *worker_args],
+                 {**env, "LOG_LEVEL": log_level})
     return result.stdout + result.stderr
 
 
