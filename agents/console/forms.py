@@ -510,15 +510,16 @@ class MemoryForm(RuleForm):
 
 
 class TaskRelationsForm(RuleForm):
-    """Dependencies and tags of a task. Validation accepts any task of the board; the menu
-    offers the current dependencies and the most recently changed tasks, so it stays short."""
+    """Dependencies and tags of a task, each a list of checkboxes (``agents/_pick_list.html``;
+    ``static/console/picker.js`` adds a box that filters it). Validation accepts any task of
+    the board; the list offers the chosen tasks and the most recently changed ones, so it
+    stays short."""
 
     depends_on = forms.ModelMultipleChoiceField(
-        queryset=Task.objects.none(), required=False, label="Waits for",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="The task stays blocked in the inbox until these are done. Hold Ctrl or ⌘ to pick several.")
+        queryset=Task.objects.none(), required=False, label="Waits for", widget=forms.CheckboxSelectMultiple,
+        help_text="The task stays blocked in the inbox until the ones ticked here are done.")
     tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.none(), required=False,
-                                          widget=forms.SelectMultiple(attrs={"size": 4}))
+                                          widget=forms.CheckboxSelectMultiple)
 
     api_fields = TASK_API_FIELDS
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db.models import Case, Q, Value, When
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,7 +47,7 @@ from agents.models import (
 from agents.refusals import RuleViolation
 from missioncontrol.lookups import get_or_404, parse_uuid
 
-# Tasks offered in a task's dependency menu (besides its current dependencies).
+# Tasks offered in a task's dependency list (besides its current dependencies).
 DEPENDENCY_CHOICES = 100
 # The event a change made in the task drawer sends (HX-Trigger): the board refreshes its columns.
 TASK_CHANGED_EVENT = "mc-task-changed"
@@ -210,6 +211,8 @@ def task_comment(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRe
         except (RuleViolation, ApiValidationError) as exc:
             _refuse_on(form, exc)
         else:
+            if request.htmx:
+                return _drawer_after_change(request, board, task, "Comment posted.")
             messages.success(request, "Comment posted.")
             return redirect(back + "#comments")
     return _task_page(request, board, task, comment_form=form)
@@ -229,6 +232,8 @@ def task_request_approval(request: ConsoleRequest, board_id: Any, task_id: Any) 
         except (RuleViolation, ApiValidationError) as exc:
             _refuse_on(form, exc)
         else:
+            if request.htmx:
+                return _drawer_after_change(request, board, task, "Approval requested. It waits in the approvals queue.")
             messages.success(request, "Approval requested. It waits in the approvals queue.")
             return redirect(back)
     return _task_page(request, board, task, approval_form=form)
@@ -236,20 +241,40 @@ def task_request_approval(request: ConsoleRequest, board_id: Any, task_id: Any) 
 
 def _relations_form(board: Board, task: Task, data: Any = None, *, current_ids: list[Any] | None = None,
                     tag_ids: list[Any] | None = None) -> TaskRelationsForm:
-    """Validation accepts any task of the board; the menu offers the current dependencies and
-    the most recently changed tasks (and, on a refusal, the ones that were picked)."""
+    """Validation accepts any task of the board; the list offers the current dependencies and
+    the most recently changed tasks (and, on a refusal, the ones that were picked), the chosen
+    ones first (those sent, on a refusal), then by title."""
     if current_ids is None:
         current_ids = list(Task.objects.filter(dependent_links__task=task).values_list("pk", flat=True))
     if tag_ids is None:
         tag_ids = list(task.tags.values_list("pk", flat=True))
+    chosen: list[Any] = list(current_ids)
     offered = Q(pk__in=current_ids) | Q(pk__in=Task.objects.filter(board=board).exclude(pk=task.pk)
                                          .order_by("-updated_at").values("pk")[:DEPENDENCY_CHOICES])
     if data is not None:
-        offered |= Q(pk__in=[value for value in data.getlist("depends_on") if parse_uuid(value)])
+        chosen = [value for value in data.getlist("depends_on") if parse_uuid(value)]
+        offered |= Q(pk__in=chosen)
+    tasks = (Task.objects.filter(Q(board=board) & offered).only("id", "title", "status")
+             .annotate(unchosen=Case(When(pk__in=chosen, then=Value(0)), default=Value(1)))
+             .order_by("unchosen", "title"))
     return TaskRelationsForm(
-        data, tasks=Task.objects.filter(Q(board=board) & offered).only("id", "title").order_by("title"),
+        data, tasks=tasks,
         tags=Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
         initial={"depends_on": current_ids, "tags": tag_ids})
+
+
+def _refusals(*forms: RuleForm | None) -> list[str]:
+    """The sentences of the refused form, for the drawer's alert (screen readers hear it; the
+    same sentences show beside the form): one above the form as it is, one under a field led by
+    the field's label."""
+    sentences: list[str] = []
+    for form in forms:
+        if form is None:
+            continue
+        for name, errors in form.errors.items():
+            lead = "" if name == NON_FIELD_ERRORS else f"{form.label_of(name)}: "
+            sentences.extend(lead + str(error) for error in errors)
+    return sentences
 
 
 def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, notice: str) -> HttpResponse:
@@ -276,7 +301,8 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
     approvals = list(Approval.objects.filter(task_links__task=task).select_related("agent", "resolved_by",
                                                                                    "requested_by_user")
                      .order_by("-created_at")[:20])
-    history = list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
+    # The drawer links to the history on the full page instead of showing it.
+    history = [] if request.htmx else list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
     refused = any(form is not None for form in (edit_form, comment_form, approval_form, relations_form,
                                                  fields_form))
     definitions = board_definitions(board)
@@ -300,9 +326,10 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
     }
     status = 422 if refused else 200
     if request.htmx:
-        context["edit_form"].auto_id = DRAWER_AUTO_ID
-        context["fields_form"].auto_id = DRAWER_AUTO_ID
-        context.update(drawer=True, notice=notice)
+        for name in ("edit_form", "comment_form", "approval_form", "relations_form", "fields_form"):
+            context[name].auto_id = DRAWER_AUTO_ID
+        context.update(drawer=True, notice=notice, refusals=_refusals(edit_form, comment_form, approval_form,
+                                                                       relations_form, fields_form))
         response = render(request, "agents/_task_drawer.html", context, status=status)
     else:
         response = page(request, "agents/task.html", "boards", context, status=status)
@@ -347,6 +374,8 @@ def task_relations(request: ConsoleRequest, board_id: Any, task_id: Any) -> Http
         except (RuleViolation, ApiValidationError) as exc:
             _refuse_on(form, exc)
         else:
+            if request.htmx:
+                return _drawer_after_change(request, board, task, "Dependencies and tags saved.")
             messages.success(request, "Dependencies and tags saved.")
             return redirect(back)
     return _task_page(request, board, task, relations_form=form)

@@ -276,6 +276,8 @@
       drawerBody.innerHTML = "";
       var notice = document.getElementById("task-drawer-notice");
       if (notice) { notice.innerHTML = ""; }
+      var alertRegion = document.getElementById("task-drawer-alert");
+      if (alertRegion) { alertRegion.innerHTML = ""; }
       // The board may have refreshed meanwhile: find the card's link again by its address.
       var links = document.querySelectorAll("a[data-drawer-opener]");
       for (var k = 0; k < links.length; k++) {

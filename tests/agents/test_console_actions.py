@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -409,7 +411,11 @@ def test_dependencies_and_tags_are_set_from_the_task_page(client, owner, org, bo
     assert list(second.depends_on.all()) == [first]
     assert list(second.tags.all()) == [tag]
     html = client.get(reverse("console:task", args=[board.pk, second.pk])).content.decode()
-    assert "Blocked" in html and ">Docs<" in html
+    assert "Blocked" in html
+    # The tag shows among the task's tags (in its colour), and both choices are ticked in the lists.
+    assert re.search(r'<p class="small"><span class="badge tag">.*?</svg> Docs</span>', html, re.S)
+    for name, chosen in (("depends_on", first), ("tags", tag)):
+        assert re.search(rf'<input type="checkbox" name="{name}" value="{chosen.pk}"[^>]*\schecked', html), name
 
 
 def test_a_dependency_cycle_is_refused_with_the_rules_sentence(client, owner, board):

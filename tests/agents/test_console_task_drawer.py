@@ -281,3 +281,190 @@ def test_a_board_without_custom_fields_has_no_such_section_in_the_drawer(client,
     client.force_login(owner)
     body = client.get(reverse("console:task", args=[board.pk, task.pk]), **HX).content.decode()
     assert 'id="custom-fields"' not in body
+
+
+# ---- comments, dependencies and tags, approvals in the drawer ------------------------------
+
+def _alert(body: str) -> str:
+    """The text the drawer's alert region gets (out of band): what screen readers hear."""
+    found = re.search(r'<div id="task-drawer-alert" hx-swap-oob="innerHTML">(.*?)</div>', body, re.S)
+    assert found is not None, "the fragment fills the drawer's alert region"
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).strip()
+
+
+def test_the_drawer_shows_comments_dependencies_tags_and_approvals_with_their_forms(client, owner, org, board):
+    from agents import rules
+    from agents.models import Tag
+
+    first = make_task(board, "Write the draft")
+    make_task(board, "Book the venue")
+    task = make_task(board, "Publish the post")
+    tag = Tag.objects.create(organization=org, name="Docs", slug="docs", color="3366cc")
+    rules.update_task(owner, task, {"depends_on_task_ids": [str(first.pk)], "tag_ids": [str(tag.pk)]})
+    rules.add_comment(owner, task, "Use the **spring** photos.")
+    rules.request_approval(owner, board, {"action_type": "mark_done", "task_id": task.pk,
+                                          "lead_reasoning": "The draft is read.", "confidence": 90})
+    client.force_login(owner)
+    body = client.get(reverse("console:task", args=[board.pk, task.pk]), **HX).content.decode()
+
+    assert "<strong>spring</strong>" in body  # the comment, in Markdown as on the page
+    for name in ("task_comment", "task_relations"):
+        url = reverse(f"console:{name}", args=[board.pk, task.pk])
+        assert re.search(rf'<form[^>]*hx-post="{re.escape(url)}"[^>]*hx-target="#task-drawer-body"', body), name
+    assert 'id="drawer-message"' in body and "data-mention-names" in body
+    # Dependencies: a list of checkboxes (no multi-select), the chosen one first and ticked.
+    assert "<select" not in body.split('id="dependencies"')[1].split("</section>")[0]
+    boxes = re.findall(r'<input type="checkbox" name="depends_on" value="([^"]+)"([^>]*)>', body)
+    assert [value for value, _ in boxes][0] == str(first.pk) and "checked" in boxes[0][1]
+    assert len(boxes) == 2 and "checked" not in boxes[1][1]
+    assert re.search(rf'<input type="checkbox" name="tags" value="{tag.pk}"[^>]*checked', body)
+    assert 'fill="#3366cc"' in body  # the tag in its colour
+    # Approvals: the pending one, and no second request while it waits.
+    assert "The draft is read." in body and "Decide in the queue" in body
+    assert reverse("console:task_approval", args=[board.pk, task.pk]) not in body
+    assert _alert(body) == ""
+
+
+def test_a_comment_posted_from_the_drawer_goes_through_the_rule_and_answers_the_fragment(client, owner, board):
+    from agents.models import TaskComment
+
+    task = make_task(board, "Publish the post")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_comment", args=[board.pk, task.pk]),
+                           {"message": "Ready for **review**."}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "mc-task-changed"  # the card's comment count changes
+    body = response.content.decode()
+    assert "<html" not in body and "Comment posted." in body
+    assert "Ready for <strong>review</strong>." in body
+    assert TaskComment.objects.filter(task=task, author_user=owner, message="Ready for **review**.").count() == 1
+    assert ActivityEvent.objects.filter(task_id=task.pk, event_type="task.commented").exists()
+
+
+def test_a_refused_comment_in_the_drawer_is_a_422_fragment_with_its_sentence_in_place_and_in_the_alert(
+        client, owner, board):
+    from agents.models import TaskComment
+
+    task = make_task(board, "Publish the post")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_comment", args=[board.pk, task.pk]), {"message": "   "}, **HX)
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response
+    body = response.content.decode()
+    assert "<html" not in body
+    assert re.search(r'<ul class="errorlist" id="drawer-message_error"><li>This field is required.</li>', body)
+    assert _alert(body) == "Not saved: Comment: This field is required."
+    assert not TaskComment.objects.filter(task=task).exists()
+
+
+def test_dependencies_and_tags_saved_from_the_drawer_answer_the_fragment(client, owner, org, board):
+    from agents.models import Tag
+
+    first = make_task(board, "Write the draft")
+    task = make_task(board, "Publish the post")
+    tag = Tag.objects.create(organization=org, name="Docs", slug="docs")
+    client.force_login(owner)
+    response = client.post(reverse("console:task_relations", args=[board.pk, task.pk]),
+                           {"depends_on": [str(first.pk)], "tags": [str(tag.pk)]}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "mc-task-changed"
+    body = response.content.decode()
+    assert "<html" not in body and "Dependencies and tags saved." in body
+    assert '<span class="badge blocked">Blocked</span>' in body
+    assert list(task.depends_on.all()) == [first] and list(task.tags.all()) == [tag]
+
+
+def test_a_dependency_cycle_in_the_drawer_is_a_422_fragment_with_the_rules_sentence(client, owner, board):
+    from agents import rules
+    from agents.refusals import RuleViolation
+
+    first = make_task(board, "Write the draft")
+    second = make_task(board, "Publish the post")
+    rules.update_task(owner, second, {"depends_on_task_ids": [str(first.pk)]})
+    with pytest.raises(RuleViolation) as refusal:
+        rules.update_task(owner, first, {"depends_on_task_ids": [str(second.pk)]})
+    sentence = refusal.value.message
+    client.force_login(owner)
+    response = client.post(reverse("console:task_relations", args=[board.pk, first.pk]),
+                           {"depends_on": [str(second.pk)]}, **HX)
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response
+    body = response.content.decode()
+    assert "<html" not in body
+    assert f'<li class="message error">{html_lib.escape(sentence)}</li>' in body  # in place, above the form
+    assert _alert(body) == f"Not saved: {sentence}"
+    # The section is open, with what was asked for still ticked.
+    assert re.search(r'<details open>\s*<summary>Change dependencies and tags', body)
+    assert re.search(rf'<input type="checkbox" name="depends_on" value="{second.pk}"[^>]*checked', body)
+    assert list(first.depends_on.all()) == []
+
+
+def test_an_approval_asked_for_from_the_drawer_answers_the_fragment_and_a_refusal_is_a_422(client, owner, board):
+    from agents.models import Approval
+
+    task = make_task(board, "Publish the post")
+    client.force_login(owner)
+    url = reverse("console:task_approval", args=[board.pk, task.pk])
+    body = client.get(reverse("console:task", args=[board.pk, task.pk]), **HX).content.decode()
+    assert re.search(rf'<form[^>]*hx-post="{re.escape(url)}"[^>]*hx-target="#task-drawer-body"', body)
+
+    refused = client.post(url, {"action_type": "  ", "reasoning": "Ready.", "confidence": "80"}, **HX)
+    assert refused.status_code == 422
+    refused_body = refused.content.decode()
+    assert "<html" not in refused_body and "HX-Trigger" not in refused
+    assert _alert(refused_body).startswith("Not saved: What needs approving: ")
+    assert not Approval.objects.exists()
+
+    response = client.post(url, {"action_type": "mark_done", "reasoning": "Ready.", "confidence": "80"}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "mc-task-changed"
+    body = response.content.decode()
+    assert "Approval requested. It waits in the approvals queue." in body
+    assert '<span class="badge pending">Awaiting approval</span>' in body
+    approval = Approval.objects.get()
+    assert approval.requested_by_user == owner and list(approval.task_links.values_list("task_id", flat=True)) == [
+        task.pk]
+
+
+def test_the_task_page_without_htmx_still_posts_comments_and_relations_as_pages(client, owner, board):
+    first = make_task(board, "Write the draft")
+    task = make_task(board, "Publish the post")
+    client.force_login(owner)
+    page = client.get(reverse("console:task", args=[board.pk, task.pk])).content.decode()
+    assert "hx-post" not in page and 'id="id_depends_on_0"' in page and "<select multiple" not in page
+    response = client.post(reverse("console:task_comment", args=[board.pk, task.pk]), {"message": "Done soon."})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:task", args=[board.pk, task.pk]) + "#comments"
+    response = client.post(reverse("console:task_relations", args=[board.pk, task.pk]), {"depends_on": [str(first.pk)]})
+    assert response.status_code == 302 and list(task.depends_on.all()) == [first]
+
+
+def test_the_drawer_costs_a_number_of_queries_that_does_not_grow_with_the_task(client, owner, org, board):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from agents import rules
+    from agents.models import Tag
+
+    task = make_task(board, "Publish the post")
+    client.force_login(owner)
+    url = reverse("console:task", args=[board.pk, task.pk])
+    client.get(url, **HX)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, **HX).status_code == 200
+        return len(queries.captured_queries)
+
+    small = count()
+    others = [make_task(board, f"Step {n}") for n in range(12)]
+    tags = [Tag.objects.create(organization=org, name=f"Tag {n}", slug=f"tag-{n}") for n in range(6)]
+    rules.update_task(owner, task, {"depends_on_task_ids": [str(t.pk) for t in others[:5]],
+                                    "tag_ids": [str(t.pk) for t in tags[:3]]})
+    for n in range(5):
+        rules.add_comment(owner, task, f"Note {n}")
+    assert count() == small
+    # Session, user, board, task; its comments, dependencies, dependents, approvals, tags; the
+    # board's custom fields and agents (twice: the list, the assignee menu); the picker's tasks
+    # and tags. The history is not read: the drawer links to the full page for it.
+    assert small <= 14, small

@@ -2,8 +2,9 @@
 product's CSP (the fixture fails the test on any console error, a CSP violation included):
 a card opens its task in the drawer and the address becomes the task's page; a status menu
 changed there saves at once, the card moves to its new column and focus stays on the menu;
-a refusal shows the rule's sentence in the drawer; Escape closes it, the board's address
-comes back and focus returns to the card. The task's address opened directly is the full
+a refusal shows the rule's sentence in the drawer (and its alert region, which screen readers
+hear); Escape closes it, the board's address comes back and focus returns to the card. Comments
+are posted, dependencies picked by typing in the picker and approvals asked for in the drawer. The task's address opened directly is the full
 page, and without JavaScript the card's link opens that page."""
 
 from __future__ import annotations
@@ -46,15 +47,17 @@ def _fill(*, approval_for_done: bool = False) -> dict[str, Any]:
     return {"board_url": board_url, "task_url": f"{board_url}tasks/{task.pk}/", "task": task, "worker": worker}
 
 
-def _open_drawer(page: Any, objects: dict[str, Any]) -> Any:
+def _open_drawer(page: Any, objects: dict[str, Any], title: str = TITLE, *, go: bool = True) -> Any:
     from playwright.sync_api import expect
 
-    page.goto(objects["board_url"])
-    page.locator(".task-card h3 a", has_text=TITLE).click()
+    if go:
+        page.goto(objects["board_url"])
+    page.locator(".task-card h3 a", has_text=title).click()
     drawer = page.locator("#task-drawer")
     expect(drawer).to_be_visible()
-    expect(drawer.get_by_role("heading", level=1)).to_have_text(TITLE)
-    expect(page).to_have_url(re.compile(re.escape(objects["task_url"]) + "$"))
+    expect(drawer.get_by_role("heading", level=1)).to_have_text(title)
+    if title == TITLE:
+        expect(page).to_have_url(re.compile(re.escape(objects["task_url"]) + "$"))
     return drawer
 
 
@@ -216,3 +219,182 @@ def test_the_drawers_comment_box_suggests_the_boards_agents(console_page):
     box.press("Tab")
     expect(box).to_have_value("Over to @Documentation writer ")
     page.shot("desktop-drawer-mention")
+
+
+def _alert_text(page: Any) -> str:
+    return page.locator("#task-drawer-alert").inner_text().strip()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_comment_is_posted_in_the_drawer_and_a_refused_one_says_why_in_place(console_page, size):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    page.set_viewport_size(SIZES[size])
+    page.problems.expect_status("/comments", 422)
+    objects = _fill()
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    comments = drawer.locator("#comments")
+    expect(comments).to_contain_text("No comments yet.")
+    box = comments.get_by_role("textbox", name="Comment", exact=True)
+    box.fill("The **French** notes come last.")
+    comments.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#task-drawer-notice")).to_have_text("Comment posted.")
+    expect(comments.locator("article.comment")).to_have_count(1)
+    expect(comments.locator("article.comment strong")).to_have_text("French")
+    # Focus stays on the button that posted it (its copy in the new fragment), inside the dialog.
+    expect(drawer.get_by_role("button", name="Post comment")).to_be_focused()
+    # The board behind refreshed: the card counts the comment.
+    expect(page.locator(".task-card", has_text=TITLE)).to_contain_text("1 comment")
+    assert _alert_text(page) == ""
+    page.shot(f"{size}-drawer-comment-posted")
+
+    # Only spaces: refused, the sentence under the box and in the alert, nothing posted.
+    box = drawer.locator("#comments").get_by_role("textbox", name="Comment", exact=True)
+    box.fill("   ")
+    drawer.get_by_role("button", name="Post comment").click()
+    expect(drawer.locator("#drawer-message_error")).to_have_text("This field is required.")
+    expect(page.locator("#task-drawer-alert")).to_have_text("Not saved: Comment: This field is required.")
+    expect(page.locator("#task-drawer-notice")).to_have_text("")
+    expect(drawer.locator("#comments article.comment")).to_have_count(1)
+    page.shot(f"{size}-drawer-comment-refused")
+    assert objects["task"].comments.count() == 1
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    assert page.problems.items == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_dependency_is_picked_by_typing_in_the_drawer_and_a_cycle_is_refused_with_the_rules_sentence(
+        console_page, size):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    viewport = SIZES[size]
+    page.set_viewport_size(viewport)
+    page.problems.expect_status("/relations", 422)
+    objects = _fill()
+    rules.create_task(local_operator(), objects["task"].board, {"title": "Collect the screenshots", "priority": "low"})
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    drawer.get_by_text("Change dependencies and tags").click()
+    finder = drawer.get_by_role("searchbox", name="Find a task")
+    expect(drawer.locator(".pick-chosen")).to_have_text("None chosen.")
+    finder.press_sequentially("scree")
+    picks = drawer.locator("#drawer-depends_on")
+    expect(picks.get_by_role("checkbox")).to_have_count(1)  # the others are hidden, out of the tree
+    expect(drawer.locator(".pick-count")).to_have_text("1 of 2 shown.")
+    # Escape in a box with text empties it and leaves the drawer open.
+    finder.press("Escape")
+    expect(drawer).to_be_visible()
+    expect(picks.get_by_role("checkbox")).to_have_count(2)
+    finder.press_sequentially("SCREE")
+    finder.press("ArrowDown")
+    choice = picks.get_by_role("checkbox", name="Collect the screenshots")
+    expect(choice).to_be_focused()
+    page.keyboard.press("Space")
+    expect(choice).to_be_checked()
+    expect(drawer.locator(".pick-chosen")).to_have_text("Chosen: Collect the screenshots.")
+    if size == "phone":
+        assert drawer.evaluate("d => d.scrollWidth <= d.clientWidth"), "the drawer scrolls sideways"
+    page.shot(f"{size}-drawer-picker")
+    page.keyboard.press("Tab")
+    save = drawer.get_by_role("button", name="Save", exact=True)
+    expect(save).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#task-drawer-notice")).to_have_text("Dependencies and tags saved.")
+    expect(drawer.locator("#dependencies .list")).to_contain_text("Collect the screenshots")
+    expect(drawer.locator(".page-head")).to_contain_text("Blocked")
+    assert [t.title for t in objects["task"].depends_on.all()] == ["Collect the screenshots"]
+    # The chosen task comes first in the list now, ticked.
+    expect(drawer.locator("#drawer-depends_on li").first).to_contain_text("Collect the screenshots")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # The other way round would close a loop: the rule refuses it, its sentence in place.
+    drawer = _open_drawer(page, objects, "Collect the screenshots", go=False)
+    drawer.get_by_text("Change dependencies and tags").click()
+    finder = drawer.get_by_role("searchbox", name="Find a task")
+    finder.press_sequentially("release notes")
+    finder.press("Enter")  # goes to the match, does not send the form
+    expect(drawer.get_by_role("checkbox", name=TITLE)).to_be_focused()
+    page.keyboard.press("Space")
+    drawer.get_by_role("button", name="Save", exact=True).click()
+    sentence = "These dependencies would make a cycle."
+    expect(drawer.locator("#dependencies .message.error")).to_have_text(sentence)
+    expect(page.locator("#task-drawer-alert")).to_have_text(f"Not saved: {sentence}")
+    expect(page.locator("#task-drawer-alert")).to_have_attribute("role", "alert")
+    expect(drawer.get_by_role("checkbox", name=TITLE)).to_be_checked()
+    expect(drawer.get_by_role("button", name="Save", exact=True)).to_be_focused()
+    page.shot(f"{size}-drawer-cycle-refused")
+    collect = Task.objects.get(title="Collect the screenshots")
+    assert list(collect.depends_on.all()) == []
+    assert list(objects["task"].depends_on.all()) == [collect]
+    assert page.problems.items == []
+
+
+def test_an_approval_is_asked_for_in_the_drawer(console_page):
+    from playwright.sync_api import expect
+
+    require_htmx()
+    page = console_page
+    objects = _fill(approval_for_done=True)
+    sign_in(page)
+    drawer = _open_drawer(page, objects)
+    approvals = drawer.locator("#approvals")
+    expect(approvals).to_contain_text("This board needs an approved request before the task can be done.")
+    approvals.get_by_text("Ask for approval").click()
+    approvals.get_by_label("Why").fill("The notes are proofread.")
+    approvals.get_by_role("button", name="Request approval").click()
+    expect(page.locator("#task-drawer-notice")).to_have_text("Approval requested. It waits in the approvals queue.")
+    expect(drawer.locator("#approvals")).to_contain_text("The notes are proofread.")
+    expect(drawer.locator(".page-head")).to_contain_text("Awaiting approval")
+    expect(drawer.locator("#approvals").get_by_text("Ask for approval")).to_have_count(0)
+    page.shot("desktop-drawer-approval")
+    assert list(objects["task"].approvals.values_list("status", "lead_reasoning")) == [
+        ("pending", "The notes are proofread.")]
+    assert page.problems.items == []
+
+
+def test_on_the_task_page_the_picker_filters_and_without_javascript_its_checkboxes_post(console_page, browser,
+                                                                                        live_server):
+    from playwright.sync_api import expect
+
+    page = console_page
+    objects = _fill()
+    sign_in(page)
+    page.goto(objects["task_url"])
+    page.get_by_text("Change dependencies and tags").click()
+    finder = page.get_by_role("searchbox", name="Find a task")
+    finder.press_sequentially("nothing like it")
+    expect(page.locator(".pick-count")).to_have_text("None matches “nothing like it”.")
+    expect(page.locator("#id_depends_on").get_by_role("checkbox")).to_have_count(0)
+    finder.fill("")
+    finder.press_sequentially("another")
+    page.get_by_role("checkbox", name="Another task").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".message.success")).to_have_text("Dependencies and tags saved.")
+    assert [t.title for t in objects["task"].depends_on.all()] == ["Another task"]
+
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        plain.goto("/login/")
+        plain.get_by_label("Access token").fill(settings.LOCAL_AUTH_TOKEN)
+        plain.get_by_role("button", name="Sign in with token").click()
+        plain.wait_for_url("**/")
+        plain.goto(objects["task_url"])
+        plain.get_by_text("Change dependencies and tags").click()
+        assert plain.get_by_role("searchbox").count() == 0  # no filter box: the list is the control
+        chosen = plain.get_by_role("checkbox", name="Another task")
+        assert chosen.is_checked()
+        chosen.uncheck()
+        plain.get_by_role("button", name="Save", exact=True).click()
+        plain.wait_for_url(re.compile(re.escape(objects["task_url"]) + "$"))
+        assert "It depends on no other task." in plain.content()
+    finally:
+        context.close()
+    assert list(objects["task"].depends_on.all()) == []
