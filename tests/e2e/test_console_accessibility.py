@@ -2,7 +2,8 @@
 and on a phone (390 x 844), with real data on each page: the sign-in page, every page the
 console's URL patterns serve to GET, a form refused with an error under its field, the
 pages shown once after a create (an agent's token, a webhook's secret), the board with a
-task open in its drawer and the 404 page.
+task open in its drawer (after a change, and after a refused dependency with the picker's
+filter in use) and the 404 page.
 
 Each page is loaded twice: in the test's strict page (the product's CSP, any console error
 fails the test, a screenshot is saved) and in axe's page, which ignores CSP so axe can run
@@ -207,13 +208,30 @@ def _task_drawer(page: Any, objects: dict[str, Any]) -> None:
     page.locator("#task-drawer-notice").get_by_text("Task updated.").wait_for()
 
 
+def _task_drawer_refused(page: Any, objects: dict[str, Any]) -> None:
+    """The drawer with a dependency refused (a cycle: the inbox task already waits for this one),
+    its sentence in place and in the alert region, and the picker's filter box in use."""
+    if console_tags.htmx_url() is None:
+        skip_or_fail("needs htmx for the task drawer: run scripts/htmx.py install (bootstrap does)")
+    page.goto(f"/boards/{objects['board_id']}/")
+    page.locator(".task-card h3 a", has_text=f"{LONG} (review)").click()
+    drawer = page.locator("#task-drawer[open]")
+    drawer.get_by_text("Change dependencies and tags").click()
+    drawer.get_by_role("searchbox", name="Find a task").fill("(inbox)")
+    drawer.get_by_role("checkbox", name=f"{LONG} (inbox)").check()
+    drawer.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#task-drawer-alert").get_by_text("These dependencies would make a cycle.").wait_for()
+    drawer.get_by_role("searchbox", name="Find a task").press_sequentially("(inb")
+    drawer.locator(".pick-count").get_by_text("1 of").wait_for()
+
+
 def _not_found(page: Any, objects: dict[str, Any]) -> None:
     page.goto(f"/boards/{uuid.uuid4()}/")
 
 
 STATES: list[tuple[str, Callable[[Any, dict[str, Any]], None]]] = [
     ("tag-refused", _refused_tag), ("agent-token", _agent_token), ("webhook-secret", _webhook_secret),
-    ("task-drawer", _task_drawer), ("not-found", _not_found),
+    ("task-drawer", _task_drawer), ("task-drawer-refused", _task_drawer_refused), ("not-found", _not_found),
 ]
 
 
@@ -225,6 +243,7 @@ def test_no_console_page_has_an_accessibility_violation(console_page, browser, l
     page.set_viewport_size(viewport)
     # The states below: a refused form answers 422, the not-found page 404.
     page.problems.expect_status("/tags/", 422)
+    page.problems.expect_status("/relations", 422)
     page.problems.expect_status("/boards/", 404)
     objects = _fill()
     found: dict[str, list[str]] = {}
