@@ -233,7 +233,8 @@ def task_request_approval(request: ConsoleRequest, board_id: Any, task_id: Any) 
             _refuse_on(form, exc)
         else:
             if request.htmx:
-                return _drawer_after_change(request, board, task, "Approval requested. It waits in the approvals queue.")
+                return _drawer_after_change(request, board, task, "Approval requested. It waits in the approvals queue.",
+                                            saved="approvals")
             messages.success(request, "Approval requested. It waits in the approvals queue.")
             return redirect(back)
     return _task_page(request, board, task, approval_form=form)
@@ -277,10 +278,13 @@ def _refusals(*forms: RuleForm | None) -> list[str]:
     return sentences
 
 
-def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, notice: str) -> HttpResponse:
-    """The drawer shows the task as it is now; the board behind it refreshes its columns."""
+def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, notice: str, *,
+                         saved: str = "") -> HttpResponse:
+    """The drawer shows the task as it is now; the board behind it refreshes its columns.
+    ``saved`` names the section whose form was sent: it stays open, and its heading takes the
+    focus should the control that sent the form be gone (console.js)."""
     board, task = _get_task(request, board.pk, task.pk)
-    response = _task_page(request, board, task, notice=notice)
+    response = _task_page(request, board, task, notice=notice, saved=saved)
     response["HX-Trigger"] = TASK_CHANGED_EVENT
     return response
 
@@ -288,7 +292,7 @@ def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, noti
 def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: TaskEditForm | None = None,
                comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
                relations_form: TaskRelationsForm | None = None,
-               fields_form: CustomFieldValuesForm | None = None, notice: str = "") -> HttpResponse:
+               fields_form: CustomFieldValuesForm | None = None, notice: str = "", saved: str = "") -> HttpResponse:
     """The task's page; a form given is one that was refused, shown again as it was sent (422).
 
     An htmx request (the board's task drawer) gets the drawer's fragment instead, made of the
@@ -328,7 +332,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
     if request.htmx:
         for name in ("edit_form", "comment_form", "approval_form", "relations_form", "fields_form"):
             context[name].auto_id = DRAWER_AUTO_ID
-        context.update(drawer=True, notice=notice, refusals=_refusals(edit_form, comment_form, approval_form,
+        context.update(drawer=True, notice=notice, saved=saved, refusals=_refusals(edit_form, comment_form, approval_form,
                                                                        relations_form, fields_form))
         response = render(request, "agents/_task_drawer.html", context, status=status)
     else:
@@ -375,7 +379,7 @@ def task_relations(request: ConsoleRequest, board_id: Any, task_id: Any) -> Http
             _refuse_on(form, exc)
         else:
             if request.htmx:
-                return _drawer_after_change(request, board, task, "Dependencies and tags saved.")
+                return _drawer_after_change(request, board, task, "Dependencies and tags saved.", saved="relations")
             messages.success(request, "Dependencies and tags saved.")
             return redirect(back)
     return _task_page(request, board, task, relations_form=form)
@@ -400,7 +404,7 @@ def task_custom_fields(request: ConsoleRequest, board_id: Any, task_id: Any) -> 
             _refuse_on(form, exc)
         else:
             if request.htmx:
-                return _drawer_after_change(request, board, task, "Custom fields saved.")
+                return _drawer_after_change(request, board, task, "Custom fields saved.", saved="fields")
             messages.success(request, "Custom fields saved.")
             return redirect(back + "#custom-fields")
     return _task_page(request, board, task, fields_form=form)

@@ -253,6 +253,16 @@
         refreshTimes(drawer);
       }
     });
+    // After a save, htmx focuses the new copy of the control that sent the form. Where there is
+    // none (the ask-for-approval form goes once a request waits), the saved section's heading
+    // takes the focus, so it stays in the dialog where the person was.
+    document.addEventListener("htmx:afterSettle", function (event) {
+      if (event.detail.target !== drawerBody || !drawer.open) { return; }
+      var active = document.activeElement;
+      if (active && active !== document.body && active !== drawer && drawer.contains(active)) { return; }
+      var saved = drawerBody.querySelector("[data-drawer-saved]");
+      if (saved) { saved.focus(); }
+    });
     // Signed out meanwhile: the request was redirected (to the sign-in page). Go there
     // instead of showing that page inside the drawer.
     document.addEventListener("htmx:beforeSwap", function (event) {

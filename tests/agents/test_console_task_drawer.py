@@ -371,6 +371,9 @@ def test_dependencies_and_tags_saved_from_the_drawer_answer_the_fragment(client,
     body = response.content.decode()
     assert "<html" not in body and "Dependencies and tags saved." in body
     assert '<span class="badge blocked">Blocked</span>' in body
+    # The section that was saved stays open, its heading the place focus falls back to.
+    assert re.search(r'<h2 id="deps-heading" tabindex="-1" data-drawer-saved>', body)
+    assert re.search(r'<details open>\s*<summary>Change dependencies and tags', body)
     assert list(task.depends_on.all()) == [first] and list(task.tags.all()) == [tag]
 
 

@@ -307,6 +307,8 @@ def test_a_dependency_is_picked_by_typing_in_the_drawer_and_a_cycle_is_refused_w
     page.keyboard.press("Enter")
     expect(page.locator("#task-drawer-notice")).to_have_text("Dependencies and tags saved.")
     expect(drawer.locator("#dependencies .list")).to_contain_text("Collect the screenshots")
+    # The section stays open, focus on the new copy of its Save button.
+    expect(drawer.get_by_role("button", name="Save", exact=True)).to_be_focused()
     expect(drawer.locator(".page-head")).to_contain_text("Blocked")
     assert [t.title for t in objects["task"].depends_on.all()] == ["Collect the screenshots"]
     # The chosen task comes first in the list now, ticked.
@@ -353,6 +355,8 @@ def test_an_approval_is_asked_for_in_the_drawer(console_page):
     expect(drawer.locator("#approvals")).to_contain_text("The notes are proofread.")
     expect(drawer.locator(".page-head")).to_contain_text("Awaiting approval")
     expect(drawer.locator("#approvals").get_by_text("Ask for approval")).to_have_count(0)
+    # The form that was sent is gone: focus is on its section's heading, still in the dialog.
+    expect(drawer.get_by_role("heading", name="Approvals")).to_be_focused()
     page.shot("desktop-drawer-approval")
     assert list(objects["task"].approvals.values_list("status", "lead_reasoning")) == [
         ("pending", "The notes are proofread.")]
