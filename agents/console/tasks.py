@@ -144,16 +144,34 @@ def task_move(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
 @login_required
 @require_POST
 def task_reorder(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
-    """The card's up and down buttons: the same rule as the API's reorder route."""
+    """The card's up and down buttons (``direction``) and a card dropped between two others
+    (``position``, its new place, 0 for the top): the same rule as the API's reorder route.
+    The board's script sends ``X-Requested-With: fetch`` and gets the sentence as plain text
+    (the rule's status on a refusal) instead of a redirect to the board."""
     board, task = _get_task(request, board_id, task_id)
     direction = request.POST.get("direction", "")
+    asked = request.POST.get("position")
+    position: Any = None
+    if asked is not None:
+        try:
+            position = int(asked)
+        except ValueError:
+            position = asked  # the rule refuses it with its sentence
+    scripted = request.headers.get("X-Requested-With") == "fetch"
     back = reverse("console:board", args=[board.pk]) + f"#task-{task.pk}"
+    label = Task.Status(task.status).label
     try:
-        rules.move_task_within_column(request.user, task, direction)
+        place = rules.move_task_within_column(request.user, task, direction or None, position=position)
     except RuleViolation as exc:
+        if scripted:
+            return HttpResponse(refusal_text(exc), status=exc.status_code, content_type="text/plain; charset=utf-8")
         messages.error(request, refusal_text(exc))
         return redirect(back)
-    messages.success(request, f"“{task.title}” moved {direction} in {Task.Status(task.status).label}.")
+    done = (f"“{task.title}” is now number {place + 1} in {label}." if position is not None
+            else f"“{task.title}” moved {direction} in {label}.")
+    if scripted:
+        return HttpResponse(done, content_type="text/plain; charset=utf-8")
+    messages.success(request, done)
     return redirect(back)
 
 

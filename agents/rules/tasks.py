@@ -379,16 +379,22 @@ def delete_task(actor: Actor, task: Task) -> None:
 DIRECTIONS = ("up", "down")
 
 
-def move_task_within_column(actor: Actor, task: Task, direction: Any) -> int:
-    """Move ``task`` one place ``up`` or ``down`` in its column; the board's people and its
-    lead order columns. Returns the task's new place, 0 for the top.
+def move_task_within_column(actor: Actor, task: Task, direction: Any = None, *, position: Any = None) -> int:
+    """Move ``task`` one place ``up`` or ``down`` in its column, or to ``position`` (0 for the
+    top: its place once moved, as a card dropped between two others); the board's people and
+    its lead order columns. Returns the task's new place, 0 for the top.
 
     The first move in a column numbers every task of it in the order the board shows; later
-    moves swap two numbers. A task that changes column loses its number (``_apply_transition``)."""
+    moves reuse the column's numbers, so only the tasks between the old and the new place are
+    written (two, for one place). A task that changes column loses its number
+    (``_apply_transition``)."""
     board = task.board
     _require_lead_or_person(actor, board, "Only the board lead or a person of the organization orders a column.")
-    if direction not in DIRECTIONS:
+    if position is None and direction not in DIRECTIONS:
         raise RuleViolation(422, "invalid_direction", "direction must be up or down.", field="direction")
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+        raise RuleViolation(422, "invalid_position", "position must be a whole number, 0 for the top.",
+                            field="position")
     with transaction.atomic():
         status = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first() or task.status
         # The whole column, locked in the order it is shown: two people ordering the same
@@ -401,21 +407,36 @@ def move_task_within_column(actor: Actor, task: Task, direction: Any) -> int:
                                 "The task changed column meanwhile; look at the board again and retry.")
         label = Status(status).label
         index = ids.index(task.pk)
-        target = index - 1 if direction == "up" else index + 1
-        if target < 0:
-            raise RuleViolation(409, "task_already_first", f"“{task.title}” is already first in {label}.")
-        if target >= len(ids):
-            raise RuleViolation(409, "task_already_last", f"“{task.title}” is already last in {label}.")
-        ids[index], ids[target] = ids[target], ids[index]
+        if position is not None:
+            if not 0 <= position < len(ids):
+                raise RuleViolation(422, "invalid_position",
+                                    f"position must be between 0 (the top) and {len(ids) - 1} (the bottom): "
+                                    f"{label} holds {len(ids)} task{'s' if len(ids) != 1 else ''}.",
+                                    field="position")
+            target = position
+            if target == index:
+                return target  # already there: nothing to write
+            direction = "up" if target < index else "down"
+        else:
+            target = index - 1 if direction == "up" else index + 1
+            if target < 0:
+                raise RuleViolation(409, "task_already_first", f"“{task.title}” is already first in {label}.")
+            if target >= len(ids):
+                raise RuleViolation(409, "task_already_last", f"“{task.title}” is already last in {label}.")
+        ids.insert(target, ids.pop(index))
         old = dict(rows)
-        positions = [position for _, position in rows]
-        # Distinct numbers in order already: the two tasks swap theirs and nothing else is written.
-        numbers = positions if None not in positions and len(set(positions)) == len(positions) else range(len(ids))
+        positions = [number for _, number in rows if number is not None]
+        # Distinct numbers in order already: the moved tasks take the same numbers in their new
+        # order, and the tasks outside the moved stretch keep theirs.
+        numbers = (sorted(positions) if len(set(positions)) == len(rows) else range(len(ids)))
         changed = [Task(id=task_id, position=number) for task_id, number in zip(ids, numbers, strict=True)
                    if old[task_id] != number]
         Task.objects.bulk_update(changed, ["position"], batch_size=500)
         # The board's live view and list notice a change by the tasks' latest update.
         Task.objects.filter(pk=task.pk).update(updated_at=timezone.now())
+        data: dict[str, Any] = {"changes": ["position"], "direction": direction, "status": status, "position": target}
+        if position is not None:
+            data["from"] = index
         activity.record("task.updated", actor=actor, task=task, board=board, message=f"Updated {task.title}",
-                        data={"changes": ["position"], "direction": direction, "status": status, "position": target})
+                        data=data)
     return target

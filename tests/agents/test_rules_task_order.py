@@ -175,3 +175,88 @@ def test_the_timeline_says_which_way_a_task_moved_in_which_column(client, member
     html = client.get(reverse("console:activity")).content.decode()
     text = re.sub(r"<[^>]+>", "", html)
     assert "moved “B” up in Inbox." in text
+
+
+def test_a_task_moves_to_an_absolute_place_and_only_the_stretch_between_is_written(board, owner, three):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_task(board, "D", updated_at=timezone.now() + timedelta(hours=1))
+    assert column(board) == ["D", "C", "B", "A"]
+    # The first move numbers the column: D to the bottom.
+    assert rules.move_task_within_column(owner, Task.objects.get(title="D"), position=3) == 3
+    assert column(board) == ["C", "B", "A", "D"]
+    before = dict(Task.objects.values_list("title", "position"))
+    # A to the top: C and B move down one place each, D keeps its number.
+    assert rules.move_task_within_column(owner, three["A"], position=0) == 0
+    assert column(board) == ["A", "C", "B", "D"]
+    after = dict(Task.objects.values_list("title", "position"))
+    assert {title for title in before if before[title] != after[title]} == {"A", "B", "C"}
+    event = ActivityEvent.objects.filter(event_type="task.updated").latest("created_at")
+    assert event.data == {"changes": ["position"], "direction": "up", "status": "inbox", "position": 0, "from": 2}
+
+
+def test_a_task_asked_to_stay_where_it_is_writes_nothing(board, owner, three):
+    assert rules.move_task_within_column(owner, three["B"], position=1) == 1
+    assert column(board) == ["C", "B", "A"]
+    assert not ActivityEvent.objects.filter(event_type="task.updated").exists()
+    assert set(Task.objects.values_list("position", flat=True)) == {None}
+
+
+@pytest.mark.parametrize(("position", "sentence"), [
+    (3, "position must be between 0 (the top) and 2 (the bottom): Inbox holds 3 tasks."),
+    (-1, "position must be between 0 (the top) and 2 (the bottom): Inbox holds 3 tasks."),
+    ("top", "position must be a whole number, 0 for the top."),
+    (True, "position must be a whole number, 0 for the top."),
+])
+def test_a_position_outside_the_column_is_refused(board, owner, three, position, sentence):
+    with pytest.raises(RuleViolation) as refused:
+        rules.move_task_within_column(owner, three["B"], position=position)
+    assert refused.value.status_code == 422
+    assert (refused.value.detail["code"], refused.value.detail["message"]) == ("invalid_position", sentence)
+    assert refused.value.detail["field"] == "position"
+    assert column(board) == ["C", "B", "A"]
+
+
+def test_a_worker_may_not_drop_a_task_elsewhere_in_its_column(board, worker, three):
+    with pytest.raises(RuleViolation) as refused:
+        rules.move_task_within_column(worker, three["B"], position=0)
+    assert refused.value.status_code == 403
+    assert column(board) == ["C", "B", "A"]
+
+
+def test_the_console_moves_a_dropped_card_to_its_place_and_answers_the_script_in_plain_text(
+        client, member, board, three):
+    client.force_login(member)
+    url = reverse("console:task_reorder", args=[board.pk, three["A"].pk])
+    response = client.post(url, {"position": "0"}, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == "“A” is now number 1 in Inbox."
+    assert column(board) == ["A", "C", "B"]
+    # Said in the answer, not kept for the next page as well.
+    assert "is now number" not in client.get(reverse("console:board", args=[board.pk])).content.decode()
+
+
+@pytest.mark.parametrize("position", ["7", "-2", "second", ""])
+def test_the_console_refuses_a_position_out_of_range_with_the_rules_sentence(client, member, board, three,
+                                                                               position):
+    client.force_login(member)
+    url = reverse("console:task_reorder", args=[board.pk, three["A"].pk])
+    scripted = client.post(url, {"position": position}, headers={"X-Requested-With": "fetch"})
+    assert scripted.status_code == 422
+    assert scripted.content.decode().startswith("position must be ")
+    # Without the script: back to the board, with the same sentence.
+    plain = client.post(url, {"position": position}, follow=True)
+    assert plain.status_code == 200
+    assert escape(scripted.content.decode()) in plain.content.decode()
+    assert column(board) == ["C", "B", "A"]
+
+
+def test_the_console_answers_the_script_with_the_refusal_of_a_move_past_the_end(client, member, board, three):
+    client.force_login(member)
+    url = reverse("console:task_reorder", args=[board.pk, three["C"].pk])
+    response = client.post(url, {"direction": "up"}, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 409
+    assert response.content.decode() == "“C” is already first in Inbox."
