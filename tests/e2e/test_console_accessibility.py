@@ -3,7 +3,7 @@ and on a phone (390 x 844), with real data on each page: the sign-in page, every
 console's URL patterns serve to GET, a form refused with an error under its field, the
 pages shown once after a create (an agent's token, a webhook's secret), the board with a
 task open in its drawer (after a change, and after a refused dependency with the picker's
-filter in use) and the 404 page.
+filter in use), the list of keyboard shortcuts open and the 404 page.
 
 Each page is loaded twice: in the test's strict page (the product's CSP, any console error
 fails the test, a screenshot is saved) and in axe's page, which ignores CSP so axe can run
@@ -225,13 +225,22 @@ def _task_drawer_refused(page: Any, objects: dict[str, Any]) -> None:
     drawer.locator(".pick-count").get_by_text("1 of").wait_for()
 
 
+def _shortcuts(page: Any, objects: dict[str, Any]) -> None:
+    """The board with the list of keyboard shortcuts open (shortcuts.js; the "?" key)."""
+    page.goto(f"/boards/{objects['board_id']}/")
+    page.locator("main h1").click()
+    page.keyboard.press("?")
+    page.locator("#shortcuts[open]").wait_for()
+
+
 def _not_found(page: Any, objects: dict[str, Any]) -> None:
     page.goto(f"/boards/{uuid.uuid4()}/")
 
 
 STATES: list[tuple[str, Callable[[Any, dict[str, Any]], None]]] = [
     ("tag-refused", _refused_tag), ("agent-token", _agent_token), ("webhook-secret", _webhook_secret),
-    ("task-drawer", _task_drawer), ("task-drawer-refused", _task_drawer_refused), ("not-found", _not_found),
+    ("task-drawer", _task_drawer), ("task-drawer-refused", _task_drawer_refused), ("shortcuts", _shortcuts),
+    ("not-found", _not_found),
 ]
 
 
