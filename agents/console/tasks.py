@@ -146,6 +146,7 @@ def task_move(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
 def task_reorder(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
     """The card's up and down buttons (``direction``) and a card dropped between two others
     (``position``, its new place, 0 for the top): the same rule as the API's reorder route.
+    ``column`` is the status the board showed the card in.
     The board's script sends ``X-Requested-With: fetch`` and gets the sentence as plain text
     (the rule's status on a refusal) instead of a redirect to the board."""
     board, task = _get_task(request, board_id, task_id)
@@ -161,7 +162,8 @@ def task_reorder(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRe
     back = reverse("console:board", args=[board.pk]) + f"#task-{task.pk}"
     label = Task.Status(task.status).label
     try:
-        place = rules.move_task_within_column(request.user, task, direction or None, position=position)
+        place = rules.move_task_within_column(request.user, task, direction or None, position=position,
+                                              column=request.POST.get("column") or None)
     except RuleViolation as exc:
         if scripted:
             return HttpResponse(refusal_text(exc), status=exc.status_code, content_type="text/plain; charset=utf-8")

@@ -379,10 +379,13 @@ def delete_task(actor: Actor, task: Task) -> None:
 DIRECTIONS = ("up", "down")
 
 
-def move_task_within_column(actor: Actor, task: Task, direction: Any = None, *, position: Any = None) -> int:
+def move_task_within_column(actor: Actor, task: Task, direction: Any = None, *, position: Any = None,
+                            column: str | None = None) -> int:
     """Move ``task`` one place ``up`` or ``down`` in its column, or to ``position`` (0 for the
     top: its place once moved, as a card dropped between two others); the board's people and
-    its lead order columns. Returns the task's new place, 0 for the top.
+    its lead order columns. Returns the task's new place, 0 for the top. ``column``: the
+    status the caller saw the task in; a task that has left it meanwhile is refused (409)
+    rather than placed in a column the caller was not looking at.
 
     The first move in a column numbers every task of it in the order the board shows; later
     moves reuse the column's numbers, so only the tasks between the old and the new place are
@@ -402,7 +405,7 @@ def move_task_within_column(actor: Actor, task: Task, direction: Any = None, *, 
         rows = list(Task.objects.select_for_update().filter(board_id=board.pk, status=status)
                     .order_by(*COLUMN_ORDER).values_list("id", "position"))
         ids = [task_id for task_id, _ in rows]
-        if task.pk not in ids:
+        if task.pk not in ids or (column is not None and column != status):
             raise RuleViolation(409, "task_moved_meanwhile",
                                 "The task changed column meanwhile; look at the board again and retry.")
         label = Status(status).label

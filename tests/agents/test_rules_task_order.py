@@ -260,3 +260,20 @@ def test_the_console_answers_the_script_with_the_refusal_of_a_move_past_the_end(
     response = client.post(url, {"direction": "up"}, headers={"X-Requested-With": "fetch"})
     assert response.status_code == 409
     assert response.content.decode() == "“C” is already first in Inbox."
+
+
+def test_a_task_that_left_the_column_it_was_seen_in_is_refused(client, owner, member, board, three):
+    rules.update_task(owner, three["B"], {"status": "in_progress"})
+    for moves in ({"position": 0}, {"direction": "down"}):
+        with pytest.raises(RuleViolation) as refused:
+            rules.move_task_within_column(owner, three["B"], column="inbox", **moves)
+        assert refused.value.status_code == 409 and refused.value.detail["code"] == "task_moved_meanwhile"
+    assert Task.objects.get(pk=three["B"].pk).position is None
+    # The board's buttons say which column they were shown in.
+    client.force_login(member)
+    url = reverse("console:task_reorder", args=[board.pk, three["B"].pk])
+    response = client.post(url, {"direction": "down", "column": "inbox"}, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 409
+    assert response.content.decode() == "The task changed column meanwhile; look at the board again and retry."
+    html = client.get(reverse("console:board", args=[board.pk])).content.decode()
+    assert '<input type="hidden" name="column" value="inbox">' in html

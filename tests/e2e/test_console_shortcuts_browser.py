@@ -263,3 +263,49 @@ def test_no_shortcut_acts_while_typing_in_a_field(console_page, size):
     expect(_cards(page).nth(0)).not_to_be_focused()
     page.shot(f"{size}-typing")
     assert page.problems.items == []
+
+
+def test_a_refused_drop_shows_the_rules_sentence_and_keeps_the_column(console_page):
+    from playwright.sync_api import expect
+
+    page = console_page
+    page.problems.expect_status("/reorder", 409)
+    objects = _board()
+    board = objects["board"]
+    sign_in(page)
+    # The board's refresh answers "nothing changed", so the page still shows the card the
+    # database has meanwhile moved to another column.
+    page.route(re.compile(r"/live(\?|$)"), lambda route: route.fulfill(status=304))
+    page.goto(objects["board_url"])
+    moved = objects["tasks"][TITLES[2]]
+    rules.update_task(local_operator(), moved, {"status": "in_progress"})
+    page.locator(".task-card", has_text=TITLES[2]).drag_to(
+        page.locator(".task-card", has_text=TITLES[0]), source_position={"x": 4, "y": 4},
+        target_position={"x": 20, "y": 3})
+    expect(page.locator("#board-notice")).to_have_text(
+        "The task changed column meanwhile; look at the board again and retry.")
+    assert _inbox(board) == [TITLES[0], TITLES[1]]
+    assert Task.objects.get(pk=moved.pk).position is None
+    page.shot("drop-refused")
+    assert page.problems.items == []
+
+
+def test_without_javascript_there_is_no_shortcuts_button(browser, live_server, settings, console_static):
+    settings.BASE_URL = live_server.url
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        objects = _board()
+        page.goto("/login/")
+        page.get_by_label("Access token").fill(settings.LOCAL_AUTH_TOKEN)
+        page.get_by_role("button", name="Sign in with token").click()
+        page.wait_for_url("**/")
+        page.goto(objects["board_url"])
+        assert page.get_by_role("button", name="Keyboard shortcuts").count() == 0
+        assert page.locator("#shortcuts").is_hidden()
+        # The buttons still order the column.
+        page.get_by_role("button", name=f"Down one place: “{TITLES[0]}”").click()
+        page.wait_for_url(re.compile(r"#task-"))
+        assert _inbox(objects["board"]) == [TITLES[1], TITLES[0], TITLES[2]]
+    finally:
+        context.close()
