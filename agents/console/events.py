@@ -141,6 +141,11 @@ def _task_sentence(event: ActivityEvent, known: _Known, actor: SafeString) -> Sa
         return format_html("{} commented on {}.", actor, task)
     if kind == "task.deleted":
         return format_html("{} deleted the task {}.", actor, task)
+    if (kind == "task.updated" and data.get("changes") == ["position"] and isinstance(data.get("from"), int)
+            and isinstance(data.get("position"), int)):
+        # Dropped at a place (the board's drag): which place, counted from 1 as the board shows it.
+        return format_html("{} moved {} to number {} in {}.", actor, task, data["position"] + 1,
+                           status_word(str(data.get("status", ""))))
     if kind == "task.updated" and data.get("changes") == ["position"] and data.get("direction") in ("up", "down"):
         return format_html("{} moved {} {} in {}.", actor, task, data["direction"],
                            status_word(str(data.get("status", ""))))

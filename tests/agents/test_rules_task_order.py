@@ -277,3 +277,12 @@ def test_a_task_that_left_the_column_it_was_seen_in_is_refused(client, owner, me
     assert response.content.decode() == "The task changed column meanwhile; look at the board again and retry."
     html = client.get(reverse("console:board", args=[board.pk])).content.decode()
     assert '<input type="hidden" name="column" value="inbox">' in html
+
+
+def test_the_timeline_says_at_which_place_a_dropped_task_landed(client, member, board, three):
+    import re
+
+    rules.move_task_within_column(member, three["A"], position=0)
+    client.force_login(member)
+    text = re.sub(r"<[^>]+>", "", client.get(reverse("console:activity")).content.decode())
+    assert "moved “A” to number 1 in Inbox." in text
