@@ -1,8 +1,8 @@
 """Benchmark: what 200 open console pages cost the server while nothing changes, and how
 soon a change reaches them.
 
-Every console page that refreshes itself (board, dashboard, approvals, agent, gateway,
-activity, board memory, the agents list) does what ``static/console/console.js`` does:
+Every console page that refreshes itself (board, task, dashboard, approvals, agent,
+gateway, activity, board memory, the agents list) does what ``static/console/console.js`` does:
 every ``agents.live.POLL_SECONDS`` it asks ``/live/changes`` with its signed ticket (204
 while nothing changed in its scopes), and only when the answer says something did, or
 every ``FULL_CHECK_SECONDS`` anyway, it asks its fragment URL with ``If-None-Match``
@@ -18,7 +18,7 @@ a thread with its own connection, from a random offset), and for ``--seconds`` m
   these come from Django's query log of one in-process poll of each URL).
 
 Then a second phase changes one task through the rules every 2 s for ``--seconds`` and
-reports, for the pages that show it (board, dashboard, activity), the delay from the change
+reports, for the pages that show it (board, task, dashboard, activity), the delay from the change
 to the first fragment with a new ETag, median and maximum. The issue's target: under 5% of one core while nothing changes,
 and a change on every page within 2 s.
 
@@ -47,9 +47,9 @@ from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HZ = os.sysconf("SC_CLK_TCK")
-KINDS = ("board", "dashboard", "approvals", "agent", "gateway", "activity", "memory", "agents")
-# The kinds whose fragment changes when a task of the board does.
-SHOWS_TASKS = ("board", "dashboard", "activity")
+KINDS = ("board", "task", "dashboard", "approvals", "agent", "gateway", "activity", "memory", "agents")
+# The kinds whose fragment changes when the task the benchmark changes does.
+SHOWS_TASKS = ("board", "task", "dashboard", "activity")
 
 
 def cpu_ticks(pids: list[int]) -> int:
@@ -253,6 +253,7 @@ def page_paths(names: dict[str, object]) -> dict[str, str]:
             "dashboard": reverse("console:dashboard"), "approvals": reverse("console:approvals"),
             "agent": reverse("console:agent", args=[names["agent"].pk]),  # type: ignore[attr-defined]
             "gateway": reverse("console:gateway", args=[names["gateway"].pk]),  # type: ignore[attr-defined]
+            "task": reverse("console:task", args=[names["board"].pk, names["task"].pk]),  # type: ignore[attr-defined]
             "activity": reverse("console:activity"),
             "memory": reverse("console:board_memory", args=[names["board"].pk]),  # type: ignore[attr-defined]
             "agents": reverse("console:agents")}

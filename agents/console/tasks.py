@@ -19,9 +19,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from agents import access, rules
+from agents import access, live, rules
 from agents.console.boards import board_page
-from agents.console.common import page, refusal_text, validation_text
+from agents.console.common import etag_for, live_fragment, page, refusal_text, validation_text
 from agents.console.events import describe_events
 from agents.console.forms import (
     ApprovalRequestForm,
@@ -312,11 +312,14 @@ def _drawer_after_change(request: ConsoleRequest, board: Board, task: Task, noti
 def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: TaskEditForm | None = None,
                comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
                relations_form: TaskRelationsForm | None = None,
-               fields_form: CustomFieldValuesForm | None = None, notice: str = "", saved: str = "") -> HttpResponse:
+               fields_form: CustomFieldValuesForm | None = None, notice: str = "", saved: str = "",
+               live_view: str = "") -> HttpResponse:
     """The task's page; a form given is one that was refused, shown again as it was sent (422).
 
     An htmx request (the board's task drawer) gets the drawer's fragment instead, made of the
-    page's own partials, with ``notice`` said in the drawer's status line."""
+    page's own partials, with ``notice`` said in the drawer's status line. ``live_view``
+    ("page" or "drawer"): the live fragment of that view (:func:`task_live`)."""
+    drawer = bool(request.htmx) or live_view == "drawer"
     agents = Agent.objects.filter(board=board).order_by("name")
     comments = list(TaskComment.objects.filter(task=task).select_related("author_user", "author_agent")
                     .order_by("created_at")[:200])
@@ -326,7 +329,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
                                                                                    "requested_by_user")
                      .order_by("-created_at")[:20])
     # The drawer links to the history on the full page instead of showing it.
-    history = [] if request.htmx else list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
+    history = [] if drawer or live_view else list(ActivityEvent.objects.filter(task_id=task.pk).order_by("-created_at")[:50])
     refused = any(form is not None for form in (edit_form, comment_form, approval_form, relations_form,
                                                  fields_form))
     definitions = board_definitions(board)
@@ -349,12 +352,15 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
     }
     status = 422 if refused else 200
-    if request.htmx:
+    context.update(_live_context(board, task, "drawer" if drawer else "page"))
+    if drawer:
         for name in ("edit_form", "comment_form", "approval_form", "relations_form", "fields_form"):
             context[name].auto_id = DRAWER_AUTO_ID
         context.update(drawer=True, notice=notice, saved=saved, refusals=_refusals(edit_form, comment_form, approval_form,
                                                                        relations_form, fields_form))
         response = render(request, "agents/_task_drawer.html", context, status=status)
+    elif live_view:
+        response = render(request, "agents/_task_parts.html", context, status=status)
     else:
         response = page(request, "agents/task.html", "boards", context, status=status)
     # One URL, two answers (the page, the drawer's fragment): caches must tell them apart.
@@ -366,6 +372,23 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
 def task_detail(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
     board, task = _get_task(request, board_id, task_id)
     return _task_page(request, board, task)
+
+
+def _live_context(board: Board, task: Task, view: str) -> dict[str, str]:
+    """The live region's ETag and ticket: the task changes only with an event of its board,
+    so the board's change stamp is the fingerprint (a change to another task of the board
+    costs an open task one fragment, whose unchanged parts are put back as they were)."""
+    scopes = [live.board_scope(board.pk)]
+    return {"etag": etag_for("task", view, task.pk, live.version(scopes)), "live_ticket": live.ticket(scopes)}
+
+
+@login_required
+def task_live(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpResponse:
+    """The live fragment of a task's page (``?in=drawer``: of the board's drawer)."""
+    board, task = _get_task(request, board_id, task_id)
+    view = "drawer" if request.GET.get("in") == "drawer" else "page"
+    return live_fragment(request, _live_context(board, task, view)["etag"],
+                         lambda: _task_page(request, board, task, live_view=view), [live.board_scope(board.pk)])
 
 
 @login_required

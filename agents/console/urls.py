@@ -38,6 +38,7 @@ urlpatterns = [
     path("boards/<uuid:board_id>/memory/live", memory.board_memory_live, name="board_memory_live"),
     path("boards/<uuid:board_id>/tasks/new", tasks.task_create, name="task_create"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/", tasks.task_detail, name="task"),
+    path("boards/<uuid:board_id>/tasks/<uuid:task_id>/live", tasks.task_live, name="task_live"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/move", tasks.task_move, name="task_move"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/reorder", tasks.task_reorder, name="task_reorder"),
     path("boards/<uuid:board_id>/tasks/<uuid:task_id>/edit", tasks.task_edit, name="task_edit"),

@@ -118,26 +118,51 @@
         if (!old) { continue; }
         if (typingIn(old) || edited(old)) { complete = false; continue; }
         var fresh = document.importNode(parts[p], true);
+        // What the person opened or closed stays so.
+        var wasOpen = old.querySelectorAll("details");
+        var nowOpen = fresh.querySelectorAll("details");
+        for (var d = 0; d < wasOpen.length && d < nowOpen.length; d++) { nowOpen[d].open = wasOpen[d].open; }
+        var focused = old.contains(document.activeElement) ? document.activeElement : null;
         old.replaceWith(fresh);
+        if (focused) { refocus(fresh, focused); }
         settle(fresh);
       }
       return complete;
     }
-    // Focus on a link or button of the region (a card, say) stays on its new copy.
     var focused = region.contains(document.activeElement) ? document.activeElement : null;
-    var focusId = focused && focused.id;
-    var focusHref = focused && focused.getAttribute("href");
     region.innerHTML = html;
+    if (focused) { refocus(region, focused); }
+    settle(region);
+    return true;
+  }
+
+  // Focus on a link or button that was replaced (a card, say) moves to its new copy: the
+  // element with the same id, else the link with the same address.
+  function refocus(root, focused) {
+    var focusId = focused.id;
+    var focusHref = focused.getAttribute("href");
     if (focusId && document.getElementById(focusId)) {
       document.getElementById(focusId).focus();
     } else if (focusHref) {
-      var again = region.querySelectorAll("a[href]");
+      var again = root.querySelectorAll("a[href]");
       for (var f = 0; f < again.length; f++) {
         if (again[f].getAttribute("href") === focusHref) { again[f].focus(); break; }
       }
     }
-    settle(region);
-    return true;
+  }
+
+  // A page's regions (the board and the drawer over it, say) take turns: one live request at
+  // a time from a page, however many regions it has.
+  var liveQueue = [];
+  var liveRunning = false;
+  function liveTurn(job) {
+    liveQueue.push(job);
+    if (!liveRunning) { nextTurn(); }
+  }
+  function nextTurn() {
+    var job = liveQueue.shift();
+    liveRunning = !!job;
+    if (job) { job(nextTurn); }
   }
 
   function startLive(region) {
@@ -158,6 +183,11 @@
       // Never swap the content under someone who is filling in a form inside it.
       if (!region.hasAttribute("data-live-parts") && typingIn(region)) { live.stale = true; return; }
       live.busy = true;
+      liveTurn(function (done) { fragment(done); });
+    }
+
+    function fragment(done) {
+      if (!document.contains(region)) { live.busy = false; done(); return; }
       live.lastFull = Date.now();
       var headers = { "X-Requested-With": "fetch" };
       if (live.etag) { headers["If-None-Match"] = live.etag; }
@@ -176,11 +206,16 @@
         })
         .then(function () { paused(false); })
         .catch(function () { paused(true); })
-        .then(function () { live.busy = false; });
+        .then(function () { live.busy = false; done(); });
     }
 
     function ask() {
       live.busy = true;
+      liveTurn(question);
+    }
+
+    function question(done) {
+      if (!document.contains(region)) { live.busy = false; done(); return; }
       var address = "/live/changes?t=" + encodeURIComponent(live.ticket) +
         (live.version !== null ? "&v=" + encodeURIComponent(live.version) : "");
       fetch(address, { credentials: "omit", cache: "no-store" })
@@ -192,12 +227,13 @@
         })
         .then(function (answer) {
           live.busy = false;
+          done();
           paused(false);
           if (answer === null) { return; }
           if (answer !== "expired") { live.version = answer; }
           check();
         })
-        .catch(function () { live.busy = false; paused(true); });
+        .catch(function () { live.busy = false; done(); paused(true); });
     }
 
     function tick() {

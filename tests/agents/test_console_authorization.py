@@ -61,6 +61,7 @@ ROUTES = [
     Page("console:board_live", "get", OK, OK),
     Page("console:board_memory", "get", OK, OK),
     Page("console:board_memory_live", "get", OK, OK),
+    Page("console:task_live", "get", OK, OK),
     Page("console:board_memory", "post", DONE, DONE, body={"content": "Standup at nine", "is_chat": "on"}),
     Page("console:task_create", "post", DONE, DONE, body={"title": "New task", "priority": "medium"}),
     Page("console:task", "get", OK, OK),

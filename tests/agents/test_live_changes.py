@@ -106,7 +106,7 @@ def test_a_bad_ticket_or_method_gets_a_json_refusal(client, board):
 def test_the_question_answers_503_while_the_database_is_away(client, board, monkeypatch):
     from django.db import OperationalError
 
-    def away(scopes):
+    def away(scopes, **options):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(live, "version", away)
@@ -218,3 +218,57 @@ def test_the_pages_ask_as_often_as_the_server_and_the_benchmark_assume():
     assert f'getAttribute("data-live-interval") || "{int(live.POLL_SECONDS * 1000)}"' in script
     assert f'getAttribute("data-live-full-interval") || "{live.FULL_CHECK_SECONDS * 1000}"' in script
     assert f'"{live.PATH}?t="' in script
+
+
+@pytest.mark.postgres
+def test_a_connection_that_died_fails_one_question_and_the_next_one_reconnects(client, board):
+    """The change question skips the health check's SELECT 1; a dead connection costs one 503."""
+    from django.db import connection
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    ticket = live.ticket([live.board_scope(board.pk)])
+    assert ask(client, ticket).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
+                         dbname="postgres", autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    refused = ask(client, ticket)
+    assert refused.status_code == 503 and refused["Retry-After"] == "5"
+    # What the WSGI handler does at the end of every request (the test client leaves it out).
+    from django.db import close_old_connections
+
+    close_old_connections()
+    again = ask(client, ticket)
+    assert again.status_code == 200
+
+
+def test_the_task_page_and_drawer_are_live_with_named_parts(client, owner, board):
+    from agents import rules
+
+    task = rules.create_task(owner, board, {"title": "Watched closely"})
+    client.force_login(owner)
+    task_url = reverse("console:task", args=[board.pk, task.pk])
+    live_url = reverse("console:task_live", args=[board.pk, task.pk])
+    for headers, url in (({}, live_url), ({"HTTP_HX_REQUEST": "true"}, live_url + "?in=drawer")):
+        html = client.get(task_url, **headers).content.decode()
+        assert f'data-live-url="{url}"' in html
+        for part in ("head", "change", "details", "description", "comments", "relations", "approvals"):
+            assert f'data-live-part="{part}"' in html, part
+        etag = unescape(re.search(r'data-etag="([^"]+)"', html).group(1))
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        # A comment (from anyone, anywhere) changes what the task shows.
+        rules.add_comment(owner, task, f"Seen from {url}")
+        changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+        assert changed.status_code == 200
+        body = changed.content.decode()
+        assert f"Seen from {url}" in body and "<html" not in body
+        # The drawer's parts post into the drawer; the page's post as plain forms.
+        assert ('hx-target="#task-drawer-body"' in body) == url.endswith("drawer")
+        assert "History" not in body

@@ -98,6 +98,7 @@ NOT_PAGES = {
     "console:activity_live": "live fragment of the activity timeline",
     "console:board_memory_live": "live fragment of the board memory page",
     "console:agents_live": "live fragment of the agents list",
+    "console:task_live": "live fragment of the task page and drawer",
     "console:login": "checked signed out, before the others",
     "console:organization_home": "sends the person on to their organization's page",
 }
