@@ -12,6 +12,8 @@ database, signs one person in, opens ``--pages`` pages spread evenly over the ki
 a thread with its own connection, from a random offset), and for ``--seconds`` measures:
 
 - requests per second the pages cause, by answer (204 change questions, 304 fragments...);
+- the same pages asking ``/healthz`` at the same pace instead: what the cheapest request
+  costs this server at that rate, the floor under the figure above;
 - CPU per request and in all (% of one core) of the web workers, the job worker and the
   Postgres backends, from ``/proc/<pid>/stat`` before and after;
 - queries per poll of each kind (``pg_stat_database.xact_commit`` is not per request, so
@@ -86,6 +88,8 @@ class Poller:
     full_every: float
     version: str | None = None
     last_full: float = 0.0
+    # Set for the floor phase: every question goes to this path (``/healthz``) instead.
+    floor_path: str | None = None
     # Answers by kind of request and status: ("changes", 204), ("fragment", 304)...
     statuses: dict[tuple[str, int], int] = field(default_factory=dict)
     # When a fragment came back with a new ETag.
@@ -119,6 +123,9 @@ class Poller:
         self.etag = etag or self.etag
 
     def ask(self, conn: http.client.HTTPConnection) -> None:
+        if self.floor_path is not None:
+            self._get(conn, "healthz", self.floor_path, {})
+            return
         query = {"t": self.ticket} if self.version is None else {"t": self.ticket, "v": self.version}
         response = self._get(conn, "changes", "/live/changes?" + urlencode(query), {})
         if response is None or response.status == 204:
@@ -186,6 +193,14 @@ def main() -> int:
 
         quiet = phase(pollers, args.seconds, server.pid, worker.pid, pg_url, db_name, change=None)
         report("nothing changes", quiet, args.seconds, queries)
+        # The same pages asking /healthz instead, at the same pace: what any request costs this
+        # server at this rate (a sync worker woken per connection), the floor of the figure above.
+        for poller in pollers:
+            poller.floor_path, poller.last_full = "/healthz", float("inf")
+        floor = phase(pollers, args.seconds, server.pid, worker.pid, pg_url, db_name, change=None)
+        report("the floor: /healthz at the same pace", floor, args.seconds, None)
+        for poller in pollers:
+            poller.floor_path, poller.last_full = None, time.monotonic()
         for poller in pollers:
             poller.changes.clear()
             poller.statuses.clear()
@@ -385,7 +400,7 @@ def phase(pollers: list[Poller], seconds: float, server: int, worker: int, pg_ur
     return Figures(sum(statuses.values()), statuses, web, worker_used, db)
 
 
-def report(label: str, figures: Figures, seconds: float, queries: dict[str, tuple[int, int]]) -> None:
+def report(label: str, figures: Figures, seconds: float, queries: dict[str, tuple[int, int]] | None) -> None:
     rate = figures.requests / seconds
     per = {name: ticks * 1000 / HZ / max(figures.requests, 1) for name, ticks in
            (("web", figures.web), ("worker", figures.worker), ("postgres", figures.db))}
@@ -394,6 +409,8 @@ def report(label: str, figures: Figures, seconds: float, queries: dict[str, tupl
     print(f"-- {label}: {rate:.1f} req/s ({shown})")
     print("   CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
           + f"; in all {core:.1f}% of one core (target < 5%)")
+    if queries is None:
+        return
     print("   queries per fragment check (304 / 200; a change question is 1): "
           + ", ".join(f"{kind} {same}/{fresh}" for kind, (same, fresh) in queries.items()))
 
