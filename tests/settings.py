@@ -21,3 +21,12 @@ if _WORKER:
 # A spool of the test process's own, unless a test gives its server one.
 if not os.environ.get("WEBHOOK_SPOOL_DIR"):
     WEBHOOK_SPOOL_DIR = Path(tempfile.gettempdir()) / f"mc-test-spool-{os.getpid()}"
+
+# On SQLite the test database is a file on tmpfs, not Django's default in-memory database:
+# the browser tests' live server answers each request in a thread of its own, and threads
+# sharing one in-memory database (shared cache) read each other's half-written rows and see
+# "table is locked" when a page's live check and a form's post arrive together. A file gets
+# the product's own SQLite settings (WAL, busy timeout) and a connection per thread.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _SHM = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    DATABASES["default"]["TEST"] = {"NAME": str(_SHM / f"mc-test-{os.getpid()}-{_WORKER or 'main'}.sqlite3")}  # noqa: F405

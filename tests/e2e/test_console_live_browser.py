@@ -62,3 +62,32 @@ def test_an_api_change_shows_in_the_drawer_while_a_comment_is_being_typed(consol
     expect(page.locator('.column[data-status="in_progress"] .task-card', has_text=task.title)).to_have_count(1)
     page.shot(f"{size}-drawer-live-while-typing")
     assert page.problems.items == []
+
+
+def test_the_board_updates_its_other_columns_while_a_cards_menu_has_focus(console_page):
+    from playwright.sync_api import expect
+
+    from agents import rules
+    from agents.identity import local_operator
+
+    page = console_page
+    objects = _fill()
+    operator = local_operator()
+    other = rules.create_task(operator, objects["task"].board, {"title": "Reviewed elsewhere"})
+    sign_in(page)
+    page.goto(objects["board_url"])
+    with page.expect_response(lambda response: "/live/changes" in response.url, timeout=10_000):
+        pass
+    menu = page.get_by_label(f"Move “{objects['task'].title}” to")
+    menu.focus()
+
+    rules.update_task(operator, other, {"status": "in_progress"})
+    column = page.locator('.column[data-status="in_progress"]')
+    expect(column.locator(".task-card", has_text="Reviewed elsewhere")).to_have_count(
+        1, timeout=int(SHOWN_WITHIN_SECONDS * 1000))
+    # The inbox column, where the menu has focus, was left as it was; it catches up on blur.
+    expect(menu).to_be_focused()
+    page.locator("h1").first.click()
+    expect(page.locator('.column[data-status="inbox"] .task-card', has_text="Reviewed elsewhere")).to_have_count(
+        0, timeout=5_000)
+    assert page.problems.items == []

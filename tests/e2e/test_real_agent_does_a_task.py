@@ -51,9 +51,9 @@ def agent_gateway(scripted_model: ScriptedModel) -> Iterator[RealGateway]:
     """A 2026.9.6 gateway of this module's own: its agents run turns, which would slow the
     shared one down for the other tests."""
     if database_engine() != "postgresql":
-        # The agents' calls reach the live server's thread while this one runs the worker's
-        # jobs: SQLite's shared in-memory test database answers one of two concurrent
-        # writers "database table is locked" at once. CI runs this test in its Postgres pass.
+        # The agents' calls reach the live server's threads while this one runs the worker's
+        # jobs: several writers at once, which is what Postgres is for. CI runs this test in
+        # its Postgres pass.
         pytest.skip("runs when DATABASE_URL points at Postgres")
     try:
         real = RealGateway.launch(OPENCLAW_96)
