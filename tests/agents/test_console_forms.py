@@ -59,7 +59,7 @@ def test_a_refused_new_task_comes_back_with_what_was_typed(client, owner, board,
     assert 'value="' + "x" * 501 + '"' in html
     assert selected_option(html, "id_priority") == "high"
     assert selected_option(html, "id_assigned_agent") == str(worker.pk)
-    assert "<details class=\"card\" open>" in html
+    assert "<details class=\"card\" data-new-task open>" in html
     assert any("at most 500 characters" in error for error in errors_of(html))
     assert not says_raw_names(errors_of(html))
     assert not Task.objects.filter(board=board).exists()

@@ -25,7 +25,7 @@ def test_an_operator_defines_a_field_sets_it_on_tasks_and_filters_the_board(cons
     page.get_by_role("link", name="Custom fields").click()
     page.shot("custom-fields-empty")
     page.get_by_label("Label").fill("Stage")
-    page.get_by_label("Key").fill("stage")
+    page.get_by_label("Key", exact=True).fill("stage")
     page.get_by_label("Type").select_option(label="Choice from a list")
     page.get_by_label("Options (optional)").fill("Draft\nReview\nPublished")
     page.get_by_label("Required").check()
