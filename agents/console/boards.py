@@ -188,12 +188,13 @@ def board_tasks(board: Board) -> QuerySet[Task]:
 
 
 def board_fingerprint(board: Board) -> tuple[Any, ...]:
-    """Changes whenever a card would: any task, comment, approval link or dependency of the board."""
+    """Changes whenever a card would: any task, comment, approval link or dependency of the
+    board, and any event of the board (its change stamp: a renamed tag of its cards is one)."""
     tasks = Task.objects.filter(board=board).aggregate(n=Count("id", distinct=True), last=Max("updated_at"),
                                                        comments=Count("comments"))
     approvals = Approval.objects.filter(board=board).aggregate(n=Count("id"), last=Max("resolved_at"))
     return (board.pk, board.updated_at, tasks["n"], tasks["last"], tasks["comments"], approvals["n"],
-            approvals["last"])
+            approvals["last"], live.version([live.board_scope(board.pk)]))
 
 
 def _board_columns(board: Board, filters: BoardFilters) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
-from agents import access, activity
-from agents.models import Organization, Tag, User
+from agents import access, activity, live
+from agents.models import Organization, Tag, Task, User
 from agents.refusals import RuleViolation
 from agents.rules.inputs import name_text, slug_text, unknown_fields
 from agents.rules.unique import check_slug_free, save_unique
@@ -66,6 +66,7 @@ def update_tag(user: User, tag: Tag, data: dict[str, Any]) -> Tag:
         tag.save()
         activity.record("tag.updated", actor=user, organization=tag.organization_id,
                         message=f"Tag {tag.name} changed", data={"tag_id": str(tag.pk), "fields": changed})
+        _boards_showing(tag)
 
     if changed:
         save_unique(*SLUG_TAKEN, save)
@@ -78,4 +79,12 @@ def delete_tag(user: User, tag: Tag) -> None:
     with transaction.atomic():
         activity.record("tag.deleted", actor=user, organization=tag.organization_id,
                         message=f"Tag {tag.name} deleted", data={"tag_id": str(tag.pk)})
+        _boards_showing(tag)
         tag.delete()
+
+
+def _boards_showing(tag: Tag) -> None:
+    """A tag's event is the organization's; the boards whose cards show the tag learn of it
+    too (``agents.live``), so their open pages show the new name or colour."""
+    boards = Task.tags.through.objects.filter(tag_id=tag.pk).values_list("task__board_id", flat=True).distinct()
+    live.bump(live.board_scope(board_id) for board_id in boards)

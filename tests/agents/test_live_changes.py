@@ -272,3 +272,26 @@ def test_the_task_page_and_drawer_are_live_with_named_parts(client, owner, board
         # The drawer's parts post into the drawer; the page's post as plain forms.
         assert ('hx-target="#task-drawer-body"' in body) == url.endswith("drawer")
         assert "History" not in body
+
+
+def test_a_renamed_or_deleted_tag_reaches_the_open_boards_that_show_it(client, owner, board, other_board):
+    from agents import rules
+    from agents.models import Tag
+
+    tag = Tag.objects.create(organization=board.organization, name="Backend", slug="backend", color="22aa22")
+    rules.create_task(owner, board, {"title": "Tagged", "tag_ids": [str(tag.pk)]})
+    client.force_login(owner)
+    fragment_url = reverse("console:board_live", args=[board.pk])
+    etag = client.get(fragment_url)["ETag"]
+    shown, elsewhere = stamp(live.board_scope(board.pk)), stamp(live.board_scope(other_board.pk))
+
+    rules.update_tag(owner, tag, {"name": "Server side"})
+    assert stamp(live.board_scope(board.pk)) == shown + 1
+    assert stamp(live.board_scope(other_board.pk)) == elsewhere  # its cards do not show the tag
+    renamed = client.get(fragment_url, HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200 and "Server side" in renamed.content.decode()
+
+    rules.delete_tag(owner, tag)
+    assert stamp(live.board_scope(board.pk)) == shown + 2
+    gone = client.get(fragment_url, HTTP_IF_NONE_MATCH=renamed["ETag"])
+    assert gone.status_code == 200 and "Server side" not in gone.content.decode()
