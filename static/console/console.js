@@ -164,6 +164,20 @@
     liveRunning = !!job;
     if (job) { job(nextTurn); }
   }
+  // A live request that hangs would hold the turn of every region: it gives up after 15 s.
+  function liveFetch(address, options) {
+    if (!window.AbortController) { return fetch(address, options); }
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, 15000);
+    options.signal = controller.signal;
+    return fetch(address, options).then(function (response) {
+      clearTimeout(timer);
+      return response;
+    }, function (error) {
+      clearTimeout(timer);
+      throw error;
+    });
+  }
 
   function startLive(region) {
     var url = region.getAttribute("data-live-url");
@@ -191,7 +205,7 @@
       live.lastFull = Date.now();
       var headers = { "X-Requested-With": "fetch" };
       if (live.etag) { headers["If-None-Match"] = live.etag; }
-      fetch(url, { headers: headers, credentials: "same-origin", cache: "no-cache" })
+      liveFetch(url, { headers: headers, credentials: "same-origin", cache: "no-cache" })
         .then(function (response) {
           live.ticket = response.headers.get("X-Live-Ticket") || live.ticket;
           if (response.status === 304) { live.stale = false; return null; }
@@ -218,7 +232,7 @@
       if (!document.contains(region)) { live.busy = false; done(); return; }
       var address = "/live/changes?t=" + encodeURIComponent(live.ticket) +
         (live.version !== null ? "&v=" + encodeURIComponent(live.version) : "");
-      fetch(address, { credentials: "omit", cache: "no-store" })
+      liveFetch(address, { credentials: "omit", cache: "no-store" })
         .then(function (response) {
           if (response.status === 204) { return null; }
           if (response.status === 410) { return "expired"; }
