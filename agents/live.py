@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -104,15 +105,42 @@ def _upsert_sql(vendor: str, count: int) -> str:
             f"ON CONFLICT ({quote('scope')}) DO UPDATE SET {quote('version')} = {table}.{quote('version')} + 1")
 
 
+class _Failing:
+    """Whether bumps are failing in this process: a database outage is logged once (one line,
+    no traceback; ``ops.database`` says when it starts and ends), not once per change."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = False
+
+    def failed(self, exc: DatabaseError) -> None:
+        with self.lock:
+            if self.now:
+                return
+            self.now = True
+        logger.warning("Could not move the live-change stamps (%s: %s); open pages catch up at their next full "
+                       "check.", type(exc).__name__, str(exc).strip()[:200])
+
+    def succeeded(self) -> None:
+        if self.now:
+            with self.lock:
+                self.now = False
+            logger.info("Live-change stamps move again.")
+
+
+_failing = _Failing()
+
+
 def _write(scopes: set[str], using: str) -> None:
     ordered = sorted(scopes)
     connection = connections[using]
     try:
         with connection.cursor() as cursor:
             cursor.execute(_upsert_sql(connection.vendor, len(ordered)), ordered)
-    except DatabaseError:
-        logger.warning("Could not move the live-change stamps of %s; open pages catch up at their next full check.",
-                       ", ".join(ordered), exc_info=True)
+    except DatabaseError as exc:
+        _failing.failed(exc)
+        return
+    _failing.succeeded()
 
 
 # ---- reading --------------------------------------------------------------------------------
