@@ -313,12 +313,13 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
                comment_form: CommentForm | None = None, approval_form: ApprovalRequestForm | None = None,
                relations_form: TaskRelationsForm | None = None,
                fields_form: CustomFieldValuesForm | None = None, notice: str = "", saved: str = "",
-               live_view: str = "") -> HttpResponse:
+               live_view: str = "", live_context: dict[str, str] | None = None) -> HttpResponse:
     """The task's page; a form given is one that was refused, shown again as it was sent (422).
 
     An htmx request (the board's task drawer) gets the drawer's fragment instead, made of the
     page's own partials, with ``notice`` said in the drawer's status line. ``live_view``
-    ("page" or "drawer"): the live fragment of that view (:func:`task_live`)."""
+    ("page" or "drawer"): the live fragment of that view (:func:`task_live`), whose ETag and
+    ticket are ``live_context``."""
     drawer = bool(request.htmx) or live_view == "drawer"
     agents = Agent.objects.filter(board=board).order_by("name")
     comments = list(TaskComment.objects.filter(task=task).select_related("author_user", "author_agent")
@@ -352,7 +353,7 @@ def _task_page(request: ConsoleRequest, board: Board, task: Task, *, edit_form: 
         "has_pending_approval": any(a.status == Approval.Status.PENDING for a in approvals),
     }
     status = 422 if refused else 200
-    context.update(_live_context(board, task, "drawer" if drawer else "page"))
+    context.update(live_context or _live_context(board, task, "drawer" if drawer else "page"))
     if drawer:
         for name in ("edit_form", "comment_form", "approval_form", "relations_form", "fields_form"):
             context[name].auto_id = DRAWER_AUTO_ID
@@ -387,8 +388,10 @@ def task_live(request: ConsoleRequest, board_id: Any, task_id: Any) -> HttpRespo
     """The live fragment of a task's page (``?in=drawer``: of the board's drawer)."""
     board, task = _get_task(request, board_id, task_id)
     view = "drawer" if request.GET.get("in") == "drawer" else "page"
-    return live_fragment(request, _live_context(board, task, view)["etag"],
-                         lambda: _task_page(request, board, task, live_view=view), [live.board_scope(board.pk)])
+    current = _live_context(board, task, view)
+    return live_fragment(request, current["etag"],
+                         lambda: _task_page(request, board, task, live_view=view, live_context=current),
+                         [live.board_scope(board.pk)])
 
 
 @login_required
