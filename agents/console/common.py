@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from agents import live
+from agents.console import workspace
 from agents.refusals import RuleViolation
 
 PAGE_SIZE = 50
@@ -71,8 +72,6 @@ def etag_for(*parts: Iterable[Any] | Any) -> str:
 
 def organization_scopes(request: HttpRequest) -> list[str]:
     """The change scopes of a list page: the organizations it shows (``workspace``)."""
-    from agents.console import workspace
-
     return [live.organization_scope(pk) for pk in workspace.organization_ids(request)]
 
 
@@ -80,14 +79,17 @@ def stamped_live(request: HttpRequest, name: str, scopes: list[str], *extra: Any
     """``etag`` and ``live_ticket`` for a page that changes only when an event of ``scopes`` is
     written (plus ``extra``, such as the minute for presence): its ETag is their change stamp,
     so an unchanged check costs one SELECT."""
-    return {"etag": etag_for(name, request.GET.urlencode(), live.version(scopes), *extra),
-            "live_ticket": live.ticket(scopes)}
+    return {"etag": _stamp_etag(request, name, scopes, *extra), "live_ticket": live.ticket(scopes)}
+
+
+def _stamp_etag(request: HttpRequest, name: str, scopes: list[str], *extra: Any) -> str:
+    return etag_for(name, request.GET.urlencode(), live.version(scopes), *extra)
 
 
 def stamped_fragment(request: HttpRequest, name: str, scopes: list[str], render_fragment: Callable[[], HttpResponse],
                      *extra: Any) -> HttpResponse:
     """The live answer of a :func:`stamped_live` page."""
-    return live_fragment(request, stamped_live(request, name, scopes, *extra)["etag"], render_fragment, scopes)
+    return live_fragment(request, _stamp_etag(request, name, scopes, *extra), render_fragment, scopes)
 
 
 def live_fragment(request: HttpRequest, etag: str, render_fragment: Callable[[], HttpResponse],
