@@ -376,6 +376,29 @@ class ApprovalSerializer(serializers.ModelSerializer):
     def _links(approval: Approval) -> list[ApprovalTask]:
         return list(approval.task_links.all())
 
+    def to_representation(self, approval: Approval) -> dict[str, Any]:
+        """The fields above written directly, each as its field would: a snapshot lists every
+        pending approval of the board, and the per-field machinery cost most of its Python
+        time (``tests/agents/test_approval_serializer.py`` holds the two to one answer)."""
+        links = self._links(approval)
+        return {
+            "id": str(approval.id),
+            "board_id": str(approval.board_id),
+            "action_type": approval.action_type,
+            "task_id": str(links[0].task_id) if links else None,
+            "task_ids": [str(link.task_id) for link in links],
+            "task_titles": [link.task.title for link in links],
+            "payload": {str(key): value for key, value in (approval.payload or {}).items()},
+            "confidence": int(approval.confidence),
+            "rubric_scores": {str(key): None if value is None else int(value)
+                              for key, value in (approval.rubric_scores or {}).items()},
+            "status": approval.status,
+            "agent_id": _uuid_text(approval.agent_id),
+            "created_at": _datetime_text(approval.created_at),
+            "resolved_at": _datetime_text(approval.resolved_at),
+            "lead_reasoning": approval.lead_reasoning,
+        }
+
     # The first linked task; null for an approval about the board rather than a task (agents may
     # ask without task_id), and once its tasks are deleted (the decision stays on record).
     @extend_schema_field(serializers.UUIDField(allow_null=True))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -13,7 +14,7 @@ from agents.api.snapshot import (
     MAX_TASKS_OFFSET,
     MAX_TASKS_PAGE,
     BoardSnapshotSerializer,
-    board_snapshot,
+    snapshot_json,
     tasks_page,
 )
 from agents.http import PersonOrAgentRequest, PersonRequest
@@ -80,7 +81,8 @@ class BoardSnapshotView(AgentReadableView):
                                         description="Tasks to skip before the page."),
                    ],
                    responses={200: BoardSnapshotSerializer, **error_responses(401, 403, 404, 422, 429)})
-    def get(self, request: PersonOrAgentRequest, board_id: UUID) -> Response:
+    def get(self, request: PersonOrAgentRequest, board_id: UUID) -> HttpResponse:
         board = board_for_caller(request.user, board_id)
         limit, offset = tasks_page(request)
-        return Response(BoardSnapshotSerializer(board_snapshot(board, limit=limit, offset=offset)).data)
+        # Written as JSON directly (agents.api.snapshot): the one renderer is JSON.
+        return HttpResponse(snapshot_json(board, limit=limit, offset=offset), content_type="application/json")
