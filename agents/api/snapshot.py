@@ -10,8 +10,8 @@ same order (newest first); the relations are then read for that page only, and
 
 On Postgres the tasks are written as JSON by the database (:func:`tasks_json`): at 10,000
 tasks, building a Python object per task, per UUID and per timestamp and encoding them
-again cost most of a second, and the database writes the same text in a small part of
-that. The rest of the snapshot goes through the serializers as before, and
+again cost most of a second of Python time, and the database writes the same JSON in
+about a quarter of that (``bench/bench_table.sh``). The rest of the snapshot goes through the serializers as before, and
 :func:`snapshot_json` joins the two. On other databases the serializers write it all;
 ``tests/agents/test_snapshot_sql.py`` holds both to the same answer.
 """
