@@ -80,7 +80,8 @@ def record(
 
 def changed(row: ActivityEvent) -> None:
     """Open console pages of the event's board and organization learn of it after the commit
-    (``agents.live``); a caller that inserts :func:`event`'s row itself calls this too."""
+    (``agents.live``); a caller that inserts :func:`event`'s row itself calls this too, or
+    moves the stamps in its own statement (``live.bump_statement``, as webhook ingest does)."""
     live.bump(live.scopes_of(board_id=row.board_id, organization_id=row.organization_id))
 
 

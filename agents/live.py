@@ -20,7 +20,10 @@ through the full check they make every ``FULL_CHECK_SECONDS`` anyway.
 Bumps run after the commit, in one statement for all the scopes of a transaction, in a
 fixed order (two bumping transactions never wait on each other in a cycle). A bump that
 fails (the database went away between the commit and it) is logged and costs only the
-live update: the page catches up with its next full check.
+live update: the page catches up with its next full check. Webhook ingest is the one
+exception (:func:`bump_statement`): its stamps move in the same statement as its rows, a
+round trip and a commit less on the busiest write path. The stamp rows are then locked
+from that statement to the commit that follows it at once, and in the same fixed order.
 """
 
 from __future__ import annotations
@@ -84,6 +87,15 @@ def bump(scopes: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
     # and the others find nothing left. Scopes of a rolled-back transaction wait for the next
     # commit: a needless bump costs a page one fragment check, never a missed change.
     transaction.on_commit(functools.partial(_flush, using), using=using, robust=True)
+
+
+def bump_statement(scopes: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[str]]:
+    """The upsert that moves ``scopes`` on, as SQL and parameters, for a writer that runs it
+    inside its own transaction instead of after it (webhook ingest: ``webhooks.rows``)."""
+    ordered = sorted({scope for scope in scopes if scope})
+    if not ordered:
+        raise ValueError("bump_statement needs at least one scope")
+    return _upsert_sql(connections[using].vendor, len(ordered)), ordered
 
 
 def _flush(using: str) -> None:

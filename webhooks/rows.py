@@ -19,17 +19,25 @@ from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 
 
-def insert_rows(objects: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> None:
+def insert_rows(objects: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS,
+                also: tuple[str, Sequence[Any]] | None = None) -> None:
     """Insert unsaved instances whose primary keys are already set (UUID defaults are).
 
     No model signals are sent and nothing is read back, as with ``bulk_create``. Call it
     inside the transaction the rows belong to. Foreign keys between the rows are fine:
     Django's are checked at commit.
+
+    ``also``: one more data-modifying statement (SQL and parameters) that belongs to the same
+    change, such as ``agents.live.bump_statement``'s. On Postgres it joins the statement as
+    its first CTE; elsewhere it runs after the inserts, in the same transaction.
     """
     connection = connections[using]
     if connection.vendor != "postgresql" or len(objects) < 2:
         for obj in objects:
             type(obj)._default_manager.using(using).bulk_create([obj])
+        if also is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(also[0], list(also[1]))
         return
     plan = _plan(using, tuple(type(obj) for obj in objects))
     params = _plain_values(plan, objects, connection) if plan is not None else None
@@ -37,6 +45,8 @@ def insert_rows(objects: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> N
         sql = plan.sql
     else:
         sql, params = _compiled(objects, using)
+    if also is not None:
+        sql, params = _with_first(also[0], sql), [*also[1], *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
     for obj in objects:
@@ -61,6 +71,13 @@ def _joined(statements: list[str]) -> str:
     """One statement: every insert but the last as a data-modifying CTE, then the last."""
     *leading, last = statements
     return "WITH " + ", ".join(f"row_{n} AS ({statement})" for n, statement in enumerate(leading)) + " " + last
+
+
+@functools.lru_cache(maxsize=32)
+def _with_first(first: str, joined: str) -> str:
+    """``joined`` (``WITH row_0 AS (...), ... INSERT ...``) with ``first`` as its first CTE."""
+    assert joined.startswith("WITH ")
+    return f"WITH also AS ({first}), {joined[len('WITH '):]}"
 
 
 def _insert_fields(model: type[Model]) -> list[Field]:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents import activity
+from agents import activity, live
 from agents.models import Agent, BoardMemory, User
 from webhooks import refusals, waiting
 from webhooks.delivery import OPEN_STATUSES, is_target, target_facts
@@ -79,8 +79,10 @@ def store_payload(webhook: Webhook, organization_id: Any, incoming: IngestedRequ
                                   organization=organization_id, message="Webhook payload received.",
                                   data={"webhook_id": str(webhook.pk), "payload_id": str(stored.pk),
                                         "delivery_id": str(delivery.pk), "source_ip": incoming.source_ip})
-        insert_rows([stored, note, delivery, received])
-        activity.changed(received)
+        # The live-change stamps move in the same statement (agents.live.bump_statement).
+        insert_rows([stored, note, delivery, received],
+                    also=live.bump_statement(live.scopes_of(board_id=received.board_id,
+                                                            organization_id=received.organization_id)))
         if not waits and not awaits_pickup:
             enqueue_delivery(delivery)
     return stored

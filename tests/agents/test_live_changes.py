@@ -172,10 +172,11 @@ def test_an_ingested_event_moves_its_board_on(client, board):
     from webhooks.models import Webhook
 
     webhook = Webhook.objects.create(board=board, description="Events.")
-    before = stamp(live.board_scope(board.pk))
+    scopes = [live.board_scope(board.pk), live.organization_scope(board.organization_id)]
+    before = [stamp(scope) for scope in scopes]
     response = client.post(webhook.endpoint_path, {"hello": "world"}, content_type="application/json")
     assert response.status_code == 202
-    assert stamp(live.board_scope(board.pk)) == before + 1
+    assert [stamp(scope) for scope in scopes] == [version + 1 for version in before]
 
 
 def test_an_agent_coming_back_online_moves_its_pages_on_but_a_refresh_does_not(board):

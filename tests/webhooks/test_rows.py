@@ -40,6 +40,33 @@ def test_on_postgres_they_travel_in_one_statement(webhook, django_assert_num_que
         insert_rows(list(new_rows(webhook)))
 
 
+def stamp_of(scope):
+    from agents.models import ChangeStamp
+
+    return ChangeStamp.objects.filter(scope=scope).values_list("version", flat=True).first() or 0
+
+
+def test_the_statement_that_comes_with_them_runs_with_them(webhook, django_assert_num_queries):
+    """``also`` (here the live stamps' upsert) is part of the same write: in the one statement
+    on Postgres, right after the inserts elsewhere, and undone with them."""
+    from agents import live
+
+    scopes = live.scopes_of(board_id=webhook.board_id, organization_id=webhook.board.organization_id)
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4):
+        insert_rows(list(new_rows(webhook)), also=live.bump_statement(scopes))
+    assert [stamp_of(scope) for scope in scopes] == [1, 1]
+    assert WebhookPayload.objects.count() == 1 and BoardMemory.objects.count() == 1
+
+    payload, note, delivery = new_rows(webhook)
+    WebhookPayload.objects.create(pk=payload.pk, webhook=webhook, board_id=webhook.board_id)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows([note, payload, delivery], also=live.bump_statement(scopes))
+    assert [stamp_of(scope) for scope in scopes] == [1, 1]
+
+    insert_rows(list(new_rows(webhook)), also=live.bump_statement(scopes))
+    assert [stamp_of(scope) for scope in scopes] == [2, 2]
+
+
 def test_a_refused_row_leaves_none_of_them(webhook):
     payload, note, delivery = new_rows(webhook)
     WebhookPayload.objects.create(pk=payload.pk, webhook=webhook, board_id=webhook.board_id)
