@@ -165,17 +165,9 @@ def _select_sql(vendor: str, count: int) -> str:
             f"WHERE {quote('scope')} IN ({marks})")
 
 
-def version(scopes: list[str], *, using: str = DEFAULT_DB_ALIAS, trust_connection: bool = False) -> str:
-    """One number that grows whenever any of ``scopes`` moves on (versions never go down).
-
-    ``trust_connection``: skip the ``SELECT 1`` that ``CONN_HEALTH_CHECKS`` sends before a
-    request's first query. For the change question that check was half its database work;
-    a connection that died meanwhile fails this one question instead (answered 503, the
-    connection is dropped at the end of the request, the page asks again in a moment)."""
+def version(scopes: list[str], *, using: str = DEFAULT_DB_ALIAS) -> str:
+    """One number that grows whenever any of ``scopes`` moves on (versions never go down)."""
     connection = connections[using]
-    if trust_connection and connection.connection is not None:
-        # Django sets it per request (BaseDatabaseWrapper.close_if_unusable_or_obsolete); the stubs omit it.
-        connection.health_check_done = True  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         cursor.execute(_select_sql(connection.vendor, len(scopes)), scopes)
         row = cursor.fetchone()
@@ -241,7 +233,7 @@ def changes(request: HttpRequest) -> HttpResponseBase:
         # The page falls back to its full check, whose answer carries a fresh ticket.
         return _no_store(JsonResponse({"detail": str(refusal)}, status=410))
     try:
-        current = version(scopes, trust_connection=True)
+        current = version(scopes)
     except DatabaseError:
         return _no_store(JsonResponse({"detail": "The database is not answering; try again shortly."}, status=503,
                                       headers={"Retry-After": "5"}))

@@ -169,6 +169,10 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _database["CONN_MAX_AGE"] = env.whole("DB_CONN_MAX_AGE", 60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
+    # How a kept connection is checked before a request reuses it: "socket" looks at the
+    # socket without a round trip (missioncontrol/postgres), "query" is Django's SELECT 1.
+    if env.choice("DB_HEALTH_CHECK", "socket", ("socket", "query")) == "socket":
+        _database["ENGINE"] = "missioncontrol.postgres"
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
