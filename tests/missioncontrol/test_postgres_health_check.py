@@ -10,8 +10,10 @@ import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
-from tests.conftest import require_postgres
+from tests.conftest import require_postgres, require_postgres_server
+from tests.ops import servers
 from tests.ops.test_config_checks import settings_read_from
+
 
 @pytest.fixture
 def kept(transactional_db):
@@ -121,6 +123,44 @@ def test_anything_the_server_sent_unasked_makes_the_connection_suspect(kept):
     until_the_server_has_spoken(kept)
     next_request()
     assert backend_pid() != pid
+
+
+TLS_POSTGRES_PORT = servers.private_service_port(18155)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_over_tls_a_quiet_connection_is_kept_and_an_ended_one_replaced(django_db_blocker):
+    """Managed Postgres speaks TLS: what TLS itself sends (TLS 1.3 session tickets after the
+    handshake) must not look like the server speaking unasked, or every request would open
+    a new connection."""
+    from missioncontrol.postgres.base import DatabaseWrapper
+
+    require_postgres()
+    require_postgres_server()
+    with servers.private_postgres(TLS_POSTGRES_PORT, tls=True) as server:
+        settings_dict = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": server.port, "NAME": "missioncontrol",
+                         "OPTIONS": {"sslmode": "require"}, "CONN_HEALTH_CHECKS": True, "CONN_MAX_AGE": None}
+        wrapper = DatabaseWrapper(settings_dict, alias="tls_probe")
+        # A connection of its own to its own server: pytest-django's guard is for the test database.
+        with django_db_blocker.unblock():
+            def pid_and_tls() -> tuple[int, str]:
+                with wrapper.cursor() as cursor:
+                    cursor.execute("SELECT pid, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    return cursor.fetchone()
+
+            first, version = pid_and_tls()
+            assert version.startswith("TLS")
+            for _ in range(20):
+                wrapper.close_if_unusable_or_obsolete()
+                assert pid_and_tls()[0] == first
+            with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
+                                 sslmode="require", autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [first])
+            assert select.select([wrapper.connection.pgconn.socket], [], [], 5)[0]
+            wrapper.close_if_unusable_or_obsolete()
+            assert pid_and_tls()[0] != first
+            wrapper.close()
 
 
 @pytest.mark.postgres

@@ -184,8 +184,10 @@ class PrivatePostgres:
     """A Postgres cluster of our own (initdb, pg_ctl) in a temporary folder, which a test may
     restart or stop. As root, the server runs as the ``postgres`` user (Postgres refuses root)."""
 
-    def __init__(self, folder: Path, port: int, *, durable_commits: bool = False) -> None:
+    def __init__(self, folder: Path, port: int, *, durable_commits: bool = False, tls: bool = False) -> None:
         self.folder, self.port = folder, port
+        # TLS with a throwaway self-signed certificate (clients connect with sslmode=require).
+        self.tls = tls
         # Off by default for speed; a test that stops the server with "immediate" and counts
         # what was committed needs a COMMIT to mean the WAL is written.
         self.durable_commits = durable_commits
@@ -201,7 +203,8 @@ class PrivatePostgres:
 
     def _server_options(self) -> str:
         return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c synchronous_commit={'on' if self.durable_commits else 'off'} -c full_page_writes=off")
+                f"-c synchronous_commit={'on' if self.durable_commits else 'off'} -c full_page_writes=off"
+                + (" -c ssl=on" if self.tls else ""))
 
     def start(self) -> None:
         self._run(pg_binary("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
@@ -220,6 +223,11 @@ class PrivatePostgres:
         if self.user:
             shutil.chown(self.folder, self.user)
         self._run(pg_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        if self.tls:
+            # Postgres looks for server.crt and server.key in its data folder.
+            self._run("openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost",
+                      "-keyout", str(self.data / "server.key"), "-out", str(self.data / "server.crt"))
+            (self.data / "server.key").chmod(0o600)
         self.start()
         self._run(pg_binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "missioncontrol")
 
@@ -267,10 +275,10 @@ def _stop_leftover_postgres(port: int) -> None:
 
 
 @contextmanager
-def private_postgres(port: int, *, durable_commits: bool = False) -> Iterator[PrivatePostgres]:
+def private_postgres(port: int, *, durable_commits: bool = False, tls: bool = False) -> Iterator[PrivatePostgres]:
     _stop_leftover_postgres(port)
     folder = Path(tempfile.mkdtemp(prefix="mc-pg-"))
-    server = PrivatePostgres(folder, port, durable_commits=durable_commits)
+    server = PrivatePostgres(folder, port, durable_commits=durable_commits, tls=tls)
     try:
         server.create()
         yield server
