@@ -81,6 +81,43 @@ def postgres_db() -> None:
     require_postgres()
 
 
+# --- the end of the run --------------------------------------------------------------------
+
+OTHER_SESSIONS_SQL = ("SELECT pid, application_name, state, left(query, 80), now() - backend_start "
+                      "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus a wait at the end: on Postgres it cannot be
+    dropped while another session uses it, and a live server's request thread or a
+    subprocess of the last test may still be closing its connection. After 10 s whatever is
+    still there is named in a warning and ended, so the database is dropped all the same."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 10
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(OTHER_SESSIONS_SQL)
+                others = cursor.fetchall()
+            if not others or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if others:
+            import warnings
+
+            warnings.warn(f"sessions still on the test database at the end of the run (ended now): {others}",
+                          stacklevel=1)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connection.close()
+
+
 # --- a fresh start for every test --------------------------------------------------------
 
 def clear_cache(cache) -> None:
