@@ -35,12 +35,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-HZ = os.sysconf("SC_CLK_TCK")
+
+from bench.bench_live import HZ, cpu_ticks  # noqa: E402 (after the project is on the path)
 
 
 def backend_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
+    return cpu_ticks([pid]) / HZ
 
 
 def main() -> None:
