@@ -76,6 +76,34 @@ def require_sqlite() -> None:
         pytest.skip("runs when DATABASE_URL is SQLite (the default)")
 
 
+def from_outside(wrapper, sql: str, params: list) -> None:
+    """``sql`` on a connection of its own to the server and database ``wrapper`` uses."""
+    import psycopg
+
+    conf = wrapper.settings_dict
+    with psycopg.connect(host=conf["HOST"], port=conf["PORT"] or 5432, user=conf["USER"], dbname=conf["NAME"],
+                         sslmode=conf["OPTIONS"].get("sslmode", "prefer"), autocommit=True) as other:
+        other.execute(sql, params)
+
+
+def until_the_server_has_spoken(wrapper) -> None:
+    """The server's message reaches ``wrapper``'s socket a moment after the statement that
+    caused it returns (a termination's farewell, a notification)."""
+    import select
+
+    assert select.select([wrapper.connection.pgconn.socket], [], [], 5)[0], "nothing arrived from the server"
+
+
+def end_backend_of(wrapper) -> int:
+    """End ``wrapper``'s Postgres backend as a restart would, and wait for the farewell; the pid it had."""
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    from_outside(wrapper, "SELECT pg_terminate_backend(%s)", [pid])
+    until_the_server_has_spoken(wrapper)
+    return pid
+
+
 @pytest.fixture
 def postgres_db() -> None:
     require_postgres()
@@ -113,8 +141,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
             warnings.warn(f"sessions still on the test database at the end of the run (ended now): {others}",
                           stacklevel=1)
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid",
+                               [[other[0] for other in others]])
         connection.close()
 
 

@@ -229,33 +229,17 @@ def test_the_pages_ask_as_often_as_the_server_and_the_benchmark_assume():
     assert f'"{live.PATH}?t="' in script
 
 
-def _terminate_the_backend_of(connection) -> None:
-    import select
-
-    import psycopg
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    conf = connection.settings_dict
-    with psycopg.connect(host=conf["HOST"], port=conf["PORT"] or 5432, user=conf["USER"], dbname="postgres",
-                         autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
-    # The server's farewell reaches the socket a moment after pg_terminate_backend returns.
-    select.select([connection.connection.pgconn.socket], [], [], 5)
-
-
 @pytest.mark.postgres
 def test_a_connection_the_server_ended_is_replaced_before_the_question(client, board):
     """The backend's health check costs no statement, so the change question has it too."""
     from django.db import close_old_connections, connection
 
-    from tests.conftest import require_postgres
+    from tests.conftest import end_backend_of, require_postgres
 
     require_postgres()
     ticket = live.ticket([live.board_scope(board.pk)])
     assert ask(client, ticket).status_code == 200
-    _terminate_the_backend_of(connection)
+    end_backend_of(connection)
     # What the WSGI handler does between two requests (the test client leaves it out).
     close_old_connections()
     assert ask(client, ticket).status_code == 200
@@ -269,12 +253,12 @@ def test_a_connection_lost_unseen_fails_one_question_and_the_next_one_reconnects
 
     from django.db import close_old_connections, connection
 
-    from tests.conftest import require_postgres
+    from tests.conftest import end_backend_of, require_postgres
 
     require_postgres()
     ticket = live.ticket([live.board_scope(board.pk)])
     assert ask(client, ticket).status_code == 200
-    _terminate_the_backend_of(connection)
+    end_backend_of(connection)
     close_old_connections()
     with mock.patch.object(connection, "is_quiet", return_value=True):
         refused = ask(client, ticket)

@@ -3,14 +3,18 @@ quiet, replaced when the server has ended it, and no statement is sent to find o
 
 from __future__ import annotations
 
-import select
 from unittest import mock
 
-import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
-from tests.conftest import require_postgres, require_postgres_server
+from tests.conftest import (
+    end_backend_of,
+    from_outside,
+    require_postgres,
+    require_postgres_server,
+    until_the_server_has_spoken,
+)
 from tests.ops import servers
 from tests.ops.test_config_checks import settings_read_from
 
@@ -22,7 +26,6 @@ def kept(transactional_db):
     require_postgres()
     close_old_connections()
     connection.ensure_connection()
-    connection.health_check_enabled = True
     yield connection
     close_old_connections()
 
@@ -31,18 +34,6 @@ def backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
-
-
-def from_outside(sql: str, params: list) -> None:
-    conf = connection.settings_dict
-    with psycopg.connect(host=conf["HOST"], port=conf["PORT"] or 5432, user=conf["USER"], dbname=conf["NAME"],
-                         autocommit=True) as other:
-        other.execute(sql, params)
-
-
-def until_the_server_has_spoken(kept) -> None:
-    """The server's message travels a moment after the other connection's statement returns."""
-    assert select.select([kept.connection.pgconn.socket], [], [], 5)[0], "nothing arrived from the server"
 
 
 def next_request() -> None:
@@ -91,9 +82,7 @@ def test_a_quiet_connection_is_reused_without_a_statement(kept):
 
 @pytest.mark.postgres
 def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it(kept):
-    pid = backend_pid()
-    from_outside("SELECT pg_terminate_backend(%s)", [pid])
-    until_the_server_has_spoken(kept)
+    pid = end_backend_of(kept)
     next_request()
     # The request's first query runs on a new connection instead of failing on the old one.
     assert backend_pid() != pid
@@ -104,7 +93,6 @@ def test_a_connection_left_inside_a_transaction_or_broken_is_not_reused(kept):
     pid = backend_pid()
     kept.connection.execute("BEGIN")
     next_request()
-    kept.health_check_done = False
     assert kept.is_quiet() is False
     kept.close_if_health_check_failed()
     assert kept.connection is None
@@ -119,7 +107,7 @@ def test_anything_the_server_sent_unasked_makes_the_connection_suspect(kept):
     server ending it, and the cost of being wrong is one new connection."""
     pid = backend_pid()
     kept.connection.execute("LISTEN mc_health_probe")
-    from_outside("SELECT pg_notify('mc_health_probe', 'hello')", [])
+    from_outside(kept, "SELECT pg_notify('mc_health_probe', 'hello')", [])
     until_the_server_has_spoken(kept)
     next_request()
     assert backend_pid() != pid
@@ -154,10 +142,7 @@ def test_over_tls_a_quiet_connection_is_kept_and_an_ended_one_replaced(django_db
             for _ in range(20):
                 wrapper.close_if_unusable_or_obsolete()
                 assert pid_and_tls()[0] == first
-            with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
-                                 sslmode="require", autocommit=True) as other:
-                other.execute("SELECT pg_terminate_backend(%s)", [first])
-            assert select.select([wrapper.connection.pgconn.socket], [], [], 5)[0]
+            assert end_backend_of(wrapper) == first
             wrapper.close_if_unusable_or_obsolete()
             assert pid_and_tls()[0] != first
             wrapper.close()
