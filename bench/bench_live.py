@@ -178,8 +178,10 @@ def main() -> int:
         cookie = session_cookie(names["owner"])
         queries = queries_per_poll(names["owner"], names)
 
+        # No recycling (--max-requests 0, as bench_table.sh): a worker replaced mid-phase would
+        # take its CPU ticks with it and make the web figure wrong, even negative.
         server = subprocess.Popen([str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
-                                   "missioncontrol.wsgi"], cwd=BASE_DIR, env=env)
+                                   "--max-requests", "0", "missioncontrol.wsgi"], cwd=BASE_DIR, env=env)
         worker = subprocess.Popen([python, "manage.py", "db_worker"], cwd=BASE_DIR, env=env)
         processes += [server, worker]
         wait_until_up(args.port)
