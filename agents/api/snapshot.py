@@ -8,12 +8,14 @@ Without paging parameters the snapshot holds every task, as agents have always r
 same order (newest first); the relations are then read for that page only, and
 ``tasks_total`` says how many there are in all.
 
-On Postgres the tasks are written as JSON by the database (:func:`tasks_json`): at 10,000
-tasks, building a Python object per task, per UUID and per timestamp and encoding them
-again cost most of a second of Python time, and the database writes the same JSON in
-about a quarter of that (``bench/bench_table.sh``). The rest of the snapshot goes through the serializers as before, and
-:func:`snapshot_json` joins the two. On other databases the serializers write it all;
-``tests/agents/test_snapshot_sql.py`` holds both to the same answer.
+On Postgres the tasks and the pending approvals are written as JSON by the database
+(:func:`written_json`): at 10,000 tasks, building a Python object per task, per UUID and per
+timestamp and encoding them again cost most of a second of Python time, and the database
+writes the same JSON in about a quarter of that (``bench/bench_table.sh``); the pending
+approvals, hundreds on a busy board, cost more as model instances than all the rest of the
+Python side. What is left (the board, its agents, its custom fields) goes through the
+serializers as before, and :func:`snapshot_json` joins the parts. On other databases the
+serializers write it all; ``tests/agents/test_snapshot_sql.py`` holds both to the same answer.
 """
 
 from __future__ import annotations
@@ -111,15 +113,16 @@ def board_snapshot(board: Board, *, limit: int | None = None, offset: int = 0) -
         row = counts.get(task.id)
         task.approvals_count = row["total"] if row else 0
         task.pending_approvals_count = row["pending"] if row else 0
-    return {"board": board, "tasks": tasks, "tasks_total": total, **_board_parts(board)}
+    pending = approval_queryset(Approval.objects.filter(board=board, status=Approval.Status.PENDING)
+                                .order_by("-created_at", "id"))
+    return {"board": board, "tasks": tasks, "tasks_total": total, "pending_approvals": list(pending),
+            **_board_parts(board)}
 
 
 def _board_parts(board: Board) -> dict[str, Any]:
-    """What the snapshot holds besides the tasks."""
+    """What the snapshot holds besides the tasks and the pending approvals."""
     return {
         "agents": list(Agent.objects.filter(board=board).order_by("name")),
-        "pending_approvals": list(approval_queryset(
-            Approval.objects.filter(board=board, status=Approval.Status.PENDING).order_by("-created_at"))),
         "custom_fields": list(board.custom_fields.order_by("label", "id")),
     }
 
@@ -128,14 +131,14 @@ def snapshot_json(board: Board, *, limit: int | None = None, offset: int = 0) ->
     """The snapshot as the API answers it, JSON in UTF-8."""
     if connection.vendor != "postgresql":
         return JSONRenderer().render(BoardSnapshotSerializer(board_snapshot(board, limit=limit, offset=offset)).data)
-    tasks, total = tasks_json(board, limit=limit, offset=offset)
-    fields = BoardSnapshotSerializer().fields
-    parts = {"board": board, "tasks": None, "tasks_total": total, **_board_parts(board)}
+    tasks, total, pending = written_json(board, limit=limit, offset=offset)
+    written = {"tasks": tasks, "pending_approvals": pending}
+    values = {"board": board, "tasks_total": total, **_board_parts(board)}
     render = JSONRenderer().render
-    # The keys in the serializer's order; every value but the tasks written by its own field.
+    # The keys in the serializer's order; what Postgres did not write, written by its own field.
     return b"{" + b",".join(
-        render(name) + b":" + (tasks.encode() if name == "tasks" else render(fields[name].to_representation(value)))
-        for name, value in parts.items()) + b"}"
+        render(name) + b":" + (written[name].encode() if name in written else render(field.to_representation(values[name])))
+        for name, field in BoardSnapshotSerializer().fields.items()) + b"}"
 
 
 def _utc_text(column: str) -> str:
@@ -143,60 +146,100 @@ def _utc_text(column: str) -> str:
     return f"""replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')"""
 
 
+def _object_or_empty(column: str) -> str:
+    """SQL for a JSON column as the serializers write it: the object it holds, else ``{}``."""
+    return f"CASE WHEN jsonb_typeof({column}) = 'object' THEN {column} ELSE '{{}}'::jsonb END"
+
+
+def _columns(fields: dict[str, str], keys: list[str]) -> str:
+    """A SELECT list naming each expression after its key, in the serializer's order."""
+    assert list(fields) == keys
+    return ", ".join(f'{expression} AS "{name}"' for name, expression in fields.items())
+
+
 @functools.cache
-def _tasks_sql() -> str:
+def _pending_approvals_sql() -> str:
+    """The board's pending approvals as one JSON array, newest first, each with the keys of
+    ``ApprovalSerializer``; its tasks in the order they were linked."""
+    approval, link, task = (model._meta.db_table for model in (Approval, ApprovalTask, Task))
+    columns = _columns({
+        "id": "v.id", "board_id": "v.board_id", "action_type": "v.action_type", "task_id": "k.ids -> 0",
+        "task_ids": "coalesce(k.ids, '[]'::json)", "task_titles": "coalesce(k.titles, '[]'::json)",
+        "payload": _object_or_empty("v.payload"), "confidence": "v.confidence",
+        "rubric_scores": _object_or_empty("v.rubric_scores"), "status": "v.status", "agent_id": "v.agent_id",
+        "created_at": _utc_text("v.created_at"), "resolved_at": _utc_text("v.resolved_at"),
+        "lead_reasoning": "v.lead_reasoning",
+    }, ApprovalSerializer.Meta.fields)
+    return f"""
+        SELECT coalesce(json_agg(row_to_json(x) ORDER BY v.created_at DESC, v.id), '[]'::json)::text
+        FROM {approval} v
+        LEFT JOIN LATERAL (
+            SELECT json_agg(l.task_id ORDER BY l.id) AS ids, json_agg(t.title ORDER BY l.id) AS titles
+            FROM {link} l JOIN {task} t ON t.id = l.task_id WHERE l.approval_id = v.id
+        ) k ON true
+        CROSS JOIN LATERAL (SELECT {columns}) x
+        WHERE v.board_id = %s AND v.status = '{Approval.Status.PENDING.value}'"""
+
+
+@functools.cache
+def _written_sql() -> str:
     """One statement: the page of tasks as one JSON array, in the snapshot's order, each
-    task with the keys of ``SnapshotTaskSerializer``; and how many tasks the board has.
+    task with the keys of ``SnapshotTaskSerializer``; how many tasks the board has; and the
+    pending approvals (:func:`_pending_approvals_sql`).
 
     Each task is one ``row_to_json`` of a row whose column names are the keys (several
-    times cheaper than ``json_build_object``), and each tag is written once, however many
-    tasks carry it."""
+    times cheaper than ``json_build_object``); each tag is written once, however many tasks
+    carry it; and a task's tags are gathered by a window over the links sorted once, rather
+    than by an ordered aggregate that sorts each task's tags on its own. UUIDs are written
+    by their own type, which is cheaper than a cast to text and writes the same string."""
     task, agent, dep, tag = (model._meta.db_table for model in (Task, Agent, TaskDependency, Tag))
     task_tags, approval_task = Task.tags.through._meta.db_table, ApprovalTask._meta.db_table
     done = Task.Status.DONE.value
-    fields = {
-        "id": "p.id::text", "board_id": "p.board_id::text", "title": "p.title", "description": "p.description",
+    columns = _columns({
+        "id": "p.id", "board_id": "p.board_id", "title": "p.title", "description": "p.description",
         "status": "p.status", "priority": "p.priority", "due_at": _utc_text("p.due_at"),
-        "in_progress_at": _utc_text("p.in_progress_at"), "assigned_agent_id": "p.assigned_agent_id::text",
-        "created_by_user_id": "p.created_by_user_id::text", "created_at": _utc_text("p.created_at"),
+        "in_progress_at": _utc_text("p.in_progress_at"), "assigned_agent_id": "p.assigned_agent_id",
+        "created_by_user_id": "p.created_by_user_id", "created_at": _utc_text("p.created_at"),
         "updated_at": _utc_text("p.updated_at"),
         "depends_on_task_ids": "coalesce(d.ids, '[]'::json)",
         "blocked_by_task_ids": "coalesce(d.blocked, '[]'::json)",
         "is_blocked": "d.blocked IS NOT NULL",
         "tag_ids": "coalesce(g.ids, '[]'::json)", "tags": "coalesce(g.tags, '[]'::json)",
-        "custom_field_values": ("CASE WHEN jsonb_typeof(p.custom_field_values) = 'object' "
-                                "THEN p.custom_field_values ELSE '{}'::jsonb END"),
+        "custom_field_values": _object_or_empty("p.custom_field_values"),
         "assignee_name": "a.name", "approvals_count": "coalesce(ap.total, 0)",
         "pending_approvals_count": "coalesce(ap.pending, 0)",
-    }
-    assert list(fields) == SnapshotTaskSerializer.Meta.fields
-    columns = ", ".join(f'{expression} AS "{name}"' for name, expression in fields.items())
+    }, SnapshotTaskSerializer.Meta.fields)
     return f"""
         WITH page AS (
             SELECT *, row_number() OVER (ORDER BY created_at DESC, id) AS n
             FROM {task} WHERE board_id = %s ORDER BY created_at DESC, id LIMIT %s OFFSET %s
         ), deps AS (
-            SELECT l.task_id, json_agg(l.depends_on_id::text ORDER BY l.id) AS ids,
-                   json_agg(l.depends_on_id::text ORDER BY l.id) FILTER (WHERE o.status <> '{done}') AS blocked
+            SELECT l.task_id, json_agg(l.depends_on_id ORDER BY l.id) AS ids,
+                   json_agg(l.depends_on_id ORDER BY l.id) FILTER (WHERE o.status <> '{done}') AS blocked
             FROM {dep} l JOIN {task} o ON o.id = l.depends_on_id
             WHERE l.task_id IN (SELECT id FROM page) GROUP BY l.task_id
         ), links AS (
             SELECT task_id, tag_id FROM {task_tags} WHERE task_id IN (SELECT id FROM page)
         ), tag_objects AS (
             SELECT t.id, t.name, row_to_json(x) AS object
-            FROM {tag} t CROSS JOIN LATERAL (SELECT t.id::text AS "id", t.name AS "name", t.slug AS "slug",
+            FROM {tag} t CROSS JOIN LATERAL (SELECT t.id AS "id", t.name AS "name", t.slug AS "slug",
                                                     t.color AS "color") x
             WHERE t.id IN (SELECT tag_id FROM links)
         ), tags AS (
-            SELECT l.task_id, json_agg(o.id::text ORDER BY o.name, o.id) AS ids,
-                   json_agg(o.object ORDER BY o.name, o.id) AS tags
-            FROM links l JOIN tag_objects o ON o.id = l.tag_id GROUP BY l.task_id
+            SELECT task_id, ids, tags FROM (
+                SELECT l.task_id, row_number() OVER w AS k, json_agg(o.id) OVER w AS ids,
+                       json_agg(o.object) OVER w AS tags
+                FROM links l JOIN tag_objects o ON o.id = l.tag_id
+                WINDOW w AS (PARTITION BY l.task_id ORDER BY o.name, o.id
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            ) s WHERE k = 1
         ), approvals AS (
             SELECT task_id, count(*) AS total, count(*) FILTER (WHERE is_pending) AS pending
             FROM {approval_task} WHERE task_id IN (SELECT id FROM page) GROUP BY task_id
         )
         SELECT coalesce(json_agg(r.object ORDER BY r.n), '[]'::json)::text,
-               (SELECT count(*) FROM {task} WHERE board_id = %s)
+               (SELECT count(*) FROM {task} WHERE board_id = %s),
+               ({_pending_approvals_sql()})
         FROM (
             SELECT p.n, row_to_json(x) AS object
             FROM page p
@@ -208,9 +251,10 @@ def _tasks_sql() -> str:
         ) r"""
 
 
-def tasks_json(board: Board, *, limit: int | None = None, offset: int = 0) -> tuple[str, int]:
-    """The snapshot's tasks as JSON text written by Postgres, and the board's task count."""
+def written_json(board: Board, *, limit: int | None = None, offset: int = 0) -> tuple[str, int, str]:
+    """What Postgres writes of the snapshot: its tasks and its pending approvals as JSON
+    text, and the board's task count."""
     with connection.cursor() as cursor:
-        cursor.execute(_tasks_sql(), [board.pk, limit, offset, board.pk])
-        text, total = cursor.fetchone()
-    return text, total
+        cursor.execute(_written_sql(), [board.pk, limit, offset, board.pk, board.pk])
+        tasks, total, pending = cursor.fetchone()
+    return tasks, total, pending

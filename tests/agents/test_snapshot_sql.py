@@ -1,4 +1,4 @@
-"""The board snapshot that Postgres writes as JSON (agents.api.snapshot.tasks_json) says
+"""The board snapshot that Postgres writes as JSON (agents.api.snapshot.written_json) says
 exactly what the serializers say, whatever the tasks hold."""
 
 from __future__ import annotations
@@ -57,6 +57,16 @@ def varied_board(org, board):
                                            status=status)
         for task in tasks:
             ApprovalTask.objects.create(approval=approval, task=task, is_pending=status == "pending")
+    # Pending approvals as varied: about the board (no task, no agent), with a payload and
+    # scores, two at the same instant (the id decides), tasks linked in an order of their own.
+    odd_text = "Reason \" \\ \t\n \U0001f680 ünïcode \u2028"
+    for n in range(2):
+        Approval.objects.create(board=board, action_type="board_change", confidence=100 - n, created_at=same_time,
+                                payload={"why": odd_text, "nested": {"list": [1, 2.5, None, True]}, "n": n},
+                                rubric_scores={"quality": 4, "risk": -1}, lead_reasoning=odd_text)
+    linked = Approval.objects.create(board=board, action_type="mark_done", confidence=50, agent=worker)
+    for task in (blocker, done, plain):
+        ApprovalTask.objects.create(approval=linked, task=task)
     return board
 
 
@@ -79,6 +89,17 @@ def test_the_whole_snapshot_is_the_serializers_answer(varied_board):
     assert odd["assignee_name"] == 'Wörker "quoted"'
     assert by_title["Plain"]["due_at"] is None and by_title["Plain"]["assigned_agent_id"] is None
     assert answer["tasks_total"] == 5
+    pending = answer["pending_approvals"]
+    assert [approval["status"] for approval in pending] == ["pending"] * 4
+    assert pending[0]["task_titles"] == ["Open dependency", "Done dependency", "Plain"]
+    assert pending[0]["task_id"] == pending[0]["task_ids"][0] == by_title["Open dependency"]["id"]
+    about_the_board = [approval for approval in pending if approval["action_type"] == "board_change"]
+    assert [approval["id"] for approval in about_the_board] == sorted(approval["id"] for approval in about_the_board)
+    assert about_the_board[0]["payload"]["nested"] == {"list": [1, 2.5, None, True]}
+    assert about_the_board[0]["rubric_scores"] == {"quality": 4, "risk": -1}
+    assert (about_the_board[0]["task_id"], about_the_board[0]["task_ids"], about_the_board[0]["agent_id"]) == (
+        None, [], None)
+    assert about_the_board[0]["created_at"] == "2026-03-01T12:00:00Z" and about_the_board[0]["resolved_at"] is None
 
 
 @pytest.mark.parametrize(("limit", "offset"), [(1, 0), (2, 1), (3, 3), (10, 0), (5, 5), (None, 2)])
