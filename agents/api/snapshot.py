@@ -183,9 +183,11 @@ def _pending_approvals_sql() -> str:
 
 @functools.cache
 def _written_sql() -> str:
-    """One statement: the page of tasks as one JSON array, in the snapshot's order, each
-    task with the keys of ``SnapshotTaskSerializer``; how many tasks the board has; and the
-    pending approvals (:func:`_pending_approvals_sql`).
+    """One statement: first a row with how many tasks the board has and its pending
+    approvals (:func:`_pending_approvals_sql`), then one row per task of the page in the
+    snapshot's order, each the JSON text of the task with the keys of ``SnapshotTaskSerializer``.
+    (Rows rather than one array: an aggregate sorting ten thousand JSON values cost more
+    than sending them as rows.)
 
     Each task is one ``row_to_json`` of a row whose column names are the keys (several
     times cheaper than ``json_build_object``); each tag is written once, however many tasks
@@ -237,24 +239,23 @@ def _written_sql() -> str:
             SELECT task_id, count(*) AS total, count(*) FILTER (WHERE is_pending) AS pending
             FROM {approval_task} WHERE task_id IN (SELECT id FROM page) GROUP BY task_id
         )
-        SELECT coalesce(json_agg(r.object ORDER BY r.n), '[]'::json)::text,
-               (SELECT count(*) FROM {task} WHERE board_id = %s),
-               ({_pending_approvals_sql()})
-        FROM (
-            SELECT p.n, row_to_json(x) AS object
-            FROM page p
-            LEFT JOIN {agent} a ON a.id = p.assigned_agent_id
-            LEFT JOIN deps d ON d.task_id = p.id
-            LEFT JOIN tags g ON g.task_id = p.id
-            LEFT JOIN approvals ap ON ap.task_id = p.id
-            CROSS JOIN LATERAL (SELECT {columns}) x
-        ) r"""
+        SELECT 0 AS n, NULL AS task, (SELECT count(*) FROM {task} WHERE board_id = %s) AS total,
+               ({_pending_approvals_sql()}) AS pending
+        UNION ALL
+        SELECT p.n, row_to_json(x)::text, NULL, NULL
+        FROM page p
+        LEFT JOIN {agent} a ON a.id = p.assigned_agent_id
+        LEFT JOIN deps d ON d.task_id = p.id
+        LEFT JOIN tags g ON g.task_id = p.id
+        LEFT JOIN approvals ap ON ap.task_id = p.id
+        CROSS JOIN LATERAL (SELECT {columns}) x
+        ORDER BY n"""
 
 
 def written_json(board: Board, *, limit: int | None = None, offset: int = 0) -> tuple[str, int, str]:
     """What Postgres writes of the snapshot: its tasks and its pending approvals as JSON
-    text, and the board's task count."""
+    text, and the board's task count, all read in one statement (one view of the board)."""
     with connection.cursor() as cursor:
         cursor.execute(_written_sql(), [board.pk, limit, offset, board.pk, board.pk])
-        tasks, total, pending = cursor.fetchone()
-    return tasks, total, pending
+        (_, _, total, pending), *tasks = cursor.fetchall()
+    return "[" + ",".join(task for _, task, _, _ in tasks) + "]", total, pending
