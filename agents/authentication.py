@@ -36,7 +36,7 @@ from rest_framework.request import Request
 from agents import presence
 from agents.identity import clerk_user, local_operator
 from agents.models import Agent, User
-from agents.tokens import authenticate_token, looks_like_agent_token
+from agents.tokens import authenticate_token, looks_like_agent_token, token_key
 from ops import throttle
 from ops.client_ip import client_ip
 
@@ -242,12 +242,27 @@ class AgentTokenAuthentication(BaseAuthentication):
         if raw is None:
             return None
         ip = client_ip(request)
-        refuse_when_over(throttle.peek(FAILED_AUTH_SCOPE, ip))
+        # The public key of a well-formed token names the agent before the lookup, so the
+        # address's failures are read and the agent's request counted in one round trip;
+        # the count is taken back if the token turns out wrong.
+        key = token_key(raw)
+        if key is None:
+            counted = None
+            refuse_when_over(throttle.peek(FAILED_AUTH_SCOPE, ip))
+        else:
+            failures, counted = throttle.peek_then_hit(FAILED_AUTH_SCOPE, ip, AGENT_REQUESTS_SCOPE, key)
+            refuse_when_over(failures)
         agent = authenticate_token(raw) if raw else None
         if agent is None:
-            throttle.hit(FAILED_AUTH_SCOPE, ip)
+            throttle.hit(FAILED_AUTH_SCOPE, ip, take_back=counted.counted if counted else None)
             raise exceptions.AuthenticationFailed("Invalid agent token.")
-        refuse_when_over(throttle.hit(AGENT_REQUESTS_SCOPE, agent.token_key or str(agent.pk)))
+        bucket = agent.token_key or str(agent.pk)
+        if bucket != key:
+            # Its previous token, during the grace after a rotation: the agent's requests
+            # count under its current key, as always.
+            counted = throttle.hit(AGENT_REQUESTS_SCOPE, bucket, take_back=counted.counted if counted else None)
+        if counted is not None:
+            refuse_when_over(counted)
         presence.mark_seen(agent)
         return agent, None
 

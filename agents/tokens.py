@@ -224,6 +224,14 @@ def looks_like_agent_token(raw: str) -> bool:
     return len(raw) <= MAX_TOKEN_LENGTH and _TOKEN_SHAPE.fullmatch(raw) is not None
 
 
+def token_key(raw: str) -> str | None:
+    """The public key of a token in the agent shape, right or wrong; None for any other
+    input. Rate limits count an agent's requests under it."""
+    raw = raw.strip()
+    match = _TOKEN_SHAPE.fullmatch(raw) if len(raw) <= MAX_TOKEN_LENGTH else None
+    return match[1] if match is not None else None
+
+
 def authenticate_token(raw: str) -> Agent | None:
     """The agent whose token ``raw`` is (its current one, or its previous one during the
     grace after a rotation), or None. Same answer and similar cost for a malformed, an

@@ -225,3 +225,70 @@ def test_both_agent_limits_hold_on_the_shared_redis_backend(settings, worker, re
 
     assert statuses == [200] * 20 + [429]
     assert guesses == [401] * 5 + [429]
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def limiter_backend(request, settings):
+    """The rate limits on each backend the product runs them on."""
+    if request.param == "redis":
+        import uuid
+
+        settings.CACHES = {**settings.CACHES, "ratelimit": {
+            "BACKEND": "django_redis.cache.RedisCache", "LOCATION": request.getfixturevalue("redis_url"),
+            "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
+    return request.param
+
+
+def test_wrong_tokens_naming_an_agent_s_key_do_not_use_up_its_requests(settings, worker, limiter_backend):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (20, 60), "agent_requests": (3, 60)}
+    token = mint_token(worker)
+    forged = token[:token.rindex("_") + 1] + "f" * 43  # its public key, a made-up secret
+
+    guesses = [agent_client(forged, ip=f"203.0.113.{20 + n}").get(HEALTHZ).status_code for n in range(5)]
+    honest = [agent_client(token, ip="203.0.113.40").get(HEALTHZ).status_code for _ in range(4)]
+
+    assert guesses == [401] * 5
+    assert honest == [200, 200, 200, 429]
+    assert [throttle.peek("agent_auth", f"203.0.113.{20 + n}").count for n in range(5)] == [1] * 5
+
+
+def test_the_previous_token_counts_under_the_agent_s_current_key(settings, worker, limiter_backend):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_requests": (3, 60)}
+    old = mint_token(worker)
+    new = mint_token(worker, grace=timedelta(minutes=10))
+
+    statuses = [agent_client(old).get(HEALTHZ).status_code for _ in range(2)]
+    statuses += [agent_client(new).get(HEALTHZ).status_code for _ in range(2)]
+
+    assert statuses == [200, 200, 200, 429]
+    worker.refresh_from_db()
+    assert throttle.peek("agent_requests", worker.token_key).count == 3
+    assert throttle.peek("agent_requests", old.split("_")[1]).count == 0
+
+
+def test_an_agent_request_costs_one_round_trip_to_redis_and_a_wrong_token_two(settings, worker, redis_url,
+                                                                             monkeypatch):
+    import uuid
+
+    import redis.connection
+
+    settings.CACHES = {**settings.CACHES, "ratelimit": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
+        "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
+    token = mint_token(worker)
+    right, wrong = agent_client(token, ip="203.0.113.50"), agent_client(token[:-4] + "zzzz", ip="203.0.113.51")
+    assert (right.get(HEALTHZ).status_code, wrong.get(HEALTHZ).status_code) == (200, 401)  # scripts loaded
+    sent = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return real_send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    assert right.get(HEALTHZ).status_code == 200
+    assert len(sent) == 1
+    sent.clear()
+    assert wrong.get(HEALTHZ).status_code == 401
+    assert len(sent) == 2
+    assert throttle.peek("agent_requests", worker.token_key).count == 2  # the two right requests only

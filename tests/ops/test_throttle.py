@@ -224,6 +224,73 @@ def test_peek_reads_the_counters_hit_writes_on_redis(settings, redis_url):
     assert throttle.peek("test_scope", ident, now=now).allowed is False
 
 
+@pytest.fixture(params=["locmem", "redis"])
+def either_backend(request, tight_limits):
+    if request.param == "redis":
+        tight_limits.CACHES = {**tight_limits.CACHES, "ratelimit": redis_cache(request.getfixturevalue("redis_url"))}
+    return request.param
+
+
+def test_peek_then_hit_counts_only_when_the_peek_allows(either_backend):
+    now = 1_767_225_600.0
+    for _ in range(3):
+        throttle.hit("agent_auth", "198.51.100.20", now=now)
+
+    over, nothing = throttle.peek_then_hit("agent_auth", "198.51.100.20", "test_scope", "agent-a", now=now)
+    clean, counted = throttle.peek_then_hit("agent_auth", "198.51.100.21", "test_scope", "agent-a", now=now)
+
+    assert (over.allowed, over.count, over.retry_after, nothing) == (False, 3, 60, None)
+    assert (clean.allowed, clean.count, clean.retry_after) == (True, 0, 60)
+    assert (counted.allowed, counted.count, counted.counted.scope, counted.counted.ident) == (
+        True, 1, "test_scope", "agent-a")
+    assert throttle.peek("test_scope", "agent-a", now=now).count == 1  # the refused one counted nothing
+    _, second = throttle.peek_then_hit("agent_auth", "198.51.100.21", "test_scope", "agent-a", now=now + 1)
+    _, third = throttle.peek_then_hit("agent_auth", "198.51.100.21", "test_scope", "agent-a", now=now + 2)
+    assert (second.allowed, third.allowed, third.count, third.counted, third.retry_after) == (True, False, 3, None, 8)
+
+
+def test_hit_takes_back_a_request_counted_before(either_backend):
+    now = 1_767_225_600.0
+    _, first = throttle.peek_then_hit("agent_auth", "198.51.100.22", "test_scope", "agent-b", now=now)
+    _, second = throttle.peek_then_hit("agent_auth", "198.51.100.22", "test_scope", "agent-b", now=now)
+    assert throttle.peek("test_scope", "agent-b", now=now).count == 2
+
+    failure = throttle.hit("agent_auth", "198.51.100.22", now=now, take_back=first.counted)
+
+    assert (failure.allowed, failure.count) == (True, 1)
+    assert throttle.peek("test_scope", "agent-b", now=now).count == 1  # the other one stays
+    throttle.hit("agent_auth", "198.51.100.22", now=now, take_back=first.counted)  # taking back twice: no harm
+    assert throttle.peek("test_scope", "agent-b", now=now).count == 1
+    throttle.hit("agent_auth", "198.51.100.22", now=now, take_back=second.counted)
+    assert throttle.peek("test_scope", "agent-b", now=now).count == 0
+
+
+def test_peek_then_hit_costs_one_round_trip_to_redis(settings, redis_url, monkeypatch):
+    import redis.connection
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
+    throttle.peek_then_hit("agent_auth", "198.51.100.23", "test_scope", "agent-c")  # may load the script
+    sent = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return real_send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    _, counted = throttle.peek_then_hit("agent_auth", "198.51.100.23", "test_scope", "agent-c")
+    assert (counted.allowed, counted.count) == (True, 2)
+    assert len(sent) == 1
+
+
+def test_peek_then_hit_fails_open_when_the_cache_fails(settings):
+    settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(f"redis://127.0.0.1:{CLOSED_PORT}/0")}
+    peeked, counted = throttle.peek_then_hit("agent_auth", "198.51.100.24", "agent_requests", "agent-d")
+    assert (peeked.allowed, peeked.count, counted) == (True, None, None)
+    assert throttle.is_failing_open() is True
+
+
 # --- atomic across worker processes on Redis ------------------------------------------------
 
 def test_fifty_concurrent_requests_across_three_workers_let_through_exactly_the_limit(redis_url, tmp_path):
