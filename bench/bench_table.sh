@@ -19,7 +19,9 @@
 # Env: PG_URL (server, default postgres://postgres@127.0.0.1:5432), DB_NAME (mc_table_bench;
 #      dropped and created again), PORT (18700), REDIS_URL (redis://127.0.0.1:6379/6; the rate
 #      limits and the cache), ACTIVE (15 s), DRAIN (3 s), CONNECTIONS (16), AGENT_CONNECTIONS (4),
-#      AGENTS (1000), TASKS (10000), SNAPSHOT_RUNS (5), WORKER_WAIT (120 s), KEEP_DB (1 keeps it).
+#      AGENTS (1000), TASKS (10000), SNAPSHOT_RUNS (5), WORKER_WAIT (120 s), KEEP_DB (1 keeps it),
+#      GUNICORN_ARGS (--max-requests 0; e.g. "--max-requests 0 --worker-class gthread --threads 1"
+#      measures the table with connections kept open between requests).
 # bench/bench_agent_auth.sh measures agent requests with 1 and with 1,000 agents side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,7 @@ AGENTS=${AGENTS:-1000}
 TASKS=${TASKS:-10000}
 SNAPSHOT_RUNS=${SNAPSHOT_RUNS:-5}
 WORKER_WAIT=${WORKER_WAIT:-120}
+GUNICORN_ARGS=${GUNICORN_ARGS:---max-requests 0}
 BASE_URL="http://127.0.0.1:$PORT"
 PYTHON=.venv/bin/python
 WORK=$(mktemp -d)
@@ -149,8 +152,8 @@ psql "$DATABASE_URL" -qc "ANALYZE" >/dev/null
 token=$(field agent_token)
 wrong_token="${token%????}$([ "${token: -4}" = AAAA ] && echo BBBB || echo AAAA)"
 
-echo "== gunicorn (gunicorn.conf.py, 2 workers) and db_worker"
-.venv/bin/gunicorn -c gunicorn.conf.py --max-requests 0 missioncontrol.wsgi:application >>"$WORK/server.log" 2>&1 &
+echo "== gunicorn (gunicorn.conf.py, 2 workers, $GUNICORN_ARGS) and db_worker"
+.venv/bin/gunicorn -c gunicorn.conf.py $GUNICORN_ARGS missioncontrol.wsgi:application >>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "$BASE_URL/healthz" 2>/dev/null && break; sleep 0.2; done
 curl -fsS -o /dev/null "$BASE_URL/healthz" || { echo "the server did not start:" >&2; tail -30 "$WORK/server.log" >&2; exit 1; }

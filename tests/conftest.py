@@ -167,6 +167,21 @@ def clear_rate_limits() -> None:
         cache.clear()
 
 
+def redis_commands_sent(monkeypatch) -> list[bytes]:
+    """Every command sent to any Redis from now on, in a list the test may read and clear."""
+    import redis.connection
+
+    sent: list[bytes] = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return real_send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
 class FrozenClock:
     """The rate limiter's clock, stopped until a test moves it: a burst a test sends is
     counted at one moment whatever the wall clock says."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,12 +10,19 @@ from agents.models import Agent
 from agents.tokens import mint_token
 from ops import throttle
 from tests.agents.agent_client import HEADER_FORMS, agent_client
-from tests.conftest import make_agent
+from tests.conftest import make_agent, redis_commands_sent
 
 pytestmark = pytest.mark.django_db
 
 HEALTHZ = "/api/v1/agent/healthz"
 # The limiter's clock is frozen in every test (tests/conftest.py): a burst is counted at one moment.
+
+
+def use_redis_limits(settings, redis_url: str) -> None:
+    """The rate limits on Redis, under a prefix of this test's own."""
+    settings.CACHES = {**settings.CACHES, "ratelimit": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
+        "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)
@@ -211,11 +219,7 @@ def test_a_silent_agent_shows_offline_after_ten_minutes(worker):
 
 
 def test_both_agent_limits_hold_on_the_shared_redis_backend(settings, worker, redis_url):
-    import uuid
-
-    settings.CACHES = {**settings.CACHES, "ratelimit": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
-        "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
+    use_redis_limits(settings, redis_url)
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "agent_auth": (5, 60), "agent_requests": (20, 60)}
     client = agent_client(mint_token(worker), ip="203.0.113.9")
     guesser = agent_client("mc_0123456789abcdef_" + "r" * 43, ip="203.0.113.12")
@@ -231,11 +235,7 @@ def test_both_agent_limits_hold_on_the_shared_redis_backend(settings, worker, re
 def limiter_backend(request, settings):
     """The rate limits on each backend the product runs them on."""
     if request.param == "redis":
-        import uuid
-
-        settings.CACHES = {**settings.CACHES, "ratelimit": {
-            "BACKEND": "django_redis.cache.RedisCache", "LOCATION": request.getfixturevalue("redis_url"),
-            "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
+        use_redis_limits(settings, request.getfixturevalue("redis_url"))
     return request.param
 
 
@@ -268,24 +268,11 @@ def test_the_previous_token_counts_under_the_agent_s_current_key(settings, worke
 
 def test_an_agent_request_costs_one_round_trip_to_redis_and_a_wrong_token_two(settings, worker, redis_url,
                                                                              monkeypatch):
-    import uuid
-
-    import redis.connection
-
-    settings.CACHES = {**settings.CACHES, "ratelimit": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
-        "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
+    use_redis_limits(settings, redis_url)
     token = mint_token(worker)
     right, wrong = agent_client(token, ip="203.0.113.50"), agent_client(token[:-4] + "zzzz", ip="203.0.113.51")
     assert (right.get(HEALTHZ).status_code, wrong.get(HEALTHZ).status_code) == (200, 401)  # scripts loaded
-    sent = []
-    real_send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self, command, *args, **kwargs):
-        sent.append(command)
-        return real_send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    sent = redis_commands_sent(monkeypatch)
     assert right.get(HEALTHZ).status_code == 200
     assert len(sent) == 1
     sent.clear()

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from rest_framework.exceptions import Throttled
 
 from ops import probes, throttle
-from tests.conftest import FrozenClock, require_redis_server
+from tests.conftest import FrozenClock, redis_commands_sent, require_redis_server
 from tests.ops import servers
 
 CLOSED_PORT = servers.port(18190)
@@ -161,19 +161,10 @@ def test_counting_works_on_redis(settings, redis_url):
 
 
 def test_a_counted_request_costs_one_round_trip_to_redis(settings, redis_url, monkeypatch):
-    import redis.connection
-
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
     throttle.hit("test_scope", "198.51.100.3")  # the first call may also load the script
-    sent = []
-    real_send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self, command, *args, **kwargs):
-        sent.append(command)
-        return real_send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    sent = redis_commands_sent(monkeypatch)
     result = throttle.hit("test_scope", "198.51.100.3")
     assert (result.allowed, result.count) == (True, 2)
     assert len(sent) == 1
@@ -266,19 +257,10 @@ def test_hit_takes_back_a_request_counted_before(either_backend):
 
 
 def test_peek_then_hit_costs_one_round_trip_to_redis(settings, redis_url, monkeypatch):
-    import redis.connection
-
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test_scope": (5, 60)}
     settings.CACHES = {**settings.CACHES, "ratelimit": redis_cache(redis_url)}
     throttle.peek_then_hit("agent_auth", "198.51.100.23", "test_scope", "agent-c")  # may load the script
-    sent = []
-    real_send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self, command, *args, **kwargs):
-        sent.append(command)
-        return real_send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    sent = redis_commands_sent(monkeypatch)
     _, counted = throttle.peek_then_hit("agent_auth", "198.51.100.23", "test_scope", "agent-c")
     assert (counted.allowed, counted.count) == (True, 2)
     assert len(sent) == 1
