@@ -101,6 +101,12 @@ class GatewayUnreachable(GatewayError):
         return cls(url, "tls", sentence, retryable=not (certificate or plain), detail=detail)
 
     @classmethod
+    def upgrade_dropped(cls, url: str, detail: str = "") -> GatewayUnreachable:
+        """The connection ended in the middle of the upgrade: nothing says what the server is."""
+        return cls(url, "upgrade", f"The connection to {url} closed during the WebSocket upgrade. "
+                   f"Mission Control tries again shortly.", detail=detail)
+
+    @classmethod
     def upgrade_refused(cls, url: str, status: int | None, detail: str = "") -> GatewayUnreachable:
         if status is None:
             sentence = f"The server at {url} did not answer the WebSocket upgrade with HTTP."

@@ -19,7 +19,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from agents.gateway.errors import GatewayTimeout, GatewayUnreachable, InvalidGatewayUrl
@@ -186,6 +186,11 @@ def upgrade(sock: socket.socket, address: GatewayAddress, timeout: float) -> Cli
     except (InvalidHandshake, OSError, EOFError) as error:
         sock.close()
         raise GatewayUnreachable.upgrade_refused(address.url, _http_status(error), detail=str(error)) from error
+    except ConnectionClosed as error:
+        # The connection ended before the upgrade's answer: for one, the TLS layer failing
+        # to write the request (the library reads and writes one TLS socket from two threads).
+        sock.close()
+        raise GatewayUnreachable.upgrade_dropped(address.url, detail=str(error)) from error
 
 
 # websockets only parses HTTP/1.1; an HTTP/1.0 answer (Python's http.server, some proxies)

@@ -79,6 +79,23 @@ def test_wss_adds_the_tls_stage(identity):
     assert "not verified" in report.stages[2].detail
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_connection_that_ends_during_the_upgrade_is_a_retryable_upgrade_failure(identity, monkeypatch, tls):
+    from websockets.exceptions import ConnectionClosedError
+
+    from agents.gateway import transport
+
+    def ends(*args, **kwargs):  # what a TLS write failing in the handshake leaves
+        raise ConnectionClosedError(None, None)
+
+    monkeypatch.setattr(transport, "connect", ends)
+    with FakeGateway(tls=tls) as gateway:
+        report = check(gateway.url, gateway.token, identity, allow_insecure_tls=True)
+    assert report.failed_stage == "upgrade" and stage_names(report)[-1] == "upgrade"
+    assert report.stages[-1].retryable is True
+    assert "closed during the WebSocket upgrade" in report.error and "tries again shortly" in report.error
+
+
 def test_an_untrusted_certificate_fails_at_tls(identity):
     with FakeGateway(tls=True) as gateway:
         report = check(gateway.url, gateway.token, identity)
