@@ -217,19 +217,19 @@ def matches(agent: Agent, raw: str, now: datetime | None = None) -> str | None:
     return "current" if current else "previous"
 
 
-def looks_like_agent_token(raw: str) -> bool:
-    """Whether ``raw`` has the shape of an agent token (``mc_<key>_<secret>``), right or wrong.
-    People's bearer classes leave such tokens to the agent class on routes both may call."""
-    raw = raw.strip()
-    return len(raw) <= MAX_TOKEN_LENGTH and _TOKEN_SHAPE.fullmatch(raw) is not None
-
-
 def token_key(raw: str) -> str | None:
-    """The public key of a token in the agent shape, right or wrong; None for any other
-    input. Rate limits count an agent's requests under it."""
+    """The public key of a token in the agent shape (``mc_<key>_<secret>``), right or wrong;
+    None for any other input. The lookup is by it, and rate limits count an agent's
+    requests under it."""
     raw = raw.strip()
     match = _TOKEN_SHAPE.fullmatch(raw) if len(raw) <= MAX_TOKEN_LENGTH else None
     return match[1] if match is not None else None
+
+
+def looks_like_agent_token(raw: str) -> bool:
+    """Whether ``raw`` has the shape of an agent token, right or wrong. People's bearer
+    classes leave such tokens to the agent class on routes both may call."""
+    return token_key(raw) is not None
 
 
 def authenticate_token(raw: str) -> Agent | None:
@@ -238,14 +238,13 @@ def authenticate_token(raw: str) -> Agent | None:
     unknown and a wrong token."""
     raw = raw.strip()
     presented = token_digest(raw[:MAX_TOKEN_LENGTH])
-    match = _TOKEN_SHAPE.fullmatch(raw) if len(raw) <= MAX_TOKEN_LENGTH else None
+    key = token_key(raw)
     agent = None
-    if match is not None:
-        key = match[1]
+    if key is not None:
         alias = Agent.objects.db
         agent = _lookup(alias, connections[alias].vendor).agent(alias, key)
     now = timezone.now()
-    expected, current = _expected_digest(agent, match[1] if match is not None else "", now)
+    expected, current = _expected_digest(agent, key or "", now)
     if hmac.compare_digest(presented, expected) and agent is not None:
         if current and agent.previous_token_key is not None:
             _confirm(agent, now)
