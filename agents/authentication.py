@@ -247,22 +247,23 @@ class AgentTokenAuthentication(BaseAuthentication):
         # the count is taken back if the token turns out wrong.
         key = token_key(raw)
         if key is None:
-            counted = None
+            request_count = None
             refuse_when_over(throttle.peek(FAILED_AUTH_SCOPE, ip))
         else:
-            failures, counted = throttle.peek_then_hit(FAILED_AUTH_SCOPE, ip, AGENT_REQUESTS_SCOPE, key)
+            failures, request_count = throttle.peek_then_hit(FAILED_AUTH_SCOPE, ip, AGENT_REQUESTS_SCOPE, key)
             refuse_when_over(failures)
+        provisional = request_count.counted if request_count is not None else None
         agent = authenticate_token(raw) if raw else None
         if agent is None:
-            throttle.hit(FAILED_AUTH_SCOPE, ip, take_back=counted.counted if counted else None)
+            throttle.hit(FAILED_AUTH_SCOPE, ip, take_back=provisional)
             raise exceptions.AuthenticationFailed("Invalid agent token.")
         bucket = agent.token_key or str(agent.pk)
         if bucket != key:
             # Its previous token, during the grace after a rotation: the agent's requests
             # count under its current key, as always.
-            counted = throttle.hit(AGENT_REQUESTS_SCOPE, bucket, take_back=counted.counted if counted else None)
-        if counted is not None:
-            refuse_when_over(counted)
+            request_count = throttle.hit(AGENT_REQUESTS_SCOPE, bucket, take_back=provisional)
+        if request_count is not None:
+            refuse_when_over(request_count)
         presence.mark_seen(agent)
         return agent, None
 
