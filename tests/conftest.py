@@ -167,6 +167,23 @@ def clear_rate_limits() -> None:
         cache.clear()
 
 
+def use_redis_limits(settings, redis_url: str) -> None:
+    """The rate limits on Redis, under a key prefix of this test's own."""
+    import uuid
+
+    settings.CACHES = {**settings.CACHES, "ratelimit": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
+        "KEY_PREFIX": f"mc-rl-test-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def limiter_backend(request, settings) -> str:
+    """The rate limits on each backend the product runs them on (Redis skips without one)."""
+    if request.param == "redis":
+        use_redis_limits(settings, request.getfixturevalue("redis_url"))
+    return request.param
+
+
 def redis_commands_sent(monkeypatch) -> list[bytes]:
     """Every command sent to any Redis from now on, in a list the test may read and clear."""
     import redis.connection

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,19 +9,12 @@ from agents.models import Agent
 from agents.tokens import mint_token
 from ops import throttle
 from tests.agents.agent_client import HEADER_FORMS, agent_client
-from tests.conftest import make_agent, redis_commands_sent
+from tests.conftest import make_agent, redis_commands_sent, use_redis_limits
 
 pytestmark = pytest.mark.django_db
 
 HEALTHZ = "/api/v1/agent/healthz"
 # The limiter's clock is frozen in every test (tests/conftest.py): a burst is counted at one moment.
-
-
-def use_redis_limits(settings, redis_url: str) -> None:
-    """The rate limits on Redis, under a prefix of this test's own."""
-    settings.CACHES = {**settings.CACHES, "ratelimit": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url,
-        "KEY_PREFIX": f"mc-rl-agent-test-{uuid.uuid4().hex}"}}
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)
@@ -229,14 +221,6 @@ def test_both_agent_limits_hold_on_the_shared_redis_backend(settings, worker, re
 
     assert statuses == [200] * 20 + [429]
     assert guesses == [401] * 5 + [429]
-
-
-@pytest.fixture(params=["locmem", "redis"])
-def limiter_backend(request, settings):
-    """The rate limits on each backend the product runs them on."""
-    if request.param == "redis":
-        use_redis_limits(settings, request.getfixturevalue("redis_url"))
-    return request.param
 
 
 def test_wrong_tokens_naming_an_agent_s_key_do_not_use_up_its_requests(settings, worker, limiter_backend):

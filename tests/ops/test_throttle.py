@@ -215,14 +215,7 @@ def test_peek_reads_the_counters_hit_writes_on_redis(settings, redis_url):
     assert throttle.peek("test_scope", ident, now=now).allowed is False
 
 
-@pytest.fixture(params=["locmem", "redis"])
-def either_backend(request, tight_limits):
-    if request.param == "redis":
-        tight_limits.CACHES = {**tight_limits.CACHES, "ratelimit": redis_cache(request.getfixturevalue("redis_url"))}
-    return request.param
-
-
-def test_peek_then_hit_counts_only_when_the_peek_allows(either_backend):
+def test_peek_then_hit_counts_only_when_the_peek_allows(tight_limits, limiter_backend):
     now = 1_767_225_600.0
     for _ in range(3):
         throttle.hit("agent_auth", "198.51.100.20", now=now)
@@ -240,7 +233,7 @@ def test_peek_then_hit_counts_only_when_the_peek_allows(either_backend):
     assert (second.allowed, third.allowed, third.count, third.counted, third.retry_after) == (True, False, 3, None, 8)
 
 
-def test_hit_takes_back_a_request_counted_before(either_backend):
+def test_hit_takes_back_a_request_counted_before(tight_limits, limiter_backend):
     now = 1_767_225_600.0
     _, first = throttle.peek_then_hit("agent_auth", "198.51.100.22", "test_scope", "agent-b", now=now)
     _, second = throttle.peek_then_hit("agent_auth", "198.51.100.22", "test_scope", "agent-b", now=now)
